@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+// Artworker: photos to anime-style pictures with CartoonGAN, served by our own HTTP server.
+// The layout follows DESIGN.md §4: system libraries at the bottom, the executable on top.
+import PackageDescription
+
+let package = Package(
+    name: "Artworker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "artworker", targets: ["artworker"]),
+        .library(name: "ImageIO", targets: ["ImageIO"]),
+    ],
+    dependencies: [
+        // Subcommands, help and validation for the `artworker` command line.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (Debian packages installed by `make setup`).
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CXCrypt", path: "Sources/CXCrypt"),
+
+        .target(
+            name: "ImageIO",
+            dependencies: ["CTurboJPEG", "CPNG"]
+        ),
+        .executableTarget(
+            name: "artworker",
+            dependencies: [
+                "ImageIO", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(
+            name: "ImageIOTests",
+            dependencies: ["ImageIO", "CTurboJPEG", "CZlib"]
+        ),
+        .testTarget(
+            name: "ArtworkerCLITests",
+            dependencies: ["artworker"]
+        ),
+    ]
+)

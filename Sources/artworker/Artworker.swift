@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Artworker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "artworker",
+        abstract: "Turns photos into anime-style pictures with CartoonGAN.",
+        subcommands: [ImageCommand.self, DoctorCommand.self]
+    )
+}
