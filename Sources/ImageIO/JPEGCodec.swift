@@ -20,6 +20,13 @@ enum JPEGCodec {
                                &width, &height, &subsampling, &colorspace) != 0 {
             throw classify(handle)
         }
+        // TurboJPEG 2.1 can report success with a 0×0 header when the data ends before the
+        // frame header (libjpeg only warns "Premature end of JPEG file").
+        if width == 0 || height == 0 {
+            let error = classify(handle)
+            if case .truncated = error { throw error }
+            throw .corrupt(.jpeg, detail: "no frame header")
+        }
         return Header(width: Int(width), height: Int(height),
                       subsampling: subsampling, colorspace: colorspace)
     }
@@ -44,7 +51,14 @@ enum JPEGCodec {
         }
         // A non-zero status may be a warning: libjpeg recovered, but the picture may be damaged.
         if status != 0, !isBenign(handle) {
-            throw classify(handle)
+            let error = classify(handle)
+            // The header was sound, so a file that then fails without its closing EOI marker
+            // was cut short: libjpeg may first trip over the half-read segment ("Bogus Huffman
+            // table definition") rather than notice the end.
+            if case .corrupt = error, !bytes.suffix(2).elementsEqual([0xFF, 0xD9]) {
+                throw .truncated(.jpeg)
+            }
+            throw error
         }
         if isCMYK { buffer = cmykToRGB(buffer) }
         return RGBImage(width: header.width, height: header.height, pixels: buffer)
@@ -94,7 +108,10 @@ enum JPEGCodec {
         if text.contains("Premature end") || text.contains("premature end") {
             return .truncated(.jpeg)
         }
-        if text.hasPrefix("Unsupported") || text.contains("not supported") {
+        // Valid JPEGs libjpeg-turbo 2.1 cannot decode: lossless/hierarchical processes, 12-bit
+        // samples, height given by a DNL marker. ("Unsupported marker type" is just garbage.)
+        let variants = ["Unsupported JPEG process", "Unsupported JPEG data precision", "not supported"]
+        if variants.contains(where: { text.contains($0) }) {
             return .unsupportedVariant(.jpeg, detail: text)
         }
         return .corrupt(.jpeg, detail: text)

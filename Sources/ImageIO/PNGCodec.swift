@@ -1,4 +1,5 @@
 import CPNG
+import Foundation
 
 /// PNG through libpng's simplified `png_image` API, which reports errors in a message field
 /// (libpng's `setjmp` stays inside C). Handles 8/16-bit, palette, grey, alpha, tRNS and Adam7.
@@ -40,6 +41,9 @@ enum PNGCodec {
         // Untagged 16-bit files are sRGB-encoded in practice (browsers treat them so); libpng's
         // default would take them as linear light and brighten them.
         image.flags |= png_uint_32(artworker_png_flag_16bit_srgb)
+        if header.bitDepth == 16 && header.isInterlaced {
+            return try decodeInterlaced16(&image, header: header)
+        }
         image.format = png_uint_32(artworker_png_format_rgb)
         // Transparent pixels are composited onto white, as a page would show them.
         var white = png_color(red: 255, green: 255, blue: 255)
@@ -49,6 +53,36 @@ enum PNGCodec {
         }
         guard ok != 0 else { throw classify(image) }
         return RGBImage(width: header.width, height: header.height, pixels: buffer)
+    }
+
+    /// libpng 1.6.39 as patched by Debian (the fix for pnggroup/libpng#755) decodes Adam7 16-bit
+    /// files wrongly when 8-bit output is requested (pnggroup/libpng#853: stale rows in
+    /// png_image_read_direct_scaled). Its 16-bit linear path is unaffected, so read that and do
+    /// the compositing and 8-bit sRGB encoding here, with libpng's own gamma (1/2.2).
+    private static func decodeInterlaced16(_ image: inout png_image, header: Header) throws(ImageError) -> RGBImage {
+        image.format = png_uint_32(artworker_png_format_flag_linear | artworker_png_format_flag_color
+                                   | artworker_png_format_flag_alpha)
+        let count = header.width * header.height
+        var linear = [UInt16](repeating: 0, count: count * 4)
+        let ok = linear.withUnsafeMutableBytes { out in
+            png_image_finish_read(&image, nil, out.baseAddress, Int32(header.width * 4), nil)
+        }
+        guard ok != 0 else { throw classify(image) }
+        let encode = linearToSRGB
+        var rgb = [UInt8](repeating: 0, count: count * 3)
+        for i in 0..<count {
+            // Linear output carries associated (premultiplied) alpha: add white times (1 − α).
+            let uncovered = 65535 - Int(linear[i * 4 + 3])
+            for c in 0..<3 {
+                rgb[i * 3 + c] = encode[min(Int(linear[i * 4 + c]) + uncovered, 65535)]
+            }
+        }
+        return RGBImage(width: header.width, height: header.height, pixels: rgb)
+    }
+
+    /// 16-bit linear light → 8-bit with the power curve libpng uses for sRGB (γ = 2.2).
+    private static let linearToSRGB: [UInt8] = (0...65535).map { v in
+        UInt8((255 * pow(Double(v) / 65535, 1 / 2.2)).rounded())
     }
 
     static func encode(_ rgb: RGBImage) throws(ImageError) -> [UInt8] {
@@ -79,7 +113,7 @@ enum PNGCodec {
 
     private static func classify(_ image: png_image) -> ImageError {
         let text = message(image)
-        let truncation = ["Read Error", "Not enough image data", "unexpected end", "EOF", "too short"]
+        let truncation = ["Read Error", "Not enough image data", "read beyond end of data", "unexpected end", "EOF", "too short"]
         let lower = text.lowercased()
         if truncation.contains(where: { lower.contains($0.lowercased()) }) {
             return .truncated(.png)
