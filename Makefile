@@ -28,7 +28,8 @@ setup:
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing$$missing"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing \
+	    >.apt-install.log 2>&1 || { cat .apt-install.log; exit 1; }; \
 	fi
 
 ## build: release build for this CPU
