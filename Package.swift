@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "artworker", targets: ["artworker"]),
         .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "Kernels", targets: ["Kernels"]),
     ],
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
@@ -25,6 +26,8 @@ let package = Package(
             name: "ImageIO",
             dependencies: ["CTurboJPEG", "CPNG"]
         ),
+        // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
+        .target(name: "Kernels"),
         .executableTarget(
             name: "artworker",
             dependencies: [
@@ -36,6 +39,10 @@ let package = Package(
         .testTarget(
             name: "ImageIOTests",
             dependencies: ["ImageIO", "CTurboJPEG", "CZlib"]
+        ),
+        .testTarget(
+            name: "KernelsTests",
+            dependencies: ["Kernels"]
         ),
         .testTarget(
             name: "ArtworkerCLITests",

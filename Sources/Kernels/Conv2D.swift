@@ -1,0 +1,67 @@
+/// 2-D convolution with bias: any kernel size, stride 1 or 2 (any stride works), reflect or
+/// zero padding. Input [H, W, Cin] → output [Ho, Wo, Cout], Ho = (H + 2p − kh) / s + 1.
+///
+/// Scalar reference (what the tests compare against):
+///
+///     out[y][x][o] = bias[o] + Σ_{i,j,c} pad(in)[y·s + i][x·s + j][c] · w[o][c][i][j]
+public struct Conv2D: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernelHeight: Int
+    public let kernelWidth: Int
+    public let stride: Int
+    public let padding: Int
+    public let paddingMode: PaddingMode
+    let packed: PackedWeights
+
+    /// - Parameters:
+    ///   - weights: [Cout, Cin, kh, kw] (PyTorch's layout), weight norm already folded in.
+    ///   - bias: [Cout].
+    public init(weights: [Float], bias: [Float], outChannels: Int, inChannels: Int,
+                kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0,
+                paddingMode: PaddingMode = .zero) {
+        precondition(weights.count == outChannels * inChannels * kernelHeight * kernelWidth)
+        precondition(stride >= 1 && padding >= 0)
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.stride = stride
+        self.padding = padding
+        self.paddingMode = paddingMode
+        // K index (r, t) with t = j · Cin + c reads w[o][c][r][j].
+        packed = PackedWeights(outChannels: outChannels, rows: kernelHeight, run: kernelWidth * inChannels,
+                               bias: bias) { o, r, t in
+            let j = t / inChannels, c = t % inChannels
+            return weights[((o * inChannels + c) * kernelHeight + r) * kernelWidth + j]
+        }
+    }
+
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height + 2 * padding - kernelHeight) / stride + 1, (width + 2 * padding - kernelWidth) / stride + 1)
+    }
+
+    /// Multiply-adds for one application to an input of this size.
+    public func multiplyAdds(height: Int, width: Int) -> Int {
+        let (h, w) = outputSize(height: height, width: width)
+        return h * w * outChannels * inChannels * kernelHeight * kernelWidth
+    }
+
+    public func callAsFunction(_ input: Tensor, threads: Int = 1) -> Tensor {
+        precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
+        let padded = input.padded(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode)
+        let (outH, outW) = outputSize(height: input.height, width: input.width)
+        precondition(outH > 0 && outW > 0, "input \(input.height)×\(input.width) is smaller than the kernel")
+        var output = Tensor(height: outH, width: outW, channels: outChannels)
+        let rowFloats = padded.width * inChannels
+        let map = PixelMap(count: outH * outW, gridWidth: outW,
+                           inRowStep: stride * rowFloats, inPixelStep: stride * inChannels,
+                           kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
+        padded.storage.withUnsafeBufferPointer { src in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                convolve(input: src.baseAddress!, output: dst.baseAddress!, map: map, weights: packed, threads: threads)
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,83 @@
+/// A float32 feature map of one image, NHWC with N = 1: element (y, x, c) lives at
+/// `(y * width + x) * channels + c`, so a pixel's channels are contiguous (what the conv
+/// micro-kernels stream) and a row of pixels is one contiguous run.
+public struct Tensor: Sendable, Equatable {
+    public let height: Int
+    public let width: Int
+    public let channels: Int
+    public var storage: [Float]
+
+    public init(height: Int, width: Int, channels: Int, storage: [Float]) {
+        precondition(height > 0 && width > 0 && channels > 0, "tensor dimensions must be positive")
+        precondition(storage.count == height * width * channels, "storage does not match [\(height), \(width), \(channels)]")
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.storage = storage
+    }
+
+    public init(height: Int, width: Int, channels: Int, repeating value: Float = 0) {
+        self.init(height: height, width: width, channels: channels,
+                  storage: [Float](repeating: value, count: height * width * channels))
+    }
+
+    public var count: Int { storage.count }
+
+    public subscript(y: Int, x: Int, c: Int) -> Float {
+        get { storage[(y * width + x) * channels + c] }
+        set { storage[(y * width + x) * channels + c] = newValue }
+    }
+}
+
+/// How a convolution sees the pixels beyond the border.
+public enum PaddingMode: String, Sendable, Codable {
+    /// Mirror without repeating the edge sample: `c b | a b c d | c b` (PyTorch ReflectionPad2d).
+    case reflect
+    /// Zeros.
+    case zero
+}
+
+extension Tensor {
+    /// The tensor with `top/left/bottom/right` extra rows and columns filled per `mode`.
+    /// Reflection needs `amount < size` on each axis.
+    public func padded(top: Int, left: Int, bottom: Int, right: Int, mode: PaddingMode) -> Tensor {
+        if top == 0 && left == 0 && bottom == 0 && right == 0 { return self }
+        precondition(mode == .zero || (max(top, bottom) < height && max(left, right) < width),
+                     "reflect padding of \(max(top, bottom, left, right)) needs more than a \(height)×\(width) input")
+        let outH = height + top + bottom, outW = width + left + right, c = channels
+        var out = [Float](repeating: 0, count: outH * outW * c)
+        func source(_ i: Int, _ n: Int) -> Int? {
+            if i >= 0 && i < n { return i }
+            if mode == .zero { return nil }
+            return i < 0 ? -i : 2 * (n - 1) - i
+        }
+        storage.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<outH {
+                    guard let sy = source(y - top, height) else { continue }
+                    // Interior of the row: one contiguous copy.
+                    let interior = dst.baseAddress! + (y * outW + left) * c
+                    interior.update(from: src.baseAddress! + sy * width * c, count: width * c)
+                    for x in 0..<outW where x < left || x >= left + width {
+                        guard let sx = source(x - left, width) else { continue }
+                        (dst.baseAddress! + (y * outW + x) * c).update(from: src.baseAddress! + (sy * width + sx) * c, count: c)
+                    }
+                }
+            }
+        }
+        return Tensor(height: outH, width: outW, channels: c, storage: out)
+    }
+
+    /// The top-left `height × width` window (the generator's output is top-left aligned).
+    public func cropped(height newHeight: Int, width newWidth: Int) -> Tensor {
+        precondition(newHeight <= height && newWidth <= width)
+        if newHeight == height && newWidth == width { return self }
+        var out = [Float]()
+        out.reserveCapacity(newHeight * newWidth * channels)
+        for y in 0..<newHeight {
+            let start = y * width * channels
+            out.append(contentsOf: storage[start..<(start + newWidth * channels)])
+        }
+        return Tensor(height: newHeight, width: newWidth, channels: channels, storage: out)
+    }
+}

@@ -1,0 +1,72 @@
+/// The stride-2, 3×3 transposed convolution of CartoonGAN's decoder, with its exact geometry:
+/// PyTorch `ConvTranspose2d(cin, cout, 3, stride: 2, padding: 1, output_padding: 1)`, i.e. the
+/// "valid" (2H+1)×(2W+1) result with its first row and column dropped. Input [H, W, Cin] →
+/// output [2H, 2W, Cout].
+///
+/// Scalar reference:
+///
+///     out[oy][ox][o] = bias[o] + Σ over (iy, ky, ix, kx, c) with oy = 2·iy + ky − 1 and
+///                      ox = 2·ix + kx − 1 of in[iy][ix][c] · w[c][o][ky][kx]
+///
+/// Phase split: an even output row only receives tap ky = 1 (from iy = oy/2); an odd one gets
+/// ky = 2 from iy = (oy−1)/2 and ky = 0 from the next input row. Each of the four (row, column)
+/// parities is an ordinary stride-1 convolution with a 1×1, 1×2, 2×1 or 2×2 kernel over the input
+/// (zero-extended by one row and column), writing every second output pixel — 9 multiply-adds per
+/// input pixel and channel pair, none wasted on inserted zeros.
+public struct TransposedConv2D: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    /// Packed weights per phase, indexed py · 2 + px.
+    let phases: [PackedWeights]
+
+    /// - Parameters:
+    ///   - weights: [Cin, Cout, 3, 3] (PyTorch's transposed-convolution layout).
+    ///   - bias: [Cout].
+    public init(weights: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
+        precondition(weights.count == inChannels * outChannels * 9)
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        // Kernel taps used by an output parity, in input order (offset 0, then offset +1).
+        let taps = [[1], [2, 0]]
+        var phases: [PackedWeights] = []
+        for py in 0..<2 {
+            for px in 0..<2 {
+                let rowTaps = taps[py], columnTaps = taps[px]
+                phases.append(PackedWeights(outChannels: outChannels, rows: rowTaps.count,
+                                            run: columnTaps.count * inChannels, bias: bias) { o, r, t in
+                    let ky = rowTaps[r], kx = columnTaps[t / inChannels], c = t % inChannels
+                    return weights[((c * outChannels + o) * 3 + ky) * 3 + kx]
+                })
+            }
+        }
+        self.phases = phases
+    }
+
+    public func multiplyAdds(height: Int, width: Int) -> Int {
+        height * width * 9 * inChannels * outChannels
+    }
+
+    public func callAsFunction(_ input: Tensor, threads: Int = 1) -> Tensor {
+        precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
+        // One zero row and column past the end stand in for the input beyond the border.
+        let padded = input.padded(top: 0, left: 0, bottom: 1, right: 1, mode: .zero)
+        var output = Tensor(height: 2 * input.height, width: 2 * input.width, channels: outChannels)
+        let rowFloats = padded.width * inChannels
+        padded.storage.withUnsafeBufferPointer { src in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                for py in 0..<2 {
+                    for px in 0..<2 {
+                        let map = PixelMap(count: input.height * input.width, gridWidth: input.width,
+                                           inRowStep: rowFloats, inPixelStep: inChannels,
+                                           kernelRowStride: rowFloats,
+                                           outYStep: 2, outY0: py, outXStep: 2, outX0: px,
+                                           outRowStride: output.width * outChannels, outChannels: outChannels)
+                        convolve(input: src.baseAddress!, output: dst.baseAddress!, map: map,
+                                 weights: phases[py * 2 + px], threads: threads)
+                    }
+                }
+            }
+        }
+        return output
+    }
+}

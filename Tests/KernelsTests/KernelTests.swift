@@ -1,0 +1,88 @@
+import Kernels
+import Testing
+
+@Suite("Kernels against naive references")
+struct KernelTests {
+    struct ConvCase: Sendable, CustomTestStringConvertible {
+        var h: Int, w: Int, cin: Int, cout: Int, k: Int, stride: Int, pad: Int, mode: PaddingMode
+        var testDescription: String { "\(h)×\(w)×\(cin)→\(cout) k\(k) s\(stride) p\(pad) \(mode)" }
+    }
+
+    @Test("conv2d matches the reference", arguments: [
+        ConvCase(h: 1, w: 1, cin: 1, cout: 1, k: 1, stride: 1, pad: 0, mode: .zero),
+        ConvCase(h: 5, w: 7, cin: 3, cout: 5, k: 3, stride: 1, pad: 1, mode: .reflect),
+        ConvCase(h: 11, w: 13, cin: 17, cout: 33, k: 3, stride: 2, pad: 1, mode: .reflect),
+        ConvCase(h: 6, w: 5, cin: 1, cout: 16, k: 7, stride: 1, pad: 3, mode: .zero),
+        ConvCase(h: 9, w: 4, cin: 8, cout: 48, k: 3, stride: 1, pad: 1, mode: .zero),
+        ConvCase(h: 2, w: 2, cin: 4, cout: 3, k: 1, stride: 1, pad: 0, mode: .zero),
+        ConvCase(h: 7, w: 9, cin: 3, cout: 64, k: 7, stride: 1, pad: 3, mode: .reflect),
+        ConvCase(h: 8, w: 8, cin: 64, cout: 3, k: 7, stride: 1, pad: 3, mode: .reflect),
+        ConvCase(h: 3, w: 3, cin: 31, cout: 97, k: 3, stride: 2, pad: 1, mode: .reflect),
+        ConvCase(h: 13, w: 1, cin: 2, cout: 7, k: 1, stride: 2, pad: 0, mode: .zero),
+    ], [1, 2])
+    func conv(_ c: ConvCase, threads: Int) {
+        var random = Random(state: UInt64(c.h * 1000 + c.cout))
+        let x = random.tensor(c.h, c.w, c.cin)
+        let weights = random.floats(c.cout * c.cin * c.k * c.k), bias = random.floats(c.cout)
+        let conv = Conv2D(weights: weights, bias: bias, outChannels: c.cout, inChannels: c.cin,
+                          kernelHeight: c.k, kernelWidth: c.k, stride: c.stride, padding: c.pad, paddingMode: c.mode)
+        let y = conv(x, threads: threads)
+        let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: c.cout, kernel: (c.k, c.k),
+                                      stride: c.stride, padding: c.pad, mode: c.mode)
+        #expect((y.height, y.width, y.channels) == ((c.h + 2 * c.pad - c.k) / c.stride + 1, (c.w + 2 * c.pad - c.k) / c.stride + 1, c.cout))
+        #expect(maxError(y.storage, expected) < 1e-4)
+    }
+
+    @Test("transposed conv matches the reference (2H × 2W, first row and column dropped)", arguments: [
+        (1, 1, 1, 1), (3, 5, 7, 19), (4, 4, 16, 40), (2, 7, 33, 16), (5, 2, 3, 64),
+    ], [1, 2])
+    func transposed(shape: (Int, Int, Int, Int), threads: Int) {
+        let (h, w, cin, cout) = shape
+        var random = Random(state: UInt64(h * 31 + cout))
+        let x = random.tensor(h, w, cin)
+        let weights = random.floats(cin * cout * 9), bias = random.floats(cout)
+        let deconv = TransposedConv2D(weights: weights, bias: bias, inChannels: cin, outChannels: cout)
+        let y = deconv(x, threads: threads)
+        #expect(y.height == 2 * h && y.width == 2 * w && y.channels == cout)
+        #expect(maxError(y.storage, Reference.transposedConv(x, weights: weights, bias: bias, outChannels: cout)) < 1e-4)
+    }
+
+    @Test("group norm matches the reference", arguments: [
+        (1, 1, 8, 8), (5, 7, 12, 12), (5, 7, 12, 4), (3, 2, 64, 32), (9, 11, 3, 1), (4, 4, 17, 17),
+    ], [GroupNorm.Epsilon.addedToStd(1e-9), .addedToVariance(1e-5)])
+    func groupNorm(shape: (Int, Int, Int, Int), epsilon: GroupNorm.Epsilon) {
+        let (h, w, c, groups) = shape
+        var random = Random(state: UInt64(h * w * c + groups))
+        var x = random.tensor(h, w, c)
+        // An offset far larger than the spread: the case where naive float sums lose digits.
+        for i in x.storage.indices { x.storage[i] = x.storage[i] * 0.5 + 40 }
+        let gamma = random.floats(c), beta = random.floats(c)
+        let expected = Reference.groupNorm(x, groups: groups, gamma: gamma, beta: beta, epsilon: epsilon)
+        let norm = GroupNorm(channels: c, groups: groups, gamma: gamma, beta: beta, epsilon: epsilon)
+
+        var plain = x
+        norm.apply(&plain, threads: 2)
+        if h * w * c / groups > 1 { #expect(maxError(plain.storage, expected) < 1e-4) }
+
+        var relu = x
+        norm.apply(&relu, epilogue: .relu, threads: 1)
+        if h * w * c / groups > 1 { #expect(maxError(relu.storage, expected.map { max($0, 0) }) < 1e-4) }
+
+        let residual = random.tensor(h, w, c)
+        var added = x
+        norm.apply(&added, epilogue: .add(residual), threads: 2)
+        let sum = zip(expected, residual.storage).map { $0 + Double($1) }
+        if h * w * c / groups > 1 { #expect(maxError(added.storage, sum) < 1e-4) }
+    }
+
+    @Test("reflect padding mirrors without repeating the edge: c b | a b c d | c b")
+    func reflectPadding() {
+        let x = Tensor(height: 1, width: 4, channels: 1, storage: [1, 2, 3, 4])
+        let padded = x.padded(top: 0, left: 2, bottom: 0, right: 2, mode: .reflect)
+        #expect(padded.storage == [3, 2, 1, 2, 3, 4, 3, 2])
+        let zero = x.padded(top: 1, left: 1, bottom: 0, right: 0, mode: .zero)
+        #expect(zero.storage == [0, 0, 0, 0, 0, 0, 1, 2, 3, 4])
+        let column = Tensor(height: 3, width: 1, channels: 2, storage: [1, 10, 2, 20, 3, 30])
+        #expect(column.padded(top: 1, left: 0, bottom: 1, right: 0, mode: .reflect).storage == [2, 20, 1, 10, 2, 20, 3, 30, 2, 20])
+    }
+}
