@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "artworker", targets: ["artworker"]),
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "CartoonGAN", targets: ["CartoonGAN"]),
     ],
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
@@ -28,6 +29,8 @@ let package = Package(
         ),
         // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
         .target(name: "Kernels"),
+        // Weight files, weight-norm folding and the generator graph built from Kernels ops.
+        .target(name: "CartoonGAN", dependencies: ["Kernels", "ImageIO"]),
         .executableTarget(
             name: "artworker",
             dependencies: [
@@ -43,6 +46,10 @@ let package = Package(
         .testTarget(
             name: "KernelsTests",
             dependencies: ["Kernels"]
+        ),
+        .testTarget(
+            name: "CartoonGANTests",
+            dependencies: ["CartoonGAN", "Kernels", "ImageIO"]
         ),
         .testTarget(
             name: "ArtworkerCLITests",
