@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // SHA-256 of weight files and models now; HMAC for JWT sessions later.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // System libraries (Debian packages installed by `make setup`).
@@ -30,11 +32,13 @@ let package = Package(
         // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
         .target(name: "Kernels"),
         // Weight files, weight-norm folding and the generator graph built from Kernels ops.
-        .target(name: "CartoonGAN", dependencies: ["Kernels", "ImageIO"]),
+        .target(name: "CartoonGAN", dependencies: [
+            "Kernels", "ImageIO", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(
             name: "artworker",
             dependencies: [
-                "ImageIO", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
+                "ImageIO", "Kernels", "CartoonGAN", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -59,7 +59,7 @@ public struct Conv2D: Sendable {
                            kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
         padded.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
-                convolve(input: src.baseAddress!, output: dst.baseAddress!, map: map, weights: packed, threads: threads)
+                convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
             }
         }
         return output

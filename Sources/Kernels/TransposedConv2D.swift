@@ -52,19 +52,19 @@ public struct TransposedConv2D: Sendable {
         let padded = input.padded(top: 0, left: 0, bottom: 1, right: 1, mode: .zero)
         var output = Tensor(height: 2 * input.height, width: 2 * input.width, channels: outChannels)
         let rowFloats = padded.width * inChannels
+        var jobs: [ConvJob] = []
+        for py in 0..<2 {
+            for px in 0..<2 {
+                let map = PixelMap(count: input.height * input.width, gridWidth: input.width,
+                                   inRowStep: rowFloats, inPixelStep: inChannels, kernelRowStride: rowFloats,
+                                   outYStep: 2, outY0: py, outXStep: 2, outX0: px,
+                                   outRowStride: output.width * outChannels, outChannels: outChannels)
+                jobs.append(ConvJob(map: map, weights: phases[py * 2 + px]))
+            }
+        }
         padded.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
-                for py in 0..<2 {
-                    for px in 0..<2 {
-                        let map = PixelMap(count: input.height * input.width, gridWidth: input.width,
-                                           inRowStep: rowFloats, inPixelStep: inChannels,
-                                           kernelRowStride: rowFloats,
-                                           outYStep: 2, outY0: py, outXStep: 2, outX0: px,
-                                           outRowStride: output.width * outChannels, outChannels: outChannels)
-                        convolve(input: src.baseAddress!, output: dst.baseAddress!, map: map,
-                                 weights: phases[py * 2 + px], threads: threads)
-                    }
-                }
+                convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: jobs, threads: threads)
             }
         }
         return output
