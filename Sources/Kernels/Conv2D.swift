@@ -13,13 +13,24 @@ public struct Conv2D: Sendable {
     public let padding: Int
     public let paddingMode: PaddingMode
     let packed: PackedWeights
+    /// The same layer by Winograd F(2×2, 3×3), for 3×3 stride-1 convolutions with padding 1.
+    let winograd: WinogradConv3x3?
+    /// The same layer as dot products along K, for layers with at most 4 output channels.
+    let narrow: DotWeights?
+
+    /// How to compute a layer. `.automatic` takes Winograd where it applies; `.direct` is the
+    /// reference path (the tests compare both).
+    public enum Algorithm: Sendable {
+        case automatic
+        case direct
+    }
 
     /// - Parameters:
     ///   - weights: [Cout, Cin, kh, kw] (PyTorch's layout), weight norm already folded in.
     ///   - bias: [Cout].
     public init(weights: [Float], bias: [Float], outChannels: Int, inChannels: Int,
                 kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0,
-                paddingMode: PaddingMode = .zero) {
+                paddingMode: PaddingMode = .zero, algorithm: Algorithm = .automatic) {
         precondition(weights.count == outChannels * inChannels * kernelHeight * kernelWidth)
         precondition(stride >= 1 && padding >= 0)
         self.inChannels = inChannels
@@ -35,6 +46,16 @@ public struct Conv2D: Sendable {
             let j = t / inChannels, c = t % inChannels
             return weights[((o * inChannels + c) * kernelHeight + r) * kernelWidth + j]
         }
+        narrow = outChannels <= DotWeights.maxChannels
+            ? DotWeights(outChannels: outChannels, rows: kernelHeight, run: kernelWidth * inChannels, bias: bias) { o, r, t in
+                let j = t / inChannels, c = t % inChannels
+                return weights[((o * inChannels + c) * kernelHeight + r) * kernelWidth + j]
+            }
+            : nil
+        let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
+        winograd = algorithm == .automatic && winogradApplies
+            ? WinogradConv3x3(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels)
+            : nil
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -49,9 +70,12 @@ public struct Conv2D: Sendable {
 
     public func callAsFunction(_ input: Tensor, threads: Int = 1) -> Tensor {
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
-        let padded = input.padded(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode)
         let (outH, outW) = outputSize(height: input.height, width: input.width)
         precondition(outH > 0 && outW > 0, "input \(input.height)×\(input.width) is smaller than the kernel")
+        if let winograd {
+            return winograd.run(input, mode: paddingMode, threads: threads)
+        }
+        let padded = input.padded(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode)
         var output = Tensor(height: outH, width: outW, channels: outChannels)
         let rowFloats = padded.width * inChannels
         let map = PixelMap(count: outH * outW, gridWidth: outW,
@@ -59,7 +83,11 @@ public struct Conv2D: Sendable {
                            kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
         padded.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
-                convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
+                if let narrow {
+                    convolveNarrow(input: src.baseAddress!, output: dst.baseAddress!, map: map, weights: narrow, threads: threads)
+                } else {
+                    convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
+                }
             }
         }
         return output

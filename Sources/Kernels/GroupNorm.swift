@@ -44,7 +44,9 @@ public struct GroupNorm: Sendable {
         self.epsilon = epsilon
     }
 
-    /// Per-channel Σx and Σx² in Double, pixels split across threads.
+    /// Per-channel Σx and Σx² in Double, pixels split across threads. Pixels are taken in blocks
+    /// of 32 that stay in L1; for each 16-channel group the block's sums are kept in Double
+    /// registers, then added to the thread's totals.
     func channelSums(_ x: Tensor, threads: Int) -> (sum: [Double], squares: [Double]) {
         let c = channels, pixels = x.height * x.width
         let ranges = partition(pixels, parts: threads, granule: 64)
@@ -56,24 +58,36 @@ public struct GroupNorm: Sendable {
                 parallelFor(chunks: ranges.count, threads: threads) { chunk in
                     // Each chunk owns acc[chunk · 2c ..< (chunk + 1) · 2c].
                     let s = sums.base + chunk * 2 * c, q = s + c
-                    var p = input.base + ranges[chunk].lowerBound * c
-                    for _ in ranges[chunk] {
+                    let range = ranges[chunk]
+                    var block = range.lowerBound
+                    while block < range.upperBound {
+                        let end = min(block + 32, range.upperBound)
                         var ch = 0
-                        while ch + 8 <= c {
-                            let v = SIMD8<Double>(UnsafeRawPointer(p + ch).loadUnaligned(as: SIMD8<Float>.self))
-                            let sv = UnsafeRawPointer(s + ch).loadUnaligned(as: SIMD8<Double>.self) + v
-                            let qv = UnsafeRawPointer(q + ch).loadUnaligned(as: SIMD8<Double>.self) + v * v
-                            UnsafeMutableRawPointer(s + ch).storeBytes(of: sv, as: SIMD8<Double>.self)
-                            UnsafeMutableRawPointer(q + ch).storeBytes(of: qv, as: SIMD8<Double>.self)
-                            ch += 8
+                        while ch + 16 <= c {
+                            var s0 = SIMD8<Double>(), s1 = SIMD8<Double>(), q0 = SIMD8<Double>(), q1 = SIMD8<Double>()
+                            var p = UnsafePointer(input.base) + block * c + ch
+                            for _ in block..<end {
+                                let v = load16(p)
+                                let lo = SIMD8<Double>(v.lowHalf), hi = SIMD8<Double>(v.highHalf)
+                                s0 += lo; s1 += hi
+                                q0 = q0.addingProduct(lo, lo); q1 = q1.addingProduct(hi, hi)
+                                p += c
+                            }
+                            for l in 0..<8 {
+                                s[ch + l] += s0[l]; s[ch + 8 + l] += s1[l]
+                                q[ch + l] += q0[l]; q[ch + 8 + l] += q1[l]
+                            }
+                            ch += 16
                         }
                         while ch < c {
-                            let v = Double(p[ch])
-                            s[ch] += v
-                            q[ch] += v * v
+                            for p in block..<end {
+                                let v = Double(input.base[p * c + ch])
+                                s[ch] += v
+                                q[ch] += v * v
+                            }
                             ch += 1
                         }
-                        p += c
+                        block = end
                     }
                 }
             }
@@ -125,20 +139,41 @@ public struct GroupNorm: Sendable {
                     means.withUnsafeBufferPointer { m in
                         scales.withUnsafeBufferPointer { k in
                             shifts.withUnsafeBufferPointer { b in
-                                for p in ranges[chunk] {
-                                    let row = out.base + p * c
-                                    let r = add.map { $0.base + p * c }
-                                    for ch in 0..<c {
-                                        var y = (row[ch] - m[ch]) * k[ch] + b[ch]
-                                        if relu { y = max(y, 0) }
-                                        if let r { y += r[ch] }
-                                        row[ch] = y
-                                    }
-                                }
+                                let range = ranges[chunk]
+                                Self.normalize(out.base + range.lowerBound * c, pixels: range.count, channels: c,
+                                               mean: m, scale: k, shift: b, relu: relu,
+                                               residual: add.map { UnsafePointer($0.base + range.lowerBound * c) })
                             }
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// y = (x − mean[c]) · scale[c] + shift[c], then ReLU or + residual, in place, 16 channels
+    /// at a time. `relu` and `residual` are loop-invariant: the compiler hoists the tests.
+    @inline(__always)
+    static func normalize(_ rows: UnsafeMutablePointer<Float>, pixels: Int, channels c: Int,
+                          mean m: UnsafeBufferPointer<Float>, scale k: UnsafeBufferPointer<Float>,
+                          shift b: UnsafeBufferPointer<Float>, relu: Bool, residual: UnsafePointer<Float>?) {
+        let mp = m.baseAddress!, kp = k.baseAddress!, bp = b.baseAddress!
+        for p in 0..<pixels {
+            let row = rows + p * c
+            var ch = 0
+            while ch + 16 <= c {
+                var y = (load16(row + ch) - load16(mp + ch)) * load16(kp + ch) + load16(bp + ch)
+                if relu { y.replace(with: 0, where: y .< 0) }
+                if let residual { y += load16(residual + p * c + ch) }
+                store16(y, row + ch)
+                ch += 16
+            }
+            while ch < c {
+                var y = (row[ch] - mp[ch]) * kp[ch] + bp[ch]
+                if relu { y = max(y, 0) }
+                if let residual { y += residual[p * c + ch] }
+                row[ch] = y
+                ch += 1
             }
         }
     }

@@ -126,7 +126,7 @@ func convolve(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
 
 /// One channel tile over a run of pixels, six at a time.
 @inline(__always)
-private func runTile(a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, map: PixelMap,
+func runTile(a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, map: PixelMap,
                      weights: PackedWeights, tile: PackedWeights.Tile,
                      packed: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                      pixels: Range<Int>, last: Int) {

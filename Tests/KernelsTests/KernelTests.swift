@@ -19,18 +19,27 @@ struct KernelTests {
         ConvCase(h: 8, w: 8, cin: 64, cout: 3, k: 7, stride: 1, pad: 3, mode: .reflect),
         ConvCase(h: 3, w: 3, cin: 31, cout: 97, k: 3, stride: 2, pad: 1, mode: .reflect),
         ConvCase(h: 13, w: 1, cin: 2, cout: 7, k: 1, stride: 2, pad: 0, mode: .zero),
+        // Winograd F(2×2, 3×3): odd sizes (cropped tiles), channel tails, more tiles than a block.
+        ConvCase(h: 1, w: 1, cin: 1, cout: 1, k: 3, stride: 1, pad: 1, mode: .zero),
+        ConvCase(h: 2, w: 3, cin: 16, cout: 32, k: 3, stride: 1, pad: 1, mode: .reflect),
+        ConvCase(h: 17, w: 23, cin: 33, cout: 17, k: 3, stride: 1, pad: 1, mode: .reflect),
+        ConvCase(h: 20, w: 21, cin: 64, cout: 64, k: 3, stride: 1, pad: 1, mode: .reflect),
     ], [1, 2])
     func conv(_ c: ConvCase, threads: Int) {
         var random = Random(state: UInt64(c.h * 1000 + c.cout))
         let x = random.tensor(c.h, c.w, c.cin)
         let weights = random.floats(c.cout * c.cin * c.k * c.k), bias = random.floats(c.cout)
-        let conv = Conv2D(weights: weights, bias: bias, outChannels: c.cout, inChannels: c.cin,
-                          kernelHeight: c.k, kernelWidth: c.k, stride: c.stride, padding: c.pad, paddingMode: c.mode)
-        let y = conv(x, threads: threads)
         let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: c.cout, kernel: (c.k, c.k),
                                       stride: c.stride, padding: c.pad, mode: c.mode)
-        #expect((y.height, y.width, y.channels) == ((c.h + 2 * c.pad - c.k) / c.stride + 1, (c.w + 2 * c.pad - c.k) / c.stride + 1, c.cout))
-        #expect(maxError(y.storage, expected) < 1e-4)
+        // Both algorithms (Winograd is taken automatically for 3×3 stride-1 padding-1 layers).
+        for algorithm in [Conv2D.Algorithm.automatic, .direct] {
+            let conv = Conv2D(weights: weights, bias: bias, outChannels: c.cout, inChannels: c.cin,
+                              kernelHeight: c.k, kernelWidth: c.k, stride: c.stride, padding: c.pad,
+                              paddingMode: c.mode, algorithm: algorithm)
+            let y = conv(x, threads: threads)
+            #expect((y.height, y.width, y.channels) == ((c.h + 2 * c.pad - c.k) / c.stride + 1, (c.w + 2 * c.pad - c.k) / c.stride + 1, c.cout))
+            #expect(maxError(y.storage, expected) < 1e-4, "\(algorithm)")
+        }
     }
 
     @Test("transposed conv matches the reference (2H × 2W, first row and column dropped)", arguments: [

@@ -1,0 +1,245 @@
+/// 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray,
+/// "Fast Algorithms for Convolutional Neural Networks", 2016): each 2×2 block of outputs costs
+/// 16 multiplications per input/output channel pair instead of 36.
+///
+///     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ) ] A     for a 4×4 input patch d and 3×3 filter g
+///
+///     G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+///     Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
+///     Aᵀ = [1 1 1 0; 0 1 −1 −1]
+///
+/// The transforms only add, subtract and halve (exact in binary floating point), so the result
+/// matches direct convolution to float rounding. The 16 element-wise products over all channels
+/// are 16 GEMMs [tiles × Cin] · [Cin × Cout], run by the same micro-kernel as direct convolution.
+/// Scratch is bounded: tiles are processed in blocks of `blockTiles` per thread.
+///
+/// Scalar reference: `Conv2D`'s, with kh = kw = 3, stride 1, padding 1.
+struct WinogradConv3x3: Sendable {
+    let inChannels: Int
+    let outChannels: Int
+    /// The transformed filters, one packed B matrix per position ξ of the 4×4 tile.
+    let transformed: [PackedWeights]
+    let bias: [Float]
+    static let blockTiles = 48
+
+    /// weights [Cout, Cin, 3, 3]
+    init(weights: [Float], bias: [Float], outChannels: Int, inChannels: Int) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.bias = bias
+        // U = G g Gᵀ per (o, c), in Double.
+        var u = [Double](repeating: 0, count: outChannels * inChannels * 16)
+        let G: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        for o in 0..<outChannels {
+            for c in 0..<inChannels {
+                let base = (o * inChannels + c) * 9
+                for i in 0..<4 {
+                    for j in 0..<4 {
+                        var s = 0.0
+                        for a in 0..<3 {
+                            for b in 0..<3 {
+                                s += G[i][a] * Double(weights[base + a * 3 + b]) * G[j][b]
+                            }
+                        }
+                        u[((o * inChannels) + c) * 16 + i * 4 + j] = s
+                    }
+                }
+            }
+        }
+        let zero = [Float](repeating: 0, count: outChannels)
+        transformed = (0..<16).map { xi in
+            PackedWeights(outChannels: outChannels, rows: 1, run: inChannels, bias: zero) { o, _, c in
+                Float(u[(o * inChannels + c) * 16 + xi])
+            }
+        }
+    }
+
+    /// Input [H, W, Cin] → output [H, W, Cout]. Reflect padding is folded into the patch
+    /// indexing (no padded copy of the input is made); zero padding takes a padded copy.
+    func run(_ input: Tensor, mode: PaddingMode, threads: Int) -> Tensor {
+        switch mode {
+        case .reflect:
+            // Patch row/column r of the padded image is unpadded index r − 1, mirrored at the
+            // edges (−1 → 1, n → n − 2); reflecting a single row or column is the row itself.
+            return run(source: input, height: input.height, width: input.width, threads: threads) { i, n in
+                let r = i - 1
+                if r < 0 { return n > 1 ? 1 : 0 }
+                if r >= n { return max(n - 2, 0) }
+                return r
+            }
+        case .zero:
+            let padded = input.padded(top: 1, left: 1, bottom: 1, right: 1, mode: .zero)
+            return run(source: padded, height: input.height, width: input.width, threads: threads) { i, n in
+                min(i, n - 1) // past an odd edge, repeat the last row (those outputs are cropped)
+            }
+        }
+    }
+
+    /// `index(i, n)` maps patch coordinate i (0 = one before the first output row/column) to a
+    /// row/column of `source`, whose size along that axis is n.
+    private func run(source: Tensor, height: Int, width: Int, threads: Int,
+                     index: @escaping @Sendable (Int, Int) -> Int) -> Tensor {
+        let padded = source
+        let cin = inChannels, cout = outChannels
+        let tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2
+        let tileCount = tilesHigh * tilesWide
+        var output = Tensor(height: height, width: width, channels: cout)
+        let ranges = partition(tileCount, parts: threads, granule: Self.blockTiles)
+        let T = Self.blockTiles
+        padded.storage.withUnsafeBufferPointer { src in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                let input = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!))
+                let out = SharedPointer(dst.baseAddress!)
+                parallelFor(chunks: ranges.count, threads: threads) { chunk in
+                    // This thread's scratch: V [16][T][Cin] and M [16][T][Cout].
+                    var scratchV = [Float](repeating: 0, count: 16 * T * cin)
+                    var scratchM = [Float](repeating: 0, count: 16 * T * cout)
+                    scratchV.withUnsafeMutableBufferPointer { v in
+                        scratchM.withUnsafeMutableBufferPointer { m in
+                            var first = ranges[chunk].lowerBound
+                            while first < ranges[chunk].upperBound {
+                                let count = min(T, ranges[chunk].upperBound - first)
+                                transformInput(UnsafePointer(input.base), sourceHeight: padded.height,
+                                               sourceWidth: padded.width, tilesWide: tilesWide,
+                                               first: first, count: count, v: v.baseAddress!, index: index)
+                                multiply(v: v.baseAddress!, m: m.baseAddress!, count: count)
+                                transformOutput(m: m.baseAddress!, output: out.base, height: height, width: width,
+                                                tilesWide: tilesWide, first: first, count: count)
+                                first += count
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// V[ξ][t] = (Bᵀ d B)[ξ] for the 4×4 input patch of each tile, 16 channels at a time.
+    private func transformInput(_ input: UnsafePointer<Float>, sourceHeight: Int, sourceWidth: Int,
+                                tilesWide: Int, first: Int, count: Int, v: UnsafeMutablePointer<Float>,
+                                index: (Int, Int) -> Int) {
+        let cin = inChannels, stride = Self.blockTiles * cin
+        for t in 0..<count {
+            let tile = first + t
+            let ty = tile / tilesWide, tx = tile - ty * tilesWide
+            // The patch's rows and columns in the source tensor.
+            func row(_ i: Int) -> UnsafePointer<Float> { input + index(2 * ty + i, sourceHeight) * sourceWidth * cin }
+            func col(_ j: Int) -> Int { index(2 * tx + j, sourceWidth) * cin }
+            let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+            let c0 = col(0), c1 = col(1), c2 = col(2), c3 = col(3)
+            let dst = v + t * cin
+            var ch = 0
+            while ch + 16 <= cin {
+                let out = Self.inputTransform(
+                    (load16(r0 + c0 + ch), load16(r0 + c1 + ch), load16(r0 + c2 + ch), load16(r0 + c3 + ch)),
+                    (load16(r1 + c0 + ch), load16(r1 + c1 + ch), load16(r1 + c2 + ch), load16(r1 + c3 + ch)),
+                    (load16(r2 + c0 + ch), load16(r2 + c1 + ch), load16(r2 + c2 + ch), load16(r2 + c3 + ch)),
+                    (load16(r3 + c0 + ch), load16(r3 + c1 + ch), load16(r3 + c2 + ch), load16(r3 + c3 + ch)))
+                let p = dst + ch
+                store16(out.0.0, p); store16(out.0.1, p + stride); store16(out.0.2, p + 2 * stride); store16(out.0.3, p + 3 * stride)
+                store16(out.1.0, p + 4 * stride); store16(out.1.1, p + 5 * stride); store16(out.1.2, p + 6 * stride); store16(out.1.3, p + 7 * stride)
+                store16(out.2.0, p + 8 * stride); store16(out.2.1, p + 9 * stride); store16(out.2.2, p + 10 * stride); store16(out.2.3, p + 11 * stride)
+                store16(out.3.0, p + 12 * stride); store16(out.3.1, p + 13 * stride); store16(out.3.2, p + 14 * stride); store16(out.3.3, p + 15 * stride)
+                ch += 16
+            }
+            while ch < cin { // channel tail, one at a time
+                func s(_ p: UnsafePointer<Float>, _ c: Int) -> SIMD2<Float> { SIMD2(repeating: p[c + ch]) }
+                let out = Self.inputTransform((s(r0, c0), s(r0, c1), s(r0, c2), s(r0, c3)),
+                                              (s(r1, c0), s(r1, c1), s(r1, c2), s(r1, c3)),
+                                              (s(r2, c0), s(r2, c1), s(r2, c2), s(r2, c3)),
+                                              (s(r3, c0), s(r3, c1), s(r3, c2), s(r3, c3)))
+                let values = [out.0.0, out.0.1, out.0.2, out.0.3, out.1.0, out.1.1, out.1.2, out.1.3,
+                              out.2.0, out.2.1, out.2.2, out.2.3, out.3.0, out.3.1, out.3.2, out.3.3]
+                for xi in 0..<16 { dst[xi * stride + ch] = values[xi][0] }
+                ch += 1
+            }
+        }
+    }
+
+    typealias Row4<V> = (V, V, V, V)
+
+    /// Bᵀ applied to four values: (a − c, b + c, c − b, b − d).
+    @inline(__always)
+    static func bt<V: SIMD>(_ a: V, _ b: V, _ c: V, _ d: V) -> Row4<V> where V.Scalar == Float {
+        (a - c, b + c, c - b, b - d)
+    }
+
+    /// Bᵀ d B for a 4×4 patch given as four rows.
+    @inline(__always)
+    static func inputTransform<V: SIMD>(_ d0: Row4<V>, _ d1: Row4<V>, _ d2: Row4<V>, _ d3: Row4<V>)
+        -> (Row4<V>, Row4<V>, Row4<V>, Row4<V>) where V.Scalar == Float {
+        // Bᵀ d: the same combination down each column.
+        let k0 = bt(d0.0, d1.0, d2.0, d3.0), k1 = bt(d0.1, d1.1, d2.1, d3.1)
+        let k2 = bt(d0.2, d1.2, d2.2, d3.2), k3 = bt(d0.3, d1.3, d2.3, d3.3)
+        // (Bᵀ d) B: then along each row.
+        return (bt(k0.0, k1.0, k2.0, k3.0), bt(k0.1, k1.1, k2.1, k3.1),
+                bt(k0.2, k1.2, k2.2, k3.2), bt(k0.3, k1.3, k2.3, k3.3))
+    }
+
+    /// M[ξ] = V[ξ] · U[ξ] for the block's tiles.
+    private func multiply(v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, count: Int) {
+        let cin = inChannels, cout = outChannels, T = Self.blockTiles
+        for xi in 0..<16 {
+            let weights = transformed[xi]
+            let map = PixelMap(count: count, gridWidth: count, inRowStep: 0, inPixelStep: cin,
+                               kernelRowStride: 0, outRowStride: 0, outChannels: cout)
+            weights.data.withUnsafeBufferPointer { packed in
+                weights.bias.withUnsafeBufferPointer { bias in
+                    for tile in weights.tiles {
+                        runTile(a: UnsafePointer(v + xi * T * cin), c: m + xi * T * cout, map: map,
+                                weights: weights, tile: tile, packed: packed.baseAddress!,
+                                bias: bias.baseAddress!, pixels: 0..<count, last: count - 1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Aᵀ applied to four values: (a + b + c, b − c − d).
+    @inline(__always)
+    static func at<V: SIMD>(_ a: V, _ b: V, _ c: V, _ d: V) -> (V, V) where V.Scalar == Float {
+        (a + b + c, b - c - d)
+    }
+
+    /// Y = Aᵀ M A + bias for each tile, written to the output (cropped at odd edges).
+    private func transformOutput(m: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
+                                 height: Int, width: Int, tilesWide: Int, first: Int, count: Int) {
+        let cout = outChannels, stride = Self.blockTiles * cout
+        bias.withUnsafeBufferPointer { bias in
+            for t in 0..<count {
+                let tile = first + t
+                let ty = tile / tilesWide, tx = tile - ty * tilesWide
+                let y0 = 2 * ty, x0 = 2 * tx
+                let src = m + t * cout
+                let rows = min(2, height - y0), cols = min(2, width - x0)
+                var ch = 0
+                while ch < cout {
+                    let lanes = min(16, cout - ch)
+                    func s(_ xi: Int) -> SIMD16<Float> {
+                        let p = src + xi * stride + ch
+                        if lanes == 16 { return load16(p) }
+                        var v = SIMD16<Float>.zero
+                        for l in 0..<lanes { v[l] = p[l] }
+                        return v
+                    }
+                    var b = SIMD16<Float>.zero
+                    if lanes == 16 { b = load16(bias.baseAddress! + ch) } else { for l in 0..<lanes { b[l] = bias[ch + l] } }
+                    // Aᵀ M: down each of the four columns.
+                    let k0 = Self.at(s(0), s(4), s(8), s(12)), k1 = Self.at(s(1), s(5), s(9), s(13))
+                    let k2 = Self.at(s(2), s(6), s(10), s(14)), k3 = Self.at(s(3), s(7), s(11), s(15))
+                    // (Aᵀ M) A: along the two rows.
+                    let top = Self.at(k0.0, k1.0, k2.0, k3.0), bottom = Self.at(k0.1, k1.1, k2.1, k3.1)
+                    let y = ((top.0 + b, top.1 + b), (bottom.0 + b, bottom.1 + b))
+                    func put(_ a: Int, _ bx: Int, _ value: SIMD16<Float>) {
+                        guard a < rows, bx < cols else { return }
+                        let dst = output + ((y0 + a) * width + x0 + bx) * cout + ch
+                        if lanes == 16 { store16(value, dst) } else { for l in 0..<lanes { dst[l] = value[l] } }
+                    }
+                    put(0, 0, y.0.0); put(0, 1, y.0.1); put(1, 0, y.1.0); put(1, 1, y.1.1)
+                    ch += lanes
+                }
+            }
+        }
+    }
+}
