@@ -15,7 +15,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What `make run` passes to the program.
 ARGS ?= --help
 
-.PHONY: all setup build test run clean
+# Where `make weights` finds the published CartoonGAN .npy files (one folder per style).
+WEIGHTS_SRC ?= ../shared/weights/cartoongan
+STYLES := hayao hosoda paprika shinkai
+
+# `make bench`: sizes, threads and the reference engines' versions (from PyPI).
+BENCH_SIZES ?= 256x256,512x512,1280x720
+BENCH_THREADS ?= 2
+BENCH_RUNS ?= 5
+BENCH_VENV := .build-bench/venv
+BENCH_PACKAGES := onnxruntime==1.31.1 openvino==2026.4.1 onnx==1.23.2 numpy==2.4.6
+
+.PHONY: all setup build weights test run bench clean
 
 all: build
 
@@ -36,13 +47,27 @@ setup:
 build: setup
 	swift build $(SWIFT_FLAGS)
 
+## weights: convert the published weights into Weights/<style>.safetensors (only missing ones)
+weights: build
+	@for s in $(STYLES); do \
+	  [ -f Weights/$$s.safetensors ] || $(BIN) import-weights --from "$(WEIGHTS_SRC)" --style $$s || exit 1; \
+	done
+
 ## test: set up, build and run the whole test suite (release: numeric code is too slow in debug)
-test: setup
+test: setup weights
 	swift test $(SWIFT_FLAGS)
 
 ## run: set up, build, and start the program (`make run ARGS="image info photo.jpg"`)
-run: build
+run: weights
 	$(BIN) $(ARGS)
+
+## bench: the generator against ONNX Runtime and OpenVINO (installed from PyPI into .build-bench)
+bench: weights
+	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import onnxruntime, openvino, onnx" 2>/dev/null || \
+	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PACKAGES)
+	$(BENCH_VENV)/bin/python Tests/Bench/bench.py --sizes $(BENCH_SIZES) --threads $(BENCH_THREADS) \
+	  --runs $(BENCH_RUNS) --artworker $(BIN)
 
 clean:
 	rm -rf .build

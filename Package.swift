@@ -30,7 +30,7 @@ let package = Package(
             dependencies: ["CTurboJPEG", "CPNG"]
         ),
         // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
-        .target(name: "Kernels"),
+        .target(name: "Kernels", exclude: ["README.md"]),
         // Weight files, weight-norm folding and the generator graph built from Kernels ops.
         .target(name: "CartoonGAN", dependencies: [
             "Kernels", "ImageIO", .product(name: "Crypto", package: "swift-crypto"),
@@ -43,21 +43,23 @@ let package = Package(
             ]
         ),
 
+        // Shared test data and a seeded random source, for the test targets only.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ImageIOTests",
-            dependencies: ["ImageIO", "CTurboJPEG", "CZlib"]
+            dependencies: ["ImageIO", "CTurboJPEG", "CZlib", "TestSupport"]
         ),
         .testTarget(
             name: "KernelsTests",
-            dependencies: ["Kernels"]
+            dependencies: ["Kernels", "TestSupport"]
         ),
         .testTarget(
             name: "CartoonGANTests",
-            dependencies: ["CartoonGAN", "Kernels", "ImageIO"]
+            dependencies: ["CartoonGAN", "Kernels", "ImageIO", "TestSupport"]
         ),
         .testTarget(
             name: "ArtworkerCLITests",
-            dependencies: ["artworker"]
+            dependencies: ["artworker", "ImageIO", "TestSupport"]
         ),
     ]
 )

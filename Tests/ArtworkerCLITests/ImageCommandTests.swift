@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `artworker` executable, as a user would.
 enum CLI {
@@ -32,11 +33,7 @@ enum CLI {
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    static var shared: URL {
-        if let path = ProcessInfo.processInfo.environment["ARTWORKER_SHARED"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-    }
+    static var shared: URL { SharedData.root }
 
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-cli-\(UUID().uuidString)")

@@ -1,6 +1,7 @@
 import CTurboJPEG
 import ImageIO
 import Testing
+import TestSupport
 
 @Suite("Decoding and encoding")
 struct DecodeTests {

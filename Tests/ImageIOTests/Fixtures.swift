@@ -3,45 +3,7 @@ import CZlib
 import Foundation
 import ImageIO
 import Testing
-
-/// Where the shared test data lives: `../shared` beside the checkout, or `$ARTWORKER_SHARED`.
-enum SharedData {
-    static var root: URL {
-        if let path = ProcessInfo.processInfo.environment["ARTWORKER_SHARED"] {
-            return URL(fileURLWithPath: path)
-        }
-        // Tests/ImageIOTests/Fixtures.swift → package root → ../shared
-        return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared")
-    }
-
-    static func bytes(_ relativePath: String) throws -> [UInt8] {
-        let url = root.appendingPathComponent(relativePath)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw FixtureError("missing test data \(url.path); set ARTWORKER_SHARED to the shared folder")
-        }
-        return [UInt8](data)
-    }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A reproducible pseudo-random source (SplitMix64), so failures can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 extension RGBImage {
     /// A smooth test card: horizontal red ramp, vertical green ramp, diagonal blue.

@@ -1,5 +1,6 @@
 import ImageIO
 import Testing
+import TestSupport
 
 /// Broken and hostile files: each must give the right typed error, never a crash, hang or
 /// allocation the size of what a header merely claims.

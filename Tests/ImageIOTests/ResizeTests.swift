@@ -1,5 +1,6 @@
 import ImageIO
 import Testing
+import TestSupport
 
 @Suite("Resize and crop")
 struct ResizeTests {

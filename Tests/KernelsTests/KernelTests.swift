@@ -1,5 +1,6 @@
 import Kernels
 import Testing
+import TestSupport
 
 @Suite("Kernels against naive references")
 struct KernelTests {
@@ -26,7 +27,7 @@ struct KernelTests {
         ConvCase(h: 20, w: 21, cin: 64, cout: 64, k: 3, stride: 1, pad: 1, mode: .reflect),
     ], [1, 2])
     func conv(_ c: ConvCase, threads: Int) {
-        var random = Random(state: UInt64(c.h * 1000 + c.cout))
+        var random = SeededRandom(seed: UInt64(c.h * 1000 + c.cout))
         let x = random.tensor(c.h, c.w, c.cin)
         let weights = random.floats(c.cout * c.cin * c.k * c.k), bias = random.floats(c.cout)
         let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: c.cout, kernel: (c.k, c.k),
@@ -47,7 +48,7 @@ struct KernelTests {
     ], [1, 2])
     func transposed(shape: (Int, Int, Int, Int), threads: Int) {
         let (h, w, cin, cout) = shape
-        var random = Random(state: UInt64(h * 31 + cout))
+        var random = SeededRandom(seed: UInt64(h * 31 + cout))
         let x = random.tensor(h, w, cin)
         let weights = random.floats(cin * cout * 9), bias = random.floats(cout)
         let deconv = TransposedConv2D(weights: weights, bias: bias, inChannels: cin, outChannels: cout)
@@ -61,7 +62,7 @@ struct KernelTests {
     ], [GroupNorm.Epsilon.addedToStd(1e-9), .addedToVariance(1e-5)])
     func groupNorm(shape: (Int, Int, Int, Int), epsilon: GroupNorm.Epsilon) {
         let (h, w, c, groups) = shape
-        var random = Random(state: UInt64(h * w * c + groups))
+        var random = SeededRandom(seed: UInt64(h * w * c + groups))
         var x = random.tensor(h, w, c)
         // An offset far larger than the spread: the case where naive float sums lose digits.
         for i in x.storage.indices { x.storage[i] = x.storage[i] * 0.5 + 40 }

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import TestSupport
 
 /// Naive Double-precision references, written from the definitions and nothing else.
 enum Reference {
@@ -65,20 +66,7 @@ enum Reference {
     }
 }
 
-struct Random: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] {
-        (0..<n).map { _ in Float.random(in: -scale...scale, using: &self) }
-    }
-
+extension SeededRandom {
     mutating func tensor(_ h: Int, _ w: Int, _ c: Int) -> Tensor {
         Tensor(height: h, width: w, channels: c, storage: floats(h * w * c))
     }
