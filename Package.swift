@@ -11,10 +11,13 @@ let package = Package(
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "CartoonGAN", targets: ["CartoonGAN"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
     ],
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The ecosystem's logging API: access log and errors with request ids.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // SHA-256 of weight files and models now; HMAC for JWT sessions later.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
@@ -31,6 +34,10 @@ let package = Package(
         ),
         // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
         .target(name: "Kernels", exclude: ["README.md"]),
+        // Bytes on the wire <-> requests and responses; knows nothing about the app.
+        .target(name: "HTTPServer", dependencies: [
+            "CZlib", .product(name: "Logging", package: "swift-log"),
+        ]),
         // Weight files, weight-norm folding and the generator graph built from Kernels ops.
         .target(name: "CartoonGAN", dependencies: [
             "Kernels", "ImageIO", .product(name: "Crypto", package: "swift-crypto"),
@@ -56,6 +63,10 @@ let package = Package(
         .testTarget(
             name: "CartoonGANTests",
             dependencies: ["CartoonGAN", "Kernels", "ImageIO", "TestSupport"]
+        ),
+        .testTarget(
+            name: "HTTPServerTests",
+            dependencies: ["HTTPServer", "TestSupport"]
         ),
         .testTarget(
             name: "ArtworkerCLITests",
