@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CXCrypt", path: "Sources/CXCrypt"),
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
         .target(
             name: "ImageIO",
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "Kernels", exclude: ["README.md"]),
         // Bytes on the wire <-> requests and responses; knows nothing about the app.
         .target(name: "HTTPServer", dependencies: [
-            "CZlib", .product(name: "Logging", package: "swift-log"),
+            "CEpoll", "CZlib", .product(name: "Logging", package: "swift-log"),
         ]),
         // Weight files, weight-norm folding and the generator graph built from Kernels ops.
         .target(name: "CartoonGAN", dependencies: [

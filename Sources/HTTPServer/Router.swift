@@ -1,0 +1,214 @@
+import Foundation
+import Logging
+
+/// An error a handler throws to answer with a status: the one place errors become responses
+/// is `Router`, which renders them with its error renderer. `message` is shown to the user.
+public struct HTTPError: Error, Sendable {
+    public var status: HTTPStatus
+    public var message: String
+    public var headers: HTTPHeaders
+
+    public init(_ status: HTTPStatus, _ message: String? = nil, headers: HTTPHeaders = HTTPHeaders()) {
+        self.status = status
+        self.message = message ?? status.reason
+        self.headers = headers
+    }
+}
+
+/// A request with the path parameters of the route it matched.
+public struct Request: Sendable {
+    public var http: HTTPRequest
+    public var parameters: [String: String]
+    /// Values middleware attach for later handlers (e.g. the signed-in user).
+    public var context: [String: String] = [:]
+
+    public var method: String { http.method }
+    public var path: String { http.path }
+    public var headers: HTTPHeaders { http.headers }
+    public var body: [UInt8] { http.body }
+    public var id: String { http.id }
+
+    public func parameter(_ name: String) -> String? { parameters[name] }
+}
+
+public typealias Handler = @Sendable (Request) throws -> HTTPResponse
+public typealias AsyncHandler = @Sendable (Request) async throws -> HTTPResponse
+
+/// Runs around handlers; calls `next` to continue, or answers itself.
+public protocol Middleware: Sendable {
+    func handle(_ request: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse
+}
+
+/// Renders an error page: status, the message for the user, and the request id.
+public typealias ErrorRenderer = @Sendable (HTTPStatus, String, String) -> HTTPResponse
+
+/// Method + path routing with parameters (`/images/:id`) and a trailing wildcard
+/// (`/static/*path`), 404 and 405 (with Allow), automatic HEAD for GET routes.
+public final class Router: HTTPResponder, @unchecked Sendable {
+    // Unchecked Sendable: routes and middleware are added before the server starts and only
+    // read afterwards (`freeze()` enforces it).
+
+    struct Route {
+        enum Segment { case literal(String), parameter(String), wildcard(String) }
+        var method: String
+        var segments: [Segment]
+        var bodyLimit: Int?
+        var handler: Handler?
+        var asyncHandler: AsyncHandler?
+    }
+
+    private var routes: [Route] = []
+    private var middleware: [any Middleware] = []
+    private var frozen = false
+    let defaultBodyLimit: Int
+    let logger: Logger
+    public var renderError: ErrorRenderer
+
+    public init(defaultBodyLimit: Int = HTTPLimits().maxBodyBytes, logger: Logger,
+                renderError: ErrorRenderer? = nil) {
+        self.defaultBodyLimit = defaultBodyLimit
+        self.logger = logger
+        self.renderError = renderError ?? { status, message, id in
+            .text("\(status.code) \(status.reason)\n\(message)\n" + (id.isEmpty ? "" : "request id: \(id)\n"), status: status)
+        }
+    }
+
+    public func use(_ m: any Middleware) {
+        precondition(!frozen, "add middleware before the server starts")
+        middleware.append(m)
+    }
+
+    public func add(_ method: String, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping Handler) {
+        precondition(!frozen, "add routes before the server starts")
+        routes.append(Route(method: method, segments: Self.compile(pattern), bodyLimit: bodyLimit, handler: handler))
+    }
+
+    public func addAsync(_ method: String, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping AsyncHandler) {
+        precondition(!frozen, "add routes before the server starts")
+        routes.append(Route(method: method, segments: Self.compile(pattern), bodyLimit: bodyLimit, asyncHandler: handler))
+    }
+
+    public func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
+    public func post(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping Handler) {
+        add("POST", pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// No more routes or middleware after this (called when the server starts).
+    public func freeze() { frozen = true }
+
+    static func compile(_ pattern: String) -> [Route.Segment] {
+        pattern.split(separator: "/").map { s in
+            if s.hasPrefix(":") { return .parameter(String(s.dropFirst())) }
+            if s.hasPrefix("*") { return .wildcard(String(s.dropFirst())) }
+            return .literal(String(s))
+        }
+    }
+
+    static func match(_ route: Route, _ path: [Substring]) -> [String: String]? {
+        var parameters: [String: String] = [:]
+        for (i, segment) in route.segments.enumerated() {
+            switch segment {
+            case let .literal(text):
+                guard i < path.count, path[i] == text else { return nil }
+            case let .parameter(name):
+                guard i < path.count, !path[i].isEmpty else { return nil }
+                parameters[name] = String(path[i])
+            case let .wildcard(name):
+                parameters[name] = path[i...].joined(separator: "/")
+                return parameters
+            }
+        }
+        return path.count == route.segments.count ? parameters : nil
+    }
+
+    enum Lookup {
+        case found(Route, [String: String])
+        case methodNotAllowed([String])
+        case notFound
+    }
+
+    func lookup(method: String, path: String) -> Lookup {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let segments = Array(parts.last == "" ? parts.dropLast() : parts[...])
+        var allowed: [String] = []
+        for route in routes {
+            guard let parameters = Self.match(route, segments) else { continue }
+            if route.method == method || (method == "HEAD" && route.method == "GET") {
+                return .found(route, parameters)
+            }
+            allowed.append(route.method)
+        }
+        if allowed.isEmpty { return .notFound }
+        if allowed.contains("GET") { allowed.append("HEAD") }
+        return .methodNotAllowed(Array(Set(allowed)).sorted())
+    }
+
+    // MARK: HTTPResponder
+
+    public func bodyLimit(for head: RequestHead) -> Int {
+        if case let .found(route, _) = lookup(method: head.method, path: head.path) {
+            return route.bodyLimit ?? defaultBodyLimit
+        }
+        return defaultBodyLimit
+    }
+
+    public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        switch lookup(method: request.method, path: request.path) {
+        case .notFound:
+            respond(errorResponse(HTTPError(.notFound, "There is no page at \(request.path)."), id: request.id))
+        case let .methodNotAllowed(methods):
+            var response = errorResponse(HTTPError(.methodNotAllowed, "\(request.method) is not allowed here."), id: request.id)
+            response.headers.set("Allow", methods.joined(separator: ", "))
+            respond(response)
+        case let .found(route, parameters):
+            let wrapped = Request(http: request, parameters: parameters)
+            if let handler = route.handler {
+                respond(run(wrapped, handler))
+            } else if let handler = route.asyncHandler {
+                // Slow work: off the event loop; the response comes back through `respond`.
+                Task {
+                    var result: HTTPResponse?
+                    do {
+                        result = try await handler(wrapped)
+                    } catch {
+                        result = self.response(for: error, request: wrapped)
+                    }
+                    respond(result!)
+                }
+            }
+        }
+    }
+
+    /// Middleware chain around a synchronous handler; every error becomes a response here.
+    func run(_ request: Request, _ handler: @escaping Handler) -> HTTPResponse {
+        var chain: (Request) throws -> HTTPResponse = handler
+        for m in middleware.reversed() {
+            let next = chain
+            chain = { try m.handle($0, next: next) }
+        }
+        do {
+            return try chain(request)
+        } catch {
+            return response(for: error, request: request)
+        }
+    }
+
+    func response(for error: any Error, request: Request) -> HTTPResponse {
+        if let error = error as? HTTPError {
+            var response = errorResponse(error, id: request.id)
+            for field in error.headers { response.headers.set(field.name, field.value) }
+            return response
+        }
+        // Anything unexpected: details to the log, a request id to the user, nothing else.
+        logger.error("handler failed", metadata: ["id": "\(request.id)", "path": "\(request.path)", "error": "\(error)"])
+        return errorResponse(HTTPError(.internalServerError, "Something went wrong on our side."), id: request.id)
+    }
+
+    func errorResponse(_ error: HTTPError, id: String) -> HTTPResponse {
+        renderError(error.status, error.message, id)
+    }
+
+    public func errorResponse(status: HTTPStatus, reason: String, requestID: String) -> HTTPResponse {
+        renderError(status, reason, requestID)
+    }
+}
