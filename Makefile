@@ -13,7 +13,7 @@ APT_PACKAGES := libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libs
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # What `make run` passes to the program.
-ARGS ?= --help
+ARGS ?= serve
 
 # Where `make weights` finds the published CartoonGAN .npy files (one folder per style).
 WEIGHTS_SRC ?= ../shared/weights/cartoongan

@@ -16,6 +16,8 @@ let package = Package(
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // HTML templates: no dependencies, HTML-escaped by default, parse once / render many.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // The ecosystem's logging API: access log and errors with request ids.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // SHA-256 of weight files and models now; HMAC for JWT sessions later.
@@ -43,11 +45,17 @@ let package = Package(
         .target(name: "CartoonGAN", dependencies: [
             "Kernels", "ImageIO", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The product: composition root, configuration, controllers, views.
+        .target(name: "WebApp", dependencies: [
+            "HTTPServer", .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(
             name: "artworker",
             dependencies: [
-                "ImageIO", "Kernels", "CartoonGAN", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
+                "ImageIO", "Kernels", "CartoonGAN", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -68,6 +76,10 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport"]
+        ),
+        .testTarget(
+            name: "WebAppTests",
+            dependencies: ["WebApp", "HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ArtworkerCLITests",

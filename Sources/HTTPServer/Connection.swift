@@ -13,6 +13,8 @@ final class Connection: @unchecked Sendable {
         case body(RequestHead, remaining: Int)
         case chunked(RequestHead, ChunkedDecoder)
         case responding(RequestHead, id: String, started: Double)
+        /// A streamed body is being written; the next request waits until it is done.
+        case streaming(any BodyStream, sent: Int, keepAlive: Bool)
         /// Output sent, write side shut: drain what the client still sends, then close (so an
         /// error response is not lost to a TCP reset).
         case lingering(until: Double)
@@ -197,7 +199,7 @@ final class Connection: @unchecked Sendable {
                     state = .chunked(head, decoder)
                     return
                 }
-            case .responding, .lingering, .closed:
+            case .responding, .streaming, .lingering, .closed:
                 return
             }
         }
@@ -229,12 +231,29 @@ final class Connection: @unchecked Sendable {
         guard case let .responding(head, currentID, started) = state, currentID == id else { return }
         let keepAlive = head.keepAlive && !closeAfterWrite && !loop.stopping
             && !response.headers.hasToken("close", in: "Connection")
+        var response = response
+        if response.stream == nil, let encoding = ContentCoding.negotiate(head.headers, response: response) {
+            response = encoding
+        }
         queue(response.serialized(for: head.method, version: head.version, keepAlive: keepAlive, date: loop.date()))
         let ms = (now() - started) * 1000
         loop.server.logger.info("\(head.method) \(head.target) \(response.status.code)", metadata: [
             "id": "\(id)", "peer": "\(address)", "bytes": "\(response.body.count)",
             "ms": "\((ms * 10).rounded() / 10)",
         ])
+        let streams = response.stream != nil && head.method != "HEAD" && response.status.code >= 200
+            && response.status.code != 204 && response.status.code != 304
+        if streams, let stream = response.stream {
+            state = .streaming(stream, sent: 0, keepAlive: keepAlive)
+        } else {
+            response.stream?.close()
+            finishResponse(keepAlive: keepAlive)
+        }
+        flush()
+        if case .head = state { process() }
+    }
+
+    private func finishResponse(keepAlive: Bool) {
         if keepAlive {
             state = .head
             setReadPaused(false)
@@ -242,8 +261,6 @@ final class Connection: @unchecked Sendable {
             closeAfterWrite = true
             state = .closed
         }
-        flush()
-        if keepAlive, case .head = state { process() }
     }
 
     /// Answers a request the server refuses, then closes (the stream may be out of sync).
@@ -277,6 +294,27 @@ final class Connection: @unchecked Sendable {
     }
 
     func flush() {
+        while true {
+            writeOutput()
+            guard outputStart == output.count, case let .streaming(stream, sent, keepAlive) = state else { break }
+            // The buffer drained: refill it from the stream, 256 KB at a time.
+            if sent == stream.length {
+                stream.close()
+                finishResponse(keepAlive: keepAlive)
+                if case .head = state, !processing { process() }
+                break
+            }
+            let chunk = stream.read(max: min(256 * 1024, stream.length - sent))
+            if chunk.isEmpty { abort(); return } // the file shrank or failed: the framing is broken
+            state = .streaming(stream, sent: sent + chunk.count, keepAlive: keepAlive)
+            queue(chunk)
+        }
+    }
+
+    /// Sends the buffered output until done or the socket is full.
+    private func writeOutput() {
+        // After abort() the descriptor is closed and may already belong to a new connection.
+        guard loop.connections[fd] === self else { return }
         while outputStart < output.count {
             let n = output.withUnsafeBytes { raw in
                 send(fd, raw.baseAddress! + outputStart, raw.count - outputStart, Int32(MSG_NOSIGNAL))
@@ -298,7 +336,10 @@ final class Connection: @unchecked Sendable {
         outputStart = 0
         if writeInterest { writeInterest = false; updateInterest() }
         if closeAfterWrite {
-            if case .responding = state { return } // a response is still owed
+            switch state {
+            case .responding, .streaming: return // a response is still owed
+            default: break
+            }
             // Lingering close (RFC 9112 §9.6): stop writing, drain briefly, then close.
             shutdown(fd, Int32(SHUT_WR))
             state = .lingering(until: now() + 2)
@@ -321,7 +362,7 @@ final class Connection: @unchecked Sendable {
             if t - lastActivity > configuration.bodyTimeout { fail(.requestTimeout, "request body stalled") }
         case let .lingering(until):
             if t > until { abort() }
-        case .responding, .closed:
+        case .responding, .streaming, .closed:
             break
         }
         if outputStart < output.count && t - lastWriteProgress > configuration.writeTimeout {
@@ -340,7 +381,7 @@ final class Connection: @unchecked Sendable {
 
     /// Closes now, discarding anything unsent.
     func abort() {
-        if case .closed = state, outputStart == output.count, !closeAfterWrite {}
+        if case let .streaming(stream, _, _) = state { stream.close() }
         state = .closed
         output = []
         outputStart = 0

@@ -26,11 +26,23 @@ public struct HTTPRequest: Sendable {
     public func query(_ name: String) -> String? { queryItems.first { $0.name == name }?.value }
 }
 
+/// A body produced piece by piece (a file, say) instead of held in memory. Its length is
+/// known up front, so it is sent with Content-Length.
+public protocol BodyStream: AnyObject, Sendable {
+    var length: Int { get }
+    /// Up to `max` more bytes; empty at the end (or on a read error, which aborts the response).
+    func read(max: Int) -> [UInt8]
+    /// Releases resources; called once, whether or not the stream was read to the end.
+    func close()
+}
+
 /// A response. Content-Length, Date and Connection are set by the server when it writes it.
 public struct HTTPResponse: Sendable {
     public var status: HTTPStatus
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// When set, the body is streamed from here and `body` is ignored.
+    public var stream: (any BodyStream)?
 
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
@@ -87,7 +99,7 @@ extension HTTPResponse {
         }
         out.append(contentsOf: "Date: \(date)\r\n".utf8)
         let bodyless = status.code < 200 || status.code == 204 || status.code == 304
-        if !bodyless { out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8) }
+        if !bodyless { out.append(contentsOf: "Content-Length: \(stream?.length ?? body.count)\r\n".utf8) }
         // HTTP/1.1 connections persist unless closed; HTTP/1.0 ones only when announced (RFC 9112 §9.3).
         if !keepAlive {
             out.append(contentsOf: "Connection: close\r\n".utf8)
@@ -95,7 +107,7 @@ extension HTTPResponse {
             out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
         out.append(contentsOf: "\r\n".utf8)
-        if method != "HEAD" && !bodyless { out.append(contentsOf: body) }
+        if method != "HEAD" && !bodyless && stream == nil { out.append(contentsOf: body) }
         return out
     }
 }

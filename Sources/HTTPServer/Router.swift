@@ -61,6 +61,7 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     private var middleware: [any Middleware] = []
     private var frozen = false
     let defaultBodyLimit: Int
+    let asyncExecutor = DispatchTaskExecutor(label: "artworker.async-routes")
     let logger: Logger
     public var renderError: ErrorRenderer
 
@@ -165,8 +166,10 @@ public final class Router: HTTPResponder, @unchecked Sendable {
             if let handler = route.handler {
                 respond(run(wrapped, handler))
             } else if let handler = route.asyncHandler {
-                // Slow work: off the event loop; the response comes back through `respond`.
-                Task {
+                // Slow work: off the event loop, on the router's own executor (so it cannot be
+                // starved by code that blocks Swift's cooperative pool); the response comes back
+                // through `respond`.
+                Task(executorPreference: asyncExecutor) {
                     var result: HTTPResponse?
                     do {
                         result = try await handler(wrapped)
@@ -210,5 +213,20 @@ public final class Router: HTTPResponder, @unchecked Sendable {
 
     public func errorResponse(status: HTTPStatus, reason: String, requestID: String) -> HTTPResponse {
         renderError(status, reason, requestID)
+    }
+}
+
+/// Runs async route handlers' jobs on a Dispatch queue of their own.
+final class DispatchTaskExecutor: TaskExecutor {
+    let queue: DispatchQueue
+
+    init(label: String) {
+        queue = DispatchQueue(label: label, attributes: .concurrent)
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
     }
 }

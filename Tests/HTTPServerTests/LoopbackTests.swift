@@ -2,80 +2,7 @@ import Foundation
 import HTTPServer
 import Logging
 import Testing
-
-/// A blocking test client on a real loopback socket.
-final class Client {
-    let fd: Int32
-    var buffer: [UInt8] = []
-
-    init(port: Int, timeout: Double = 5) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else { close(fd); throw ClientError.connect }
-    }
-
-    deinit { close(fd) }
-
-    enum ClientError: Error { case connect, closed, timeout }
-
-    func send(_ text: String) { send(Array(text.utf8)) }
-
-    func send(_ bytes: [UInt8]) {
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
-
-    /// Reads more bytes; false on EOF, timeout or reset.
-    @discardableResult
-    func fill() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = recv(fd, &chunk, chunk.count, 0)
-        if n <= 0 { return false }
-        buffer.append(contentsOf: chunk[0..<n])
-        return true
-    }
-
-    struct Response {
-        var status: Int
-        var headers: [String: String]
-        var body: String
-    }
-
-    /// Reads one response (Content-Length framed, or to EOF when there is none).
-    func response(method: String = "GET") throws -> Response {
-        while true {
-            if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
-                let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
-                var headers: [String: String] = [:]
-                for line in head.dropFirst() {
-                    let parts = line.split(separator: ":", maxSplits: 1)
-                    headers[parts[0].lowercased()] = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
-                }
-                let status = Int(head[0].split(separator: " ")[1])!
-                let length = (method == "HEAD" || status == 100) ? 0 : Int(headers["content-length"] ?? "0")!
-                while buffer.count < end.upperBound + length { guard fill() else { throw ClientError.closed } }
-                let body = String(decoding: buffer[end.upperBound..<(end.upperBound + length)], as: UTF8.self)
-                buffer.removeFirst(end.upperBound + length)
-                return Response(status: status, headers: headers, body: body)
-            }
-            guard fill() else { throw ClientError.closed }
-        }
-    }
-
-    /// Whether the server closed the connection (EOF) within the receive timeout.
-    func isClosedByServer() -> Bool {
-        while fill() {}
-        var chunk = [UInt8](repeating: 0, count: 16)
-        return recv(fd, &chunk, chunk.count, 0) == 0
-    }
-}
+import TestSupport
 
 /// Starts a server on an ephemeral loopback port with test routes.
 func startServer(configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
@@ -111,7 +38,7 @@ struct LoopbackTests {
     func keepAlive() throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         for i in 0..<3 {
             client.send("GET /items/\(i) HTTP/1.1\r\nHost: t\r\n\r\n")
             let r = try client.response()
@@ -124,7 +51,7 @@ struct LoopbackTests {
     func pipelining() throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /items/2 HTTP/1.1\r\nHost: t\r\n\r\nPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try client.response().body == "slow")
         #expect(try client.response().body == "item 2")
@@ -136,7 +63,7 @@ struct LoopbackTests {
     func contentTooLarge() throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n")
         let r = try client.response()
         #expect(r.status == 413 && r.headers["connection"] == "close")
@@ -147,7 +74,7 @@ struct LoopbackTests {
     func expectContinue() throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
         #expect(try client.response().status == 100)
         client.send("hello")
@@ -160,7 +87,7 @@ struct LoopbackTests {
     func chunkedBody() throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
         Thread.sleep(forTimeInterval: 0.05)
         client.send("2;x=y\r\nde\r\n0\r\n\r\n")
@@ -171,7 +98,7 @@ struct LoopbackTests {
     func malformed() throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
         let r = try client.response()
         #expect(r.status == 400)
@@ -182,7 +109,7 @@ struct LoopbackTests {
     func slowloris() throws {
         let server = try startServer { $0.headerTimeout = 0.6 }
         defer { server.shutdown() }
-        let client = try Client(port: server.port, timeout: 3)
+        let client = try LoopbackClient(port: server.port, timeout: 3)
         let started = Date()
         client.send("GET /hello HTTP/1.1\r\n")
         for byte in "Host: slow\r\nX-Drip: ".utf8 {
@@ -200,7 +127,7 @@ struct LoopbackTests {
     func idleTimeout() throws {
         let server = try startServer { $0.idleTimeout = 0.5 }
         defer { server.shutdown() }
-        let client = try Client(port: server.port, timeout: 3)
+        let client = try LoopbackClient(port: server.port, timeout: 3)
         client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try client.response().status == 200)
         #expect(client.isClosedByServer())
@@ -210,7 +137,7 @@ struct LoopbackTests {
     func routing() throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try client.response().status == 404)
         client.send("DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -233,7 +160,7 @@ struct LoopbackTests {
     func http10() throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         #expect(try client.response().headers["connection"] == "keep-alive")
         client.send("GET /hello HTTP/1.0\r\n\r\n")
@@ -245,11 +172,11 @@ struct LoopbackTests {
     func saturation() throws {
         let server = try startServer { $0.maxConnections = 2 }
         defer { server.shutdown() }
-        let a = try Client(port: server.port), b = try Client(port: server.port)
+        let a = try LoopbackClient(port: server.port), b = try LoopbackClient(port: server.port)
         a.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         b.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try a.response().status == 200 && b.response().status == 200)
-        let c = try Client(port: server.port)
+        let c = try LoopbackClient(port: server.port)
         let r = try c.response()
         #expect(r.status == 503 && r.headers["retry-after"] == "1")
     }
@@ -260,13 +187,13 @@ struct LoopbackTests {
         defer { server.shutdown() }
         let baseline = openFileDescriptors()
         for _ in 0..<20 {
-            let client = try Client(port: server.port)
+            let client = try LoopbackClient(port: server.port)
             client.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
             client.fill()
             var linger = linger(l_onoff: 1, l_linger: 0) // close with RST
             setsockopt(client.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
         }
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try client.response().body == "hi")
         var waited = 0.0
@@ -279,7 +206,7 @@ struct LoopbackTests {
     @Test("graceful shutdown finishes in-flight requests, then stops")
     func gracefulShutdown() throws {
         let server = try startServer()
-        let client = try Client(port: server.port)
+        let client = try LoopbackClient(port: server.port)
         client.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
         Thread.sleep(forTimeInterval: 0.05)
         let stopped = DispatchSemaphore(value: 0)
@@ -287,6 +214,6 @@ struct LoopbackTests {
         let r = try client.response()
         #expect(r.status == 200 && r.body == "slow" && r.headers["connection"] == "close")
         #expect(stopped.wait(timeout: .now() + 5) == .success)
-        #expect((try? Client(port: server.port)) == nil) // no longer accepting
+        #expect((try? LoopbackClient(port: server.port)) == nil) // no longer accepting
     }
 }

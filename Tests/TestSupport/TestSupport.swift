@@ -49,3 +49,79 @@ public struct SeededRandom: RandomNumberGenerator {
         (0..<n).map { _ in Float.random(in: -scale...scale, using: &self) }
     }
 }
+
+/// A blocking test client on a real loopback socket.
+public final class LoopbackClient {
+    public let fd: Int32
+    public var buffer: [UInt8] = []
+
+    public init(port: Int, timeout: Double = 5) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { close(fd); throw ClientError.connect }
+    }
+
+    deinit { close(fd) }
+
+    public enum ClientError: Error { case connect, closed, timeout }
+
+    public func send(_ text: String) { send(Array(text.utf8)) }
+
+    public func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Reads more bytes; false on EOF, timeout or reset.
+    @discardableResult
+    public func fill() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &chunk, chunk.count, 0)
+        if n <= 0 { return false }
+        buffer.append(contentsOf: chunk[0..<n])
+        return true
+    }
+
+    public struct Response {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: String
+        public var bodyBytes: [UInt8]
+    }
+
+    /// Reads one response (Content-Length framed, or to EOF when there is none).
+    public func response(method: String = "GET") throws -> Response {
+        while true {
+            if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
+                let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+                var headers: [String: String] = [:]
+                for line in head.dropFirst() {
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    headers[parts[0].lowercased()] = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+                }
+                let status = Int(head[0].split(separator: " ")[1])!
+                let length = (method == "HEAD" || status == 100) ? 0 : Int(headers["content-length"] ?? "0")!
+                while buffer.count < end.upperBound + length { guard fill() else { throw ClientError.closed } }
+                let bytes = Array(buffer[end.upperBound..<(end.upperBound + length)])
+                buffer.removeFirst(end.upperBound + length)
+                return Response(status: status, headers: headers, body: String(decoding: bytes, as: UTF8.self), bodyBytes: bytes)
+            }
+            guard fill() else { throw ClientError.closed }
+        }
+    }
+
+    /// Whether the server closed the connection (EOF) within the receive timeout.
+    public func isClosedByServer() -> Bool {
+        while fill() {}
+        var chunk = [UInt8](repeating: 0, count: 16)
+        return recv(fd, &chunk, chunk.count, 0) == 0
+    }
+}
+

@@ -1,0 +1,145 @@
+import Foundation
+
+/// Files from one folder (`Public/`): content types, strong ETags with If-None-Match → 304,
+/// Cache-Control, single byte ranges (RFC 9110 §14), streamed bodies for large files.
+/// Paths arrive decoded and free of dot-segments (the parser sees to that); hidden files are
+/// refused, and the resolved real path must stay inside the folder, so symlinks cannot lead out.
+public struct StaticFiles: Sendable {
+    public let root: URL
+    public let cacheControl: String
+    let realRoot: String
+
+    public init(root: URL, cacheControl: String = "public, max-age=3600") {
+        self.root = root
+        self.cacheControl = cacheControl
+        realRoot = Self.realPath(root.path) ?? root.standardizedFileURL.path
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// `/static/<path>` serves `root/<path>`; `/robots.txt` and `/favicon.ico` are at the top.
+    public func mount(on router: Router) {
+        router.get("/static/*path") { request in try self.response(path: request.parameter("path") ?? "", request: request.http) }
+        for file in ["robots.txt", "favicon.ico"] {
+            router.get("/\(file)") { request in try self.response(path: file, request: request.http) }
+        }
+    }
+
+    static let contentTypes: [String: String] = [
+        "html": "text/html; charset=utf-8", "css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8",
+        "json": "application/json", "txt": "text/plain; charset=utf-8", "svg": "image/svg+xml", "png": "image/png",
+        "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "ico": "image/x-icon",
+        "woff2": "font/woff2", "map": "application/json", "csv": "text/csv; charset=utf-8", "gpl": "text/plain; charset=utf-8",
+    ]
+
+    public func response(path: String, request: HTTPRequest) throws -> HTTPResponse {
+        let segments = path.split(separator: "/")
+        guard !segments.isEmpty, !segments.contains(where: { $0.hasPrefix(".") }) else { throw HTTPError(.notFound) }
+        let candidate = root.appendingPathComponent(segments.joined(separator: "/")).path
+        guard let real = Self.realPath(candidate), real.hasPrefix(realRoot + "/") else { throw HTTPError(.notFound) }
+        var info = stat()
+        guard stat(real, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw HTTPError(.notFound) }
+        let size = Int(info.st_size)
+        // Strong validator from size and modification time (ns): changes whenever the file does.
+        let etag = "\"\(String(size, radix: 16))-\(String(info.st_mtim.tv_sec, radix: 16))\(String(info.st_mtim.tv_nsec, radix: 16))\""
+        let ext = (real as NSString).pathExtension.lowercased()
+        var headers: HTTPHeaders = [
+            "Content-Type": Self.contentTypes[ext] ?? "application/octet-stream",
+            "ETag": etag, "Cache-Control": cacheControl, "Accept-Ranges": "bytes",
+            "Last-Modified": httpDate(info.st_mtim.tv_sec),
+        ]
+        // If-None-Match (RFC 9110 §13.1.2): weak comparison, "*" matches any.
+        if let match = request.headers["If-None-Match"] {
+            let tags = match.split(separator: ",").map { $0.trimmingWhitespace() }
+            if tags.contains("*") || tags.contains(where: { $0 == etag || $0 == "W/" + etag }) {
+                return HTTPResponse(status: .notModified, headers: headers)
+            }
+        }
+        var range = 0..<size
+        var status = HTTPStatus.ok
+        // Range (RFC 9110 §14.2): one "bytes=" range; If-Range must match the ETag exactly.
+        if let header = request.headers["Range"], request.headers["If-Range"].map({ $0 == etag }) ?? true {
+            switch Self.byteRange(header, size: size) {
+            case .some(.some(let r)):
+                range = r
+                status = .partialContent
+                headers.set("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)")
+            case .some(.none):
+                headers.set("Content-Range", "bytes */\(size)")
+                return HTTPResponse(status: .rangeNotSatisfiable, headers: headers)
+            case .none:
+                break // not a single byte range: serve the whole file (a server MAY ignore Range)
+            }
+        }
+        guard let stream = FileBodyStream(path: real, range: range) else { throw HTTPError(.notFound) }
+        var response = HTTPResponse(status: status, headers: headers)
+        if range.count <= 64 * 1024 {
+            response.body = stream.read(max: range.count)
+            stream.close()
+            guard response.body.count == range.count else { throw HTTPError(.internalServerError, "file changed while reading") }
+        } else {
+            response.stream = stream
+        }
+        return response
+    }
+
+    /// `nil`: not a usable single range (ignore it); `.some(nil)`: unsatisfiable; else the range.
+    static func byteRange(_ header: String, size: Int) -> Range<Int>?? {
+        let value = header.trimmingWhitespace()
+        guard value.lowercased().hasPrefix("bytes="), !value.contains(",") else { return nil }
+        let spec = value.dropFirst(6).trimmingWhitespace()
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        let first = parts[0].isEmpty ? nil : Int(parts[0]), last = parts[1].isEmpty ? nil : Int(parts[1])
+        if !parts[0].isEmpty && first == nil || !parts[1].isEmpty && last == nil { return nil }
+        switch (first, last) {
+        case let (start?, end):
+            guard start < size else { return .some(nil) }
+            let stop = min(end ?? size - 1, size - 1)
+            guard stop >= start else { return nil }
+            return .some(start..<(stop + 1))
+        case let (nil, suffix?):
+            guard suffix > 0, size > 0 else { return .some(nil) }
+            return .some(max(0, size - suffix)..<size)
+        default:
+            return nil
+        }
+    }
+}
+
+/// Reads a byte range of a file with pread, so the descriptor has no shared offset.
+/// Unchecked Sendable: used by one connection at a time, on its loop thread.
+final class FileBodyStream: BodyStream, @unchecked Sendable {
+    let fd: Int32
+    let length: Int
+    private var offset: Int
+    private var closed = false
+
+    init?(path: String, range: Range<Int>) {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        offset = range.lowerBound
+        length = range.count
+    }
+
+    deinit { close() }
+
+    func read(max: Int) -> [UInt8] {
+        guard !closed, max > 0 else { return [] }
+        var buffer = [UInt8](repeating: 0, count: max)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, max, off_t(offset)) }
+        guard n > 0 else { return [] }
+        offset += n
+        return n == max ? buffer : Array(buffer[0..<n])
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(fd)
+    }
+}

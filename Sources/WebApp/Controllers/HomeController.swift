@@ -1,0 +1,24 @@
+import HTTPServer
+
+/// The front page and the health check.
+struct HomeController {
+    let templates: Templates
+
+    func mount(on router: Router) {
+        router.get("/") { _ in
+            .html(templates.page("home", title: "Artworker — photos into anime-style pictures", context: [
+                "styles": [
+                    ["name": "Hayao", "about": "Soft watercolour skies and warm light, after Hayao Miyazaki's films."],
+                    ["name": "Hosoda", "about": "Clean lines and bright, flat colour, after Mamoru Hosoda."],
+                    ["name": "Paprika", "about": "Vivid, saturated dreamscapes, after Satoshi Kon's Paprika."],
+                    ["name": "Shinkai", "about": "Luminous skies and crisp detail, after Makoto Shinkai."],
+                ],
+            ]))
+        }
+        // For load balancers and monitors: cheap, no database, no templates.
+        router.get("/healthz") { _ in
+            HTTPResponse(headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
+                         body: Array(#"{"status":"ok"}"#.utf8))
+        }
+    }
+}
