@@ -120,7 +120,8 @@ public enum Multipart {
 
     static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int, limit: Int = .max) -> Int? {
         guard !needle.isEmpty, start >= 0 else { return nil }
-        let end = min(haystack.count - needle.count, start + limit)
+        let (reach, overflow) = start.addingReportingOverflow(limit)
+        let end = min(haystack.count - needle.count, overflow ? Int.max : reach)
         guard end >= start else { return nil }
         let first = needle[0]
         var i = start

@@ -45,6 +45,7 @@ struct ServeCommand: ParsableCommand {
             throw CLIError("cannot start: \(error)")
         }
         print("Artworker is running on http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(app.port)/")
+        fflush(nil) // stdout is often a pipe to a log collector: announce now, not at exit (nil: all streams)
 
         // SIGTERM / SIGINT: stop accepting, finish in-flight requests, exit 0.
         let stop = DispatchSemaphore(value: 0)

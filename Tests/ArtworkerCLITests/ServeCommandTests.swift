@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("artworker serve")
+struct ServeCommandTests {
+    @Test("serves /healthz and exits 0 on SIGTERM after finishing")
+    func serveAndStop() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-serve-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["serve", "--port", "0", "--data", data.path, "--log-level", "warning"]
+        process.currentDirectoryURL = SharedData.packageRoot
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        // Never hang the suite: whatever happens, the server is gone after 20 s.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { if process.isRunning { process.terminate() } }
+        // The first line names the address: "Artworker is running on http://127.0.0.1:PORT/".
+        var line = ""
+        while !line.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += String(decoding: chunk, as: UTF8.self)
+        }
+        let port = try #require(line.split(separator: ":").last.flatMap { Int($0.filter(\.isNumber)) })
+        let client = try LoopbackClient(port: port)
+        client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try client.response().body == #"{"status":"ok"}"#)
+        #expect(FileManager.default.fileExists(atPath: data.path))
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test("bad settings are refused before starting", arguments: [
+        (["serve", "--port", "99999"], "port 99999 is outside"),
+        (["serve", "--log-level", "loud"], "unknown log level"),
+    ])
+    func badSettings(arguments: [String], message: String) throws {
+        let result = try CLI.run(arguments)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+}
