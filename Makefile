@@ -26,7 +26,7 @@ BENCH_RUNS ?= 5
 BENCH_VENV := .build-bench/venv
 BENCH_PACKAGES := onnxruntime==1.31.1 openvino==2026.4.1 onnx==1.23.2 numpy==2.4.6
 
-.PHONY: all setup build weights test run bench clean
+.PHONY: all setup build weights test run bench bench-http clean
 
 all: build
 
@@ -68,6 +68,12 @@ bench: weights
 	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PACKAGES)
 	$(BENCH_VENV)/bin/python Tests/Bench/bench.py --sizes $(BENCH_SIZES) --threads $(BENCH_THREADS) \
 	  --runs $(BENCH_RUNS) --artworker $(BIN)
+
+## bench-http: wrk against /healthz and a static file at 1, 16 and 128 connections
+bench-http: build
+	@command -v wrk >/dev/null || { $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	@command -v curl >/dev/null || { $(SUDO) apt-get install -y -qq curl >/dev/null; }
+	Tests/Bench/http-bench.sh $(BIN)
 
 clean:
 	rm -rf .build

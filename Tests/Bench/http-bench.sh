@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make bench-http`: wrk against our server on loopback, keep-alive on, wrk sharing the 2 cores.
+# Targets /healthz (a tiny dynamic response) and /static/css/app.css (a ~1.5 KiB static file)
+# at 1, 16 and 128 connections; prints requests/s and p99 latency, then the server's memory and
+# open descriptors after the runs, and checks it still answers correctly.
+set -euo pipefail
+BIN=${1:-.build/release/artworker}
+DURATION=${BENCH_HTTP_DURATION:-10s}
+PORT=${BENCH_HTTP_PORT:-18089}
+DATA=$(mktemp -d)
+trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
+
+"$BIN" serve --host 127.0.0.1 --port "$PORT" --data "$DATA" --log-level warning >/dev/null &
+PID=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+fds() { ls "/proc/$PID/fd" | wc -l; }
+rss() { awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$PID/status"; }
+echo "server pid $PID: $(fds) descriptors, RSS $(rss) before the runs"
+printf '%-22s %6s %12s %10s %8s\n' path conns requests/s p99 errors
+for path in /healthz /static/css/app.css; do
+  for c in 1 16 128; do
+    threads=$(( c < 2 ? 1 : 2 ))
+    out=$(wrk -t"$threads" -c"$c" -d"$DURATION" --latency "http://127.0.0.1:$PORT$path")
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+    printf '%-22s %6s %12s %10s %8s\n' "$path" "$c" "$rps" "$p99" "${errors:-0}"
+  done
+done
+sleep 1
+echo "after the runs: $(fds) descriptors, RSS $(rss)"
+body=$(curl -sf "http://127.0.0.1:$PORT/healthz")
+[ "$body" = '{"status":"ok"}' ] && echo "still serving: /healthz → $body" || { echo "server no longer answers correctly"; exit 1; }
+kill -TERM "$PID"; wait "$PID" && echo "SIGTERM: exited 0"

@@ -1,0 +1,63 @@
+@testable import HTTPServer
+import Logging
+import Synchronization
+import Testing
+
+@Suite("Router and middleware")
+struct RouterTests {
+    struct Tag: Middleware {
+        let name: String
+        func handle(_ request: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+            var request = request
+            request.context["trail", default: ""] += name
+            var response = try next(request)
+            response.headers.add("X-Trail", name)
+            return response
+        }
+    }
+
+    struct Gate: Middleware {
+        func handle(_ request: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+            if request.headers["Authorization"] == nil { throw HTTPError(.unauthorized, "sign in first") }
+            return try next(request)
+        }
+    }
+
+    static func answer(_ router: Router, _ wire: String) throws -> HTTPResponse {
+        let head = try #require(try parse(wire)).0
+        let result = Mutex<HTTPResponse?>(nil)
+        router.handle(HTTPRequest(head: head, id: "t1")) { response in result.withLock { $0 = response } }
+        return try #require(result.withLock { $0 })
+    }
+
+    @Test("middleware runs in order around the handler, with an explicit next")
+    func chain() throws {
+        let router = Router(logger: Logger(label: "t"))
+        router.use(Tag(name: "a"))
+        router.use(Tag(name: "b"))
+        router.use(Gate())
+        router.get("/users/:name/images/:id") { request in
+            .text("\(request.context["trail"]!) \(request.parameter("name")!) \(request.parameter("id")!)")
+        }
+        let ok = try Self.answer(router, "GET /users/mei/images/42 HTTP/1.1\r\nHost: t\r\nAuthorization: x\r\n\r\n")
+        #expect(String(decoding: ok.body, as: UTF8.self) == "ab mei 42")
+        #expect(ok.headers.values("X-Trail") == ["b", "a"]) // unwinds inner first
+        let refused = try Self.answer(router, "GET /users/mei/images/42 HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(refused.status.code == 401 && String(decoding: refused.body, as: UTF8.self).contains("sign in first"))
+        // A thrown error passes up through the middleware (which may catch it) to the router,
+        // the one place errors become responses.
+        #expect(refused.headers.values("X-Trail").isEmpty)
+    }
+
+    @Test("routes match exactly; parameters are never empty; trailing slashes are equivalent")
+    func matching() throws {
+        let router = Router(logger: Logger(label: "t"))
+        router.get("/a/:id") { request in .text(request.parameter("id")!) }
+        router.get("/files/*rest") { request in .text(request.parameter("rest")!) }
+        #expect(try Self.answer(router, "GET /a/7/ HTTP/1.1\r\nHost: t\r\n\r\n").body == Array("7".utf8))
+        #expect(try Self.answer(router, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n").status.code == 404)
+        #expect(try Self.answer(router, "GET /a/7/8 HTTP/1.1\r\nHost: t\r\n\r\n").status.code == 404)
+        #expect(try Self.answer(router, "GET /files/x/y.css HTTP/1.1\r\nHost: t\r\n\r\n").body == Array("x/y.css".utf8))
+        #expect(try Self.answer(router, "POST /a/7 HTTP/1.1\r\nHost: t\r\n\r\n").headers["Allow"] == "GET, HEAD")
+    }
+}
