@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Files from one folder (`Public/`): content types, strong ETags with If-None-Match → 304,
 /// Cache-Control, single byte ranges (RFC 9110 §14), streamed bodies for large files.
@@ -8,11 +9,14 @@ public struct StaticFiles: Sendable {
     public let root: URL
     public let cacheControl: String
     let realRoot: String
+    let rootPath: String
+    let cache = SmallFileCache()
 
     public init(root: URL, cacheControl: String = "public, max-age=3600") {
         self.root = root
         self.cacheControl = cacheControl
         realRoot = Self.realPath(root.path) ?? root.standardizedFileURL.path
+        rootPath = root.path
     }
 
     static func realPath(_ path: String) -> String? {
@@ -39,19 +43,46 @@ public struct StaticFiles: Sendable {
     public func response(path: String, request: HTTPRequest) throws -> HTTPResponse {
         let segments = path.split(separator: "/")
         guard !segments.isEmpty, !segments.contains(where: { $0.hasPrefix(".") }) else { throw HTTPError(.notFound) }
-        let candidate = root.appendingPathComponent(segments.joined(separator: "/")).path
-        guard let real = Self.realPath(candidate), real.hasPrefix(realRoot + "/") else { throw HTTPError(.notFound) }
+        // Plain string joining: the segments are already decoded, non-empty and dot-free.
+        let candidate = rootPath + "/" + segments.joined(separator: "/")
+        // Fast path: a small file seen before, unchanged (same device, inode, size, mtime), so
+        // the containment check it passed still holds; one stat instead of realpath + open + read.
         var info = stat()
+        if stat(candidate, &info) == 0, let entry = cache.lookup(candidate, info) {
+            return respond(entry, request: request)
+        }
+        guard let real = Self.realPath(candidate), real.hasPrefix(realRoot + "/") else { throw HTTPError(.notFound) }
         guard stat(real, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw HTTPError(.notFound) }
         let size = Int(info.st_size)
         // Strong validator from size and modification time (ns): changes whenever the file does.
         let etag = "\"\(String(size, radix: 16))-\(String(info.st_mtim.tv_sec, radix: 16))\(String(info.st_mtim.tv_nsec, radix: 16))\""
         let ext = (real as NSString).pathExtension.lowercased()
-        var headers: HTTPHeaders = [
+        let headers: HTTPHeaders = [
             "Content-Type": Self.contentTypes[ext] ?? "application/octet-stream",
             "ETag": etag, "Cache-Control": cacheControl, "Accept-Ranges": "bytes",
             "Last-Modified": httpDate(info.st_mtim.tv_sec),
         ]
+        if size <= SmallFileCache.maxFileBytes, let stream = FileBodyStream(path: real, range: 0..<size) {
+            let bytes = stream.read(max: size)
+            stream.close()
+            if bytes.count == size {
+                let entry = SmallFileCache.Entry(identity: .init(info), headers: headers, etag: etag, bytes: bytes)
+                cache.store(candidate, entry)
+                return respond(entry, request: request)
+            }
+        }
+        return try respond(real: real, size: size, etag: etag, headers: headers, request: request)
+    }
+
+    /// A cached small file, with conditional and range handling.
+    func respond(_ entry: SmallFileCache.Entry, request: HTTPRequest) -> HTTPResponse {
+        (try? respond(real: nil, size: entry.bytes.count, etag: entry.etag, headers: entry.headers,
+                      request: request, bytes: entry.bytes)) ?? HTTPResponse(status: .internalServerError)
+    }
+
+    func respond(real: String?, size: Int, etag: String, headers: HTTPHeaders, request: HTTPRequest,
+                 bytes: [UInt8]? = nil) throws -> HTTPResponse {
+        var headers = headers
         // If-None-Match (RFC 9110 §13.1.2): weak comparison, "*" matches any.
         if let match = request.headers["If-None-Match"] {
             let tags = match.split(separator: ",").map { $0.trimmingWhitespace() }
@@ -75,7 +106,10 @@ public struct StaticFiles: Sendable {
                 break // not a single byte range: serve the whole file (a server MAY ignore Range)
             }
         }
-        guard let stream = FileBodyStream(path: real, range: range) else { throw HTTPError(.notFound) }
+        if let bytes {
+            return HTTPResponse(status: status, headers: headers, body: Array(bytes[range]))
+        }
+        guard let real, let stream = FileBodyStream(path: real, range: range) else { throw HTTPError(.notFound) }
         var response = HTTPResponse(status: status, headers: headers)
         if range.count <= 64 * 1024 {
             response.body = stream.read(max: range.count)
@@ -141,5 +175,59 @@ final class FileBodyStream: BodyStream, @unchecked Sendable {
         guard !closed else { return }
         closed = true
         Glibc.close(fd)
+    }
+}
+
+/// Small static files kept in memory, keyed by requested path and checked against the file's
+/// identity on every hit. Bounded in entries and bytes; the oldest entries go first.
+final class SmallFileCache: Sendable {
+    static let maxFileBytes = 64 * 1024
+    static let maxEntries = 256
+    static let maxTotalBytes = 16 * 1024 * 1024
+
+    struct Identity: Equatable {
+        var device: UInt64, inode: UInt64, size: Int, seconds: Int, nanoseconds: Int
+        init(_ s: stat) {
+            device = UInt64(s.st_dev)
+            inode = UInt64(s.st_ino)
+            size = Int(s.st_size)
+            seconds = Int(s.st_mtim.tv_sec)
+            nanoseconds = Int(s.st_mtim.tv_nsec)
+        }
+    }
+
+    struct Entry: Sendable {
+        var identity: Identity
+        var headers: HTTPHeaders
+        var etag: String
+        var bytes: [UInt8]
+    }
+
+    private let state = Mutex<(entries: [String: Entry], order: [String], bytes: Int)>(([:], [], 0))
+
+    func lookup(_ path: String, _ info: stat) -> Entry? {
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let identity = Identity(info)
+        return state.withLock { state in
+            guard let entry = state.entries[path], entry.identity == identity else { return nil }
+            return entry
+        }
+    }
+
+    func store(_ path: String, _ entry: Entry) {
+        state.withLock { state in
+            if let old = state.entries.removeValue(forKey: path) {
+                state.bytes -= old.bytes.count
+                state.order.removeAll { $0 == path }
+            }
+            while state.order.count >= Self.maxEntries || state.bytes + entry.bytes.count > Self.maxTotalBytes,
+                  !state.order.isEmpty {
+                let evicted = state.order.removeFirst()
+                state.bytes -= state.entries.removeValue(forKey: evicted)?.bytes.count ?? 0
+            }
+            state.entries[path] = entry
+            state.order.append(path)
+            state.bytes += entry.bytes.count
+        }
     }
 }
