@@ -56,8 +56,8 @@ final class Connection: @unchecked Sendable {
         if events & (EventLoop.epollIn | EventLoop.epollHup | EventLoop.epollErr | EventLoop.epollRDHup) != 0 {
             readAvailable()
         }
-        if events & EventLoop.epollOut != 0, case .closed = state {} else if events & EventLoop.epollOut != 0 {
-            flush()
+        if events & EventLoop.epollOut != 0 {
+            flush() // a no-op if reading just closed the connection
         }
     }
 

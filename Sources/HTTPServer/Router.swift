@@ -44,9 +44,9 @@ public typealias ErrorRenderer = @Sendable (HTTPStatus, String, String) -> HTTPR
 
 /// Method + path routing with parameters (`/images/:id`) and a trailing wildcard
 /// (`/static/*path`), 404 and 405 (with Allow), automatic HEAD for GET routes.
+// Unchecked Sendable: routes and middleware are added before the server starts and only read
+// afterwards, from any loop thread (`freeze()` enforces it).
 public final class Router: HTTPResponder, @unchecked Sendable {
-    // Unchecked Sendable: routes and middleware are added before the server starts and only
-    // read afterwards (`freeze()` enforces it).
 
     struct Route {
         enum Segment { case literal(String), parameter(String), wildcard(String) }
