@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "CartoonGAN", targets: ["CartoonGAN"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "Auth", targets: ["Auth"]),
     ],
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
@@ -45,6 +46,8 @@ let package = Package(
         .target(name: "CartoonGAN", dependencies: [
             "Kernels", "ImageIO", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Passwords (bcrypt via libxcrypt), session tokens (JWT HS256), CSRF; nothing about HTTP.
+        .target(name: "Auth", dependencies: ["CXCrypt", .product(name: "Crypto", package: "swift-crypto")]),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
             "HTTPServer", .product(name: "Mustache", package: "swift-mustache"),
@@ -76,6 +79,10 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport"]
+        ),
+        .testTarget(
+            name: "AuthTests",
+            dependencies: ["Auth", "TestSupport"]
         ),
         .testTarget(
             name: "WebAppTests",

@@ -1,0 +1,115 @@
+import Crypto
+import Foundation
+
+/// Session tokens: JSON Web Tokens (RFC 7519) signed with HMAC-SHA256 (RFC 7515 §A.1), and
+/// nothing else. Verification is strict: exactly three base64url parts without padding, a header
+/// whose `alg` is exactly "HS256" (so never "none"), a valid signature, and claims that are
+/// present, well typed and current.
+public struct JWTSigner: Sendable {
+    let key: SymmetricKey
+    /// Clock skew tolerated for `iat`/`nbf`.
+    public var leeway: TimeInterval = 60
+
+    public init(secret: [UInt8]) {
+        precondition(secret.count >= 32, "an HS256 secret needs at least 256 bits")
+        key = SymmetricKey(data: secret)
+    }
+
+    public struct Claims: Sendable, Equatable, Codable {
+        /// The user id.
+        public var sub: String
+        public var iat: Int
+        public var exp: Int
+        /// Token id, for revocation.
+        public var jti: String
+
+        public init(sub: String, iat: Int, exp: Int, jti: String) {
+            self.sub = sub
+            self.iat = iat
+            self.exp = exp
+            self.jti = jti
+        }
+    }
+
+    public enum Rejection: Error, Equatable, Sendable {
+        case malformed, unsupportedAlgorithm, badSignature, expired, notYetValid, missingClaims
+    }
+
+    /// A token for `subject`, valid for `lifetime` seconds from `now`.
+    public func issue(subject: String, lifetime: TimeInterval = 7 * 86400, now: Date = Date()) -> (token: String, claims: Claims) {
+        let iat = Int(now.timeIntervalSince1970)
+        let claims = Claims(sub: subject, iat: iat, exp: iat + Int(lifetime), jti: Self.randomID())
+        let header = Self.base64URL(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let payload = Self.base64URL(Array(try! encoder.encode(claims))) // encoding four plain fields cannot fail
+        let input = header + "." + payload
+        return (input + "." + Self.base64URL(signature(input)), claims)
+    }
+
+    public func verify(_ token: String, now: Date = Date()) throws(Rejection) -> Claims {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, token.utf8.count <= 4096,
+              let headerBytes = Self.decodeBase64URL(parts[0]), let payloadBytes = Self.decodeBase64URL(parts[1]),
+              let signatureBytes = Self.decodeBase64URL(parts[2]) else { throw .malformed }
+        guard let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes)) else { throw .malformed }
+        // Only HS256; a "crit" header would name extensions we do not implement (RFC 7515 §4.1.11).
+        guard header.alg == "HS256", header.crit == nil else { throw .unsupportedAlgorithm }
+        if let typ = header.typ, typ.uppercased() != "JWT" { throw .malformed }
+        let input = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        guard HMAC<SHA256>.isValidAuthenticationCode(signatureBytes, authenticating: input, using: key) else {
+            throw .badSignature
+        }
+        // Typed decoding: `true`, 1.5 or "123" are not integers, an empty sub or jti is refused.
+        guard let claims = try? JSONDecoder().decode(Payload.self, from: Data(payloadBytes)),
+              !claims.sub.isEmpty, !claims.jti.isEmpty else { throw .missingClaims }
+        let t = now.timeIntervalSince1970
+        guard Double(claims.exp) > t else { throw .expired }
+        guard Double(claims.iat) <= t + leeway, Double(claims.nbf ?? claims.iat) <= t + leeway else { throw .notYetValid }
+        return Claims(sub: claims.sub, iat: claims.iat, exp: claims.exp, jti: claims.jti)
+    }
+
+    struct Header: Decodable {
+        var alg: String
+        var typ: String?
+        var crit: [String]?
+    }
+
+    struct Payload: Decodable {
+        var sub: String
+        var iat: Int
+        var exp: Int
+        var jti: String
+        var nbf: Int?
+    }
+
+    /// HMAC-SHA256 of `input` under this key (also used for CSRF tokens).
+    func signature<S: Sequence>(_ input: S) -> [UInt8] where S.Element == UInt8 {
+        Array(HMAC<SHA256>.authenticationCode(for: Array(input), using: key))
+    }
+
+    func signature(_ input: String) -> [UInt8] { signature(Array(input.utf8)) }
+
+    static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return base64URL((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
+    public static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Strict base64url: URL-safe alphabet only, no padding, no whitespace, canonical final bits.
+    public static func decodeBase64URL<S: StringProtocol>(_ text: S) -> [UInt8]? {
+        guard text.utf8.allSatisfy({ ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }),
+              text.utf8.count % 4 != 1 else { return nil }
+        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        b64 += String(repeating: "=", count: (4 - b64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: b64) else { return nil }
+        let bytes = [UInt8](data)
+        // Reject non-canonical encodings (unused low bits set), so each token has one spelling.
+        return base64URL(bytes) == String(text) ? bytes : nil
+    }
+}
