@@ -13,10 +13,13 @@ let package = Package(
         .library(name: "CartoonGAN", targets: ["CartoonGAN"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "Auth", targets: ["Auth"]),
+        .library(name: "Storage", targets: ["Storage"]),
     ],
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // SQLite: a WAL connection pool, migrations, records; links the system libsqlite3.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // HTML templates: no dependencies, HTML-escaped by default, parse once / render many.
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // The ecosystem's logging API: access log and errors with request ids.
@@ -46,6 +49,8 @@ let package = Package(
         .target(name: "CartoonGAN", dependencies: [
             "Kernels", "ImageIO", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The GRDB database, migrations, one record type per table.
+        .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Passwords (bcrypt via libxcrypt), session tokens (JWT HS256), CSRF; nothing about HTTP.
         .target(name: "Auth", dependencies: ["CXCrypt", .product(name: "Crypto", package: "swift-crypto")]),
         // The product: composition root, configuration, controllers, views.
@@ -79,6 +84,10 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport"]
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "TestSupport"]
         ),
         .testTarget(
             name: "AuthTests",
