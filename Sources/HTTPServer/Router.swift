@@ -34,9 +34,12 @@ public struct Request: Sendable {
 public typealias Handler = @Sendable (Request) throws -> HTTPResponse
 public typealias AsyncHandler = @Sendable (Request) async throws -> HTTPResponse
 
-/// Runs around handlers; calls `next` to continue, or answers itself.
+/// Runs around handlers; calls `next` to continue, or answers itself. The same middleware wraps
+/// synchronous routes (answered on the event loop) and async ones (slow work off it), so it
+/// implements both; they usually differ only by `await`.
 public protocol Middleware: Sendable {
     func handle(_ request: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse
+    func handle(_ request: Request, next: (Request) async throws -> HTTPResponse) async throws -> HTTPResponse
 }
 
 /// Renders an error page: status, the message for the user, and the request id.
@@ -170,13 +173,7 @@ public final class Router: HTTPResponder, @unchecked Sendable {
                 // starved by code that blocks Swift's cooperative pool); the response comes back
                 // through `respond`.
                 Task(executorPreference: asyncExecutor) {
-                    var result: HTTPResponse?
-                    do {
-                        result = try await handler(wrapped)
-                    } catch {
-                        result = self.response(for: error, request: wrapped)
-                    }
-                    respond(result!)
+                    respond(await self.runAsync(wrapped, handler))
                 }
             }
         }
@@ -191,6 +188,20 @@ public final class Router: HTTPResponder, @unchecked Sendable {
         }
         do {
             return try chain(request)
+        } catch {
+            return response(for: error, request: request)
+        }
+    }
+
+    /// Middleware chain around an async handler; every error becomes a response here.
+    func runAsync(_ request: Request, _ handler: @escaping AsyncHandler) async -> HTTPResponse {
+        var chain: (Request) async throws -> HTTPResponse = handler
+        for m in middleware.reversed() {
+            let next = chain
+            chain = { try await m.handle($0, next: next) }
+        }
+        do {
+            return try await chain(request)
         } catch {
             return response(for: error, request: request)
         }

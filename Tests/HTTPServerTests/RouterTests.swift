@@ -14,12 +14,25 @@ struct RouterTests {
             response.headers.add("X-Trail", name)
             return response
         }
+
+        func handle(_ request: Request, next: (Request) async throws -> HTTPResponse) async throws -> HTTPResponse {
+            var request = request
+            request.context["trail", default: ""] += name
+            var response = try await next(request)
+            response.headers.add("X-Trail", name)
+            return response
+        }
     }
 
     struct Gate: Middleware {
         func handle(_ request: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
             if request.headers["Authorization"] == nil { throw HTTPError(.unauthorized, "sign in first") }
             return try next(request)
+        }
+
+        func handle(_ request: Request, next: (Request) async throws -> HTTPResponse) async throws -> HTTPResponse {
+            if request.headers["Authorization"] == nil { throw HTTPError(.unauthorized, "sign in first") }
+            return try await next(request)
         }
     }
 
@@ -47,6 +60,22 @@ struct RouterTests {
         // A thrown error passes up through the middleware (which may catch it) to the router,
         // the one place errors become responses.
         #expect(refused.headers.values("X-Trail").isEmpty)
+    }
+
+    @Test("async routes get the same middleware")
+    func asyncChain() async throws {
+        let router = Router(logger: Logger(label: "t"))
+        router.use(Tag(name: "a"))
+        router.use(Gate())
+        router.addAsync("GET", "/slow/:id") { request in
+            try await Task.sleep(nanoseconds: 1_000_000)
+            return .text("\(request.context["trail"]!) \(request.parameter("id")!)")
+        }
+        let head = try #require(try parse("GET /slow/9 HTTP/1.1\r\nHost: t\r\nAuthorization: x\r\n\r\n")).0
+        let response: HTTPResponse = await withCheckedContinuation { continuation in
+            router.handle(HTTPRequest(head: head, id: "t2")) { continuation.resume(returning: $0) }
+        }
+        #expect(String(decoding: response.body, as: UTF8.self) == "a 9" && response.headers.values("X-Trail") == ["a"])
     }
 
     @Test("routes match exactly; parameters are never empty; trailing slashes are equivalent")
