@@ -42,8 +42,18 @@ public protocol Middleware: Sendable {
     func handle(_ request: Request, next: (Request) async throws -> HTTPResponse) async throws -> HTTPResponse
 }
 
-/// Renders an error page: status, the message for the user, and the request id.
-public typealias ErrorRenderer = @Sendable (HTTPStatus, String, String) -> HTTPResponse
+/// What an error page is rendered from.
+public struct ErrorContext: Sendable {
+    public var status: HTTPStatus
+    /// For the user: never internals.
+    public var message: String
+    public var requestID: String
+    /// The request's path ("" when the request could not be parsed).
+    public var path: String
+}
+
+/// Renders an error response (an HTML page, or JSON under an API prefix, say).
+public typealias ErrorRenderer = @Sendable (ErrorContext) -> HTTPResponse
 
 /// Method + path routing with parameters (`/images/:id`) and a trailing wildcard
 /// (`/static/*path`), 404 and 405 (with Allow), automatic HEAD for GET routes.
@@ -72,8 +82,9 @@ public final class Router: HTTPResponder, @unchecked Sendable {
                 renderError: ErrorRenderer? = nil) {
         self.defaultBodyLimit = defaultBodyLimit
         self.logger = logger
-        self.renderError = renderError ?? { status, message, id in
-            .text("\(status.code) \(status.reason)\n\(message)\n" + (id.isEmpty ? "" : "request id: \(id)\n"), status: status)
+        self.renderError = renderError ?? { e in
+            .text("\(e.status.code) \(e.status.reason)\n\(e.message)\n" + (e.requestID.isEmpty ? "" : "request id: \(e.requestID)\n"),
+                  status: e.status)
         }
     }
 
@@ -159,9 +170,10 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         switch lookup(method: request.method, path: request.path) {
         case .notFound:
-            respond(errorResponse(HTTPError(.notFound, "There is no page at \(request.path)."), id: request.id))
+            respond(errorResponse(HTTPError(.notFound, "There is no page at \(request.path)."), id: request.id, path: request.path))
         case let .methodNotAllowed(methods):
-            var response = errorResponse(HTTPError(.methodNotAllowed, "\(request.method) is not allowed here."), id: request.id)
+            var response = errorResponse(HTTPError(.methodNotAllowed, "\(request.method) is not allowed here."),
+                                         id: request.id, path: request.path)
             response.headers.set("Allow", methods.joined(separator: ", "))
             respond(response)
         case let .found(route, parameters):
@@ -209,21 +221,21 @@ public final class Router: HTTPResponder, @unchecked Sendable {
 
     func response(for error: any Error, request: Request) -> HTTPResponse {
         if let error = error as? HTTPError {
-            var response = errorResponse(error, id: request.id)
+            var response = errorResponse(error, id: request.id, path: request.path)
             for field in error.headers { response.headers.set(field.name, field.value) }
             return response
         }
         // Anything unexpected: details to the log, a request id to the user, nothing else.
         logger.error("handler failed", metadata: ["id": "\(request.id)", "path": "\(request.path)", "error": "\(error)"])
-        return errorResponse(HTTPError(.internalServerError, "Something went wrong on our side."), id: request.id)
+        return errorResponse(HTTPError(.internalServerError, "Something went wrong on our side."), id: request.id, path: request.path)
     }
 
-    func errorResponse(_ error: HTTPError, id: String) -> HTTPResponse {
-        renderError(error.status, error.message, id)
+    func errorResponse(_ error: HTTPError, id: String, path: String) -> HTTPResponse {
+        renderError(ErrorContext(status: error.status, message: error.message, requestID: id, path: path))
     }
 
     public func errorResponse(status: HTTPStatus, reason: String, requestID: String) -> HTTPResponse {
-        renderError(status, reason, requestID)
+        renderError(ErrorContext(status: status, message: reason, requestID: requestID, path: ""))
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Logging
+import Storage
 
 /// The composition root: configuration in, a running service out. Loads templates, prepares
 /// the data folder and mounts every controller on one router.
@@ -19,14 +20,29 @@ public final class WebApp: Sendable {
         } catch {
             throw ConfigurationError("cannot create the data folder \(configuration.dataDirectory.path): \(error.localizedDescription)")
         }
-        let router = Router(defaultBodyLimit: configuration.server.limits.maxBodyBytes, logger: logger) { status, message, id in
-            let html = templates.page("errors/error", title: "\(status.code) \(status.reason)", context: [
-                "code": status.code, "reason": status.reason, "message": message, "requestID": id,
-            ])
-            return .html(html, status: status)
+        let database = try AppDatabase.open(directory: configuration.dataDirectory)
+        let secret = try SessionSecret.load(dataDirectory: configuration.dataDirectory, environment: configuration.environment)
+        let accounts = try AccountService(database: database, secret: secret, bcryptCost: configuration.bcryptCost)
+        let router = Router(defaultBodyLimit: configuration.server.limits.maxBodyBytes, logger: logger) { e in
+            // Errors skip the middleware on their way out, so security headers are added here too.
+            var response: HTTPResponse
+            if e.path.hasPrefix("/api/") {
+                struct Body: Encodable { var error: String; var status: Int; var request_id: String }
+                response = .json(Body(error: e.message, status: e.status.code, request_id: e.requestID), status: e.status)
+            } else {
+                response = .html(templates.page("errors/error", title: "\(e.status.code) \(e.status.reason)", context: [
+                    "code": e.status.code, "reason": e.status.reason, "message": e.message, "requestID": e.requestID,
+                ]), status: e.status)
+            }
+            SecurityHeaders.apply(to: &response)
+            return response
         }
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger)
+        router.use(SecurityHeaders())
+        router.use(SessionMiddleware(accounts: accounts))
         app.mount()
+        AuthAPIController(accounts: accounts).mount(on: router)
+        SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
         router.freeze()
         return app
     }

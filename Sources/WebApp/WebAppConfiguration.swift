@@ -12,6 +12,12 @@ public struct WebAppConfiguration: Sendable {
     public var publicDirectory = URL(fileURLWithPath: "Public")
     public var templatesDirectory = URL(fileURLWithPath: "Templates")
     public var server = HTTPServerConfiguration()
+    /// bcrypt cost (log2 rounds): 12 ≈ 0.17 s of one core here.
+    public var bcryptCost = 12
+    /// Mark cookies Secure (set when the service is reached over HTTPS, e.g. behind a proxy).
+    public var secureCookies = false
+    /// The environment the service started with (ARTWORKER_JWT_SECRET is read from it).
+    public var environment: [String: String] = [:]
 
     public init() {}
 
@@ -30,11 +36,15 @@ public struct WebAppConfiguration: Sendable {
         if let n = try number("ARTWORKER_MAX_BODY_BYTES") { server.limits.maxBodyBytes = Int(n) }
         if let n = try number("ARTWORKER_HEADER_TIMEOUT") { server.headerTimeout = n }
         if let n = try number("ARTWORKER_IDLE_TIMEOUT") { server.idleTimeout = n }
+        if let n = try number("ARTWORKER_BCRYPT_COST") { bcryptCost = Int(n) }
+        if let flag = environment["ARTWORKER_SECURE_COOKIES"] { secureCookies = ["1", "true", "yes"].contains(flag.lowercased()) }
+        self.environment = environment
     }
 
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ConfigurationError("port \(port) is outside 0–65535") }
         guard !host.isEmpty else { throw ConfigurationError("host is empty") }
+        guard (4...20).contains(bcryptCost) else { throw ConfigurationError("bcrypt cost \(bcryptCost) is outside 4–20") }
     }
 }
 

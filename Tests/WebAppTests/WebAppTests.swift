@@ -13,6 +13,7 @@ func startApp(public publicDirectory: URL? = nil, templates: URL? = nil) throws 
     configuration.dataDirectory = data
     configuration.publicDirectory = publicDirectory ?? SharedData.packageRoot.appendingPathComponent("Public")
     configuration.templatesDirectory = templates ?? SharedData.packageRoot.appendingPathComponent("Templates")
+    configuration.bcryptCost = 4 // the production cost (12) takes ~0.17 s per hash
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let app = try WebApp.build(configuration: configuration, logger: logger)
