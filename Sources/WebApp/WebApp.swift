@@ -40,9 +40,12 @@ public final class WebApp: Sendable {
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger)
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
-        app.mount()
+        let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies)
+        HomeController(pages: pages).mount(on: router)
+        StaticFiles(root: configuration.publicDirectory).mount(on: router)
         AuthAPIController(accounts: accounts).mount(on: router)
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
+        AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
         router.freeze()
         return app
     }
@@ -56,11 +59,6 @@ public final class WebApp: Sendable {
         serverConfiguration.host = configuration.host
         serverConfiguration.port = configuration.port
         server = HTTPServer(configuration: serverConfiguration, responder: router, logger: logger)
-    }
-
-    private func mount() {
-        HomeController(templates: templates).mount(on: router)
-        StaticFiles(root: configuration.publicDirectory).mount(on: router)
     }
 
     public func start() throws { try server.start() }

@@ -2,18 +2,18 @@ import HTTPServer
 
 /// The front page and the health check.
 struct HomeController {
-    let templates: Templates
+    let pages: Pages
 
     func mount(on router: Router) {
-        router.get("/") { _ in
-            .html(templates.page("home", title: "Artworker — photos into anime-style pictures", context: [
+        router.get("/") { request in
+            pages.render("home", "Artworker — photos into anime-style pictures", request, extra: [
                 "styles": [
                     ["name": "Hayao", "about": "Soft watercolour skies and warm light, after Hayao Miyazaki's films."],
                     ["name": "Hosoda", "about": "Clean lines and bright, flat colour, after Mamoru Hosoda."],
                     ["name": "Paprika", "about": "Vivid, saturated dreamscapes, after Satoshi Kon's Paprika."],
                     ["name": "Shinkai", "about": "Luminous skies and crisp detail, after Makoto Shinkai."],
                 ],
-            ]))
+            ])
         }
         // For load balancers and monitors: cheap, no database, no templates.
         router.get("/healthz") { _ in

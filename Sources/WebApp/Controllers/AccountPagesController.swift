@@ -1,0 +1,96 @@
+import Auth
+import Foundation
+import HTTPServer
+
+/// /signup, /login, /account: forms that work without JavaScript, errors shown in place.
+struct AccountPagesController {
+    let accounts: AccountService
+    let pages: Pages
+    let secureCookies: Bool
+
+    func mount(on router: Router) {
+        let page = self
+        router.get("/signup") { request in page.pages.render("auth/signup", "Sign up", request) }
+        router.addAsync("POST", "/signup", bodyLimit: 16 * 1024) { request in
+            let form = try Self.fields(request)
+            let username = form["username"] ?? "", password = form["password"] ?? ""
+            do {
+                _ = try await page.accounts.signUp(username: username, password: password)
+                let (token, _) = try await page.accounts.signIn(username: username, password: password,
+                                                                address: request.http.remoteAddress)
+                return page.signedIn(token: token, next: "/account")
+            } catch let error as HTTPError {
+                return page.pages.render("auth/signup", "Sign up", request, status: error.status, extra: [
+                    "error": error.message, "username": username,
+                ], headers: error.headers)
+            }
+        }
+        router.get("/login") { request in
+            page.pages.render("auth/login", "Log in", request, extra: ["next": Self.localPath(request.http.query("next"))])
+        }
+        router.addAsync("POST", "/login", bodyLimit: 16 * 1024) { request in
+            let form = try Self.fields(request)
+            let username = form["username"] ?? "", next = Self.localPath(form["next"])
+            do {
+                let (token, _) = try await page.accounts.signIn(username: username, password: form["password"] ?? "",
+                                                                address: request.http.remoteAddress)
+                return page.signedIn(token: token, next: next)
+            } catch let error as HTTPError {
+                return page.pages.render("auth/login", "Log in", request, status: error.status, extra: [
+                    "error": error.message, "username": username, "next": next,
+                ], headers: error.headers)
+            }
+        }
+        router.get("/account") { request in
+            guard page.pages.session(request) != nil else { return .redirect(to: "/login?next=%2Faccount") }
+            return page.pages.render("auth/account", "Your account", request)
+        }
+        router.addAsync("POST", "/account/password", bodyLimit: 16 * 1024) { request in
+            guard let session = page.pages.session(request) else { return .redirect(to: "/login?next=%2Faccount") }
+            let form = try Self.fields(request)
+            do {
+                try await page.accounts.changePassword(session, current: form["current"] ?? "", new: form["new"] ?? "")
+                return page.pages.render("auth/account", "Your account", request, extra: ["notice": "Your password was changed."])
+            } catch let error as HTTPError {
+                return page.pages.render("auth/account", "Your account", request, status: error.status, extra: ["error": error.message])
+            }
+        }
+        router.addAsync("POST", "/account/delete", bodyLimit: 16 * 1024) { request in
+            guard let session = page.pages.session(request) else { return .redirect(to: "/login?next=%2Faccount") }
+            let form = try Self.fields(request)
+            guard form["confirm"] == "yes" else {
+                return page.pages.render("auth/account", "Your account", request, status: .badRequest,
+                                   extra: ["error": "Tick the box to confirm the deletion."])
+            }
+            do {
+                try await page.accounts.deleteAccount(session, password: form["password"] ?? "")
+            } catch let error as HTTPError {
+                return page.pages.render("auth/account", "Your account", request, status: error.status, extra: ["error": error.message])
+            }
+            var response = HTTPResponse.redirect(to: "/")
+            response.setCookie(SetCookie(name: SessionMiddleware.sessionCookie, value: "", maxAge: 0, secure: page.secureCookies))
+            return response
+        }
+    }
+
+    static func fields(_ request: Request) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for field in try request.formFields() where result[field.name] == nil { result[field.name] = field.text }
+        return result
+    }
+
+    /// Only same-site paths ("/x", not "//evil.example" or "https://…"), so login cannot be
+    /// used to bounce people to another site.
+    static func localPath(_ path: String?) -> String {
+        guard let path, path.hasPrefix("/"), !path.hasPrefix("//"), !path.hasPrefix("/\\"),
+              !path.contains(where: { $0.isNewline }) else { return "/" }
+        return path
+    }
+
+    func signedIn(token: String, next: String) -> HTTPResponse {
+        var response = HTTPResponse.redirect(to: next)
+        response.setCookie(SetCookie(name: SessionMiddleware.sessionCookie, value: token,
+                                     maxAge: Int(accounts.sessionLifetime), secure: secureCookies))
+        return response
+    }
+}

@@ -1,0 +1,39 @@
+import Auth
+import Foundation
+import HTTPServer
+
+/// Renders pages inside the layout with what every page's header needs: who is signed in, and
+/// a CSRF token for its forms. Signed-out visitors get a `csrf` cookie the token is tied to.
+struct Pages: Sendable {
+    let templates: Templates
+    let accounts: AccountService
+    let secureCookies: Bool
+
+    func session(_ request: Request) -> AccountService.Session? {
+        request.context["session.token"].flatMap { accounts.session(token: $0) }
+    }
+
+    func render(_ name: String, _ title: String, _ request: Request, status: HTTPStatus = .ok,
+                extra: [String: Any] = [:], headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        var context = extra
+        var visitorSeed: String? = nil
+        context["usernameRule"] = Credentials.usernameRule
+        context["passwordRule"] = Credentials.passwordRule
+        if let session = session(request) {
+            context["user"] = session.user.username
+            context["since"] = ISO8601DateFormatter.string(from: session.user.createdAt, timeZone: .gmt, formatOptions: [.withFullDate])
+            context["csrf"] = accounts.csrf.token(for: "session:" + session.claims.jti)
+        } else {
+            let seed = request.cookies[SessionMiddleware.csrfCookie] ?? JWTSigner.base64URL((0..<16).map { _ in UInt8.random(in: 0...255) })
+            if request.cookies[SessionMiddleware.csrfCookie] == nil { visitorSeed = seed }
+            context["csrf"] = accounts.csrf.token(for: "visitor:" + seed)
+        }
+        var response = HTTPResponse.html(templates.page(name, title: title, context: context), status: status)
+        for field in headers { response.headers.set(field.name, field.value) }
+        response.headers.set("Cache-Control", "no-store")
+        if let visitorSeed {
+            response.setCookie(SetCookie(name: SessionMiddleware.csrfCookie, value: visitorSeed, secure: secureCookies, sameSite: .strict))
+        }
+        return response
+    }
+}
