@@ -72,6 +72,18 @@ public struct UserStore: Sendable {
     }
 }
 
+/// One revoked session token (table `revoked_token`).
+public struct RevokedToken: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "revoked_token"
+    public var jti: String
+    public var expiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case jti
+        case expiresAt = "expires_at"
+    }
+}
+
 /// Session tokens revoked before their expiry (logout).
 public struct RevokedTokens: Sendable {
     let database: AppDatabase
@@ -80,14 +92,13 @@ public struct RevokedTokens: Sendable {
 
     public func revoke(tokenID: String, expiresAt: Date) throws {
         try database.pool.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO revoked_token (jti, expires_at) VALUES (?, ?)",
-                           arguments: [tokenID, expiresAt])
+            try RevokedToken(jti: tokenID, expiresAt: expiresAt).insert(db, onConflict: .ignore)
         }
     }
 
     public func isRevoked(_ tokenID: String) throws -> Bool {
         try database.pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = ?)", arguments: [tokenID]) ?? false
+            try RevokedToken.exists(db, key: tokenID)
         }
     }
 

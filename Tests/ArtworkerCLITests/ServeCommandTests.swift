@@ -34,6 +34,44 @@ struct ServeCommandTests {
         #expect(process.terminationStatus == 0)
     }
 
+    /// Starts `artworker serve` on an ephemeral port; returns the process and its port.
+    static func startServer(data: URL) throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["serve", "--port", "0", "--data", data.path, "--log-level", "warning"]
+        process.currentDirectoryURL = SharedData.packageRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(["ARTWORKER_BCRYPT_COST": "4"]) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { if process.isRunning { process.terminate() } }
+        var line = ""
+        while !line.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += String(decoding: chunk, as: UTF8.self)
+        }
+        return (process, try #require(line.split(separator: ":").last.flatMap { Int($0.filter(\.isNumber)) }))
+    }
+
+    @Test("an acknowledged sign-up survives the process being killed right after")
+    func durableAfterKill() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-kill-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let (first, port) = try Self.startServer(data: data)
+        let body = #"{"username":"kamaji","password":"boiler room spider"}"#
+        let client = try LoopbackClient(port: port)
+        client.send("POST /api/v1/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        #expect(try client.response().status == 201)
+        kill(first.processIdentifier, SIGKILL) // no shutdown, no checkpoint
+        first.waitUntilExit()
+        let (second, port2) = try Self.startServer(data: data)
+        defer { kill(second.processIdentifier, SIGTERM); second.waitUntilExit() }
+        let again = try LoopbackClient(port: port2)
+        again.send("POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        #expect(try again.response().status == 200)
+    }
+
     @Test("bad settings are refused before starting", arguments: [
         (["serve", "--port", "99999"], "port 99999 is outside"),
         (["serve", "--log-level", "loud"], "unknown log level"),

@@ -27,6 +27,30 @@ for path in /healthz /static/css/app.css; do
     printf '%-22s %6s %12s %10s %8s\n' "$path" "$c" "$rps" "$p99" "${errors:-0}"
   done
 done
+# Logins: bcrypt (cost 12) on its bounded queue, while pages keep being served.
+curl -sf -o /dev/null -H 'Content-Type: application/json' \
+  -d '{"username":"benchuser","password":"a quiet bench river"}' "http://127.0.0.1:$PORT/api/v1/auth/signup"
+login() { curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H 'Content-Type: application/json' \
+  -d '{"username":"benchuser","password":"a quiet bench river"}' "http://127.0.0.1:$PORT/api/v1/auth/login"; }
+times=$(for _ in 1 2 3 4 5; do login; done)
+grep -qv '^200 ' <<<"$times" && { echo "login failed: $times"; exit 1; }
+echo "one login (bcrypt cost 12, over loopback): median $(awk '{print $2}' <<<"$times" | sort -n | sed -n 3p) s"
+LUA=$(mktemp --suffix=.lua)
+cat >"$LUA" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"username":"benchuser","password":"a quiet bench river"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+wrk -t1 -c4 -d"$DURATION" -s "$LUA" "http://127.0.0.1:$PORT/api/v1/auth/login" > "$DATA/logins.txt" &
+WRK=$!
+pages=$(wrk -t1 -c16 -d"$DURATION" --latency "http://127.0.0.1:$PORT/")
+wait "$WRK"
+logins=$(cat "$DATA/logins.txt")
+rm -f "$LUA"
+echo "while logging in on 4 connections: $(awk '/Requests\/sec/ {print $2}' <<<"$logins") logins/s" \
+  "($(awk '/Non-2xx/ {print $NF}' <<<"$logins" | grep . || echo 0) refused);" \
+  "home page meanwhile: $(awk '/Requests\/sec/ {print $2}' <<<"$pages") req/s, p99 $(awk '$1 == "99%" {print $2}' <<<"$pages")"
+
 sleep 1
 echo "after the runs: $(fds) descriptors, RSS $(rss)"
 body=$(curl -sf "http://127.0.0.1:$PORT/healthz")
