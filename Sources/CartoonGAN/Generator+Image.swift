@@ -32,8 +32,9 @@ extension Generator {
 
     /// Cartoonizes a picture at its own size: the result has the input's dimensions.
     public func cartoonize(_ image: RGBImage, threads: Int = 1,
-                           progress: (Double) -> Void = { _ in }) throws(ModelError) -> RGBImage {
-        let output = try self(Self.inputTensor(from: image), threads: threads, progress: progress)
+                           progress: (Double) -> Void = { _ in },
+                           isCancelled: () -> Bool = { false }) throws(ModelError) -> RGBImage {
+        let output = try self(Self.inputTensor(from: image), threads: threads, progress: progress, isCancelled: isCancelled)
         return Self.image(fromOutput: output, height: image.height, width: image.width)
     }
 }

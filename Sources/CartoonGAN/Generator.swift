@@ -120,56 +120,60 @@ public struct Generator: Sendable {
         return total + outputConv.multiplyAdds(height: h, width: w)
     }
 
-    /// Runs the network. `progress` receives the fraction of multiply-adds done after each layer.
+    /// Runs the network. `progress` receives the fraction of multiply-adds done after each layer;
+    /// `isCancelled` is asked before each layer, and a `true` stops the run with `.cancelled`.
     public func callAsFunction(_ input: Tensor, threads: Int = 1,
-                               progress: (Double) -> Void = { _ in }) throws(ModelError) -> Tensor {
+                               progress: (Double) -> Void = { _ in },
+                               isCancelled: () -> Bool = { false }) throws(ModelError) -> Tensor {
         guard input.height >= Self.minimumSide, input.width >= Self.minimumSide else {
             throw .inputTooSmall(width: input.width, height: input.height)
         }
         precondition(input.channels == 3, "the generator takes 3 channels")
         let total = Double(multiplyAdds(height: input.height, width: input.width))
         var done = 0.0
-        func step(_ work: Int) {
+        func step(_ work: Int) throws(ModelError) {
             done += Double(work)
             progress(min(done / total, 1))
+            if done < total && isCancelled() { throw .cancelled }
         }
+        if isCancelled() { throw .cancelled }
 
         var x = inputConv(input, threads: threads)
         inputNorm.apply(&x, epilogue: .relu, threads: threads)
-        step(inputConv.multiplyAdds(height: input.height, width: input.width))
+        try step(inputConv.multiplyAdds(height: input.height, width: input.width))
 
         for stage in down {
             let work = stage.convA.multiplyAdds(height: x.height, width: x.width)
             x = stage.convA(x, threads: threads)
-            step(work)
+            try step(work)
             let work2 = stage.convB.multiplyAdds(height: x.height, width: x.width)
             x = stage.convB(x, threads: threads)
             stage.norm.apply(&x, epilogue: .relu, threads: threads)
-            step(work2)
+            try step(work2)
         }
         for block in blocks {
             let work = block.conv1.multiplyAdds(height: x.height, width: x.width)
             var t = block.conv1(x, threads: threads)
             block.norm1.apply(&t, epilogue: .relu, threads: threads)
-            step(work)
+            try step(work)
             t = block.conv2(t, threads: threads)
             block.norm2.apply(&t, epilogue: .add(x), threads: threads)
             x = t
-            step(work)
+            try step(work)
         }
         for stage in up {
             let work = stage.deconv.multiplyAdds(height: x.height, width: x.width)
             x = stage.deconv(x, threads: threads)
-            step(work)
+            try step(work)
             let work2 = stage.conv.multiplyAdds(height: x.height, width: x.width)
             x = stage.conv(x, threads: threads)
             stage.norm.apply(&x, epilogue: .relu, threads: threads)
-            step(work2)
+            try step(work2)
         }
         let work = outputConv.multiplyAdds(height: x.height, width: x.width)
         x = outputConv(x, threads: threads)
         x.applyTanh()
-        step(work)
+        try step(work)
         return x
     }
 }

@@ -9,6 +9,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownStyle(String)
     case inputTooSmall(width: Int, height: Int)
     case invalidArchitecture(String)
+    case cancelled
 
     public var description: String {
         switch self {
@@ -20,6 +21,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unknownStyle(style): "unknown style '\(style)' (styles: hayao, hosoda, paprika, shinkai)"
         case let .inputTooSmall(width, height): "image is \(width)×\(height); the generator needs at least 5×5 pixels"
         case let .invalidArchitecture(why): "invalid architecture: \(why)"
+        case .cancelled: "the conversion was cancelled"
         }
     }
 }

@@ -52,6 +52,57 @@ public final class AppDatabase: Sendable {
                 """)
             try db.execute(sql: "CREATE INDEX revoked_token_expiry ON revoked_token (expires_at)")
         }
+        migrator.registerMigration("v2: images") { db in
+            // One cartoonized picture with its original, thumbnail and provenance. Ids are
+            // unguessable (128 random bits); a member's images go with the account (CASCADE);
+            // anonymous results carry an expiry and are listed nowhere.
+            try db.execute(sql: """
+                CREATE TABLE image (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) >= 22),
+                    owner_id INTEGER REFERENCES user(id) ON DELETE CASCADE,
+                    visibility TEXT NOT NULL CHECK (visibility IN ('private', 'public', 'anonymous')),
+                    style TEXT NOT NULL CHECK (style IN ('hayao', 'hosoda', 'paprika', 'shinkai')),
+                    strength INTEGER NOT NULL CHECK (strength BETWEEN 0 AND 100),
+                    input_width INTEGER NOT NULL CHECK (input_width > 0),
+                    input_height INTEGER NOT NULL CHECK (input_height > 0),
+                    width INTEGER NOT NULL CHECK (width > 0),
+                    height INTEGER NOT NULL CHECK (height > 0),
+                    model_sha256 TEXT NOT NULL CHECK (length(model_sha256) = 64),
+                    duration_ms INTEGER NOT NULL CHECK (duration_ms >= 0),
+                    original BLOB NOT NULL,
+                    original_type TEXT NOT NULL CHECK (original_type IN ('image/jpeg', 'image/png')),
+                    result BLOB NOT NULL,
+                    thumbnail BLOB NOT NULL,
+                    like_count INTEGER NOT NULL DEFAULT 0 CHECK (like_count >= 0),
+                    created_at DATETIME NOT NULL,
+                    expires_at DATETIME,
+                    CHECK ((visibility = 'anonymous') = (owner_id IS NULL)),
+                    CHECK ((visibility = 'anonymous') = (expires_at IS NOT NULL))
+                )
+                """)
+            try db.execute(sql: "CREATE INDEX image_owner ON image (owner_id, created_at)")
+            try db.execute(sql: "CREATE INDEX image_public ON image (visibility, created_at)")
+            try db.execute(sql: "CREATE INDEX image_expiry ON image (expires_at) WHERE expires_at IS NOT NULL")
+            try db.execute(sql: """
+                CREATE TABLE image_like (
+                    image_id TEXT NOT NULL REFERENCES image(id) ON DELETE CASCADE,
+                    user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+                    created_at DATETIME NOT NULL,
+                    PRIMARY KEY (image_id, user_id)
+                ) WITHOUT ROWID
+                """)
+            // like_count follows image_like exactly, also when likes vanish by cascade.
+            try db.execute(sql: """
+                CREATE TRIGGER image_like_added AFTER INSERT ON image_like BEGIN
+                    UPDATE image SET like_count = like_count + 1 WHERE id = NEW.image_id;
+                END
+                """)
+            try db.execute(sql: """
+                CREATE TRIGGER image_like_removed AFTER DELETE ON image_like BEGIN
+                    UPDATE image SET like_count = like_count - 1 WHERE id = OLD.image_id;
+                END
+                """)
+        }
         return migrator
     }
 

@@ -166,6 +166,19 @@ struct ModelLoadingTests {
         }
     }
 
+    @Test("a run can be cancelled between layers")
+    func cancellation() throws {
+        let generator = try Generator(weights: SmallModel.tensors(Self.instance, seed: 4), architecture: Self.instance)
+        let input = Tensor(height: 8, width: 8, channels: 3, repeating: 100)
+        var layers = 0
+        #expect(throws: ModelError.cancelled) {
+            _ = try generator(input, progress: { _ in layers += 1 }, isCancelled: { layers >= 3 })
+        }
+        #expect(layers == 3)
+        #expect(throws: ModelError.cancelled) { _ = try generator(input, isCancelled: { true }) }
+        _ = try generator(input, isCancelled: { false })
+    }
+
     @Test("the loader is strict, and its errors name the tensor")
     func strictLoading() throws {
         let good = SmallModel.tensors(Self.instance, seed: 1)

@@ -1,0 +1,157 @@
+import Foundation
+import GRDB
+
+/// One cartoonized picture (table `image`): the bytes, who may see it, and how it was made.
+public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "image"
+
+    public enum Visibility: String, Codable, Sendable { case `private`, `public`, anonymous }
+
+    public var id: String
+    public var ownerID: Int64?
+    public var visibility: Visibility
+    public var style: String
+    public var strength: Int
+    public var inputWidth: Int
+    public var inputHeight: Int
+    public var width: Int
+    public var height: Int
+    public var modelSHA256: String
+    public var durationMS: Int
+    public var original: Data
+    public var originalType: String
+    public var result: Data
+    public var thumbnail: Data
+    public var likeCount: Int = 0
+    public var createdAt: Date = Date()
+    public var expiresAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, visibility, style, strength, width, height, original, result, thumbnail
+        case ownerID = "owner_id", inputWidth = "input_width", inputHeight = "input_height"
+        case modelSHA256 = "model_sha256", durationMS = "duration_ms", originalType = "original_type"
+        case likeCount = "like_count", createdAt = "created_at", expiresAt = "expires_at"
+    }
+
+    /// 128 random bits in base64url: not guessable, not enumerable.
+    public static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Whether `viewer` (a user id, or nil when signed out) may see this image at all.
+    public func isVisible(to viewer: Int64?) -> Bool {
+        switch visibility {
+        case .public, .anonymous: true // anonymous results are reachable only by their unguessable id
+        case .private: viewer != nil && viewer == ownerID
+        }
+    }
+}
+
+/// Listing columns only: pages and lists never load the full-size bytes.
+public struct ImageSummary: Codable, Sendable, Equatable, FetchableRecord {
+    public var id: String
+    public var ownerID: Int64?
+    public var ownerName: String?
+    public var visibility: Image.Visibility
+    public var style: String
+    public var likeCount: Int
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, visibility, style
+        case ownerID = "owner_id", ownerName = "owner_name", likeCount = "like_count", createdAt = "created_at"
+    }
+}
+
+/// Images: store, fetch, list, share, like, delete.
+public struct ImageStore: Sendable {
+    let database: AppDatabase
+    public static let pageSize = 24
+
+    public init(database: AppDatabase) { self.database = database }
+
+    public func insert(_ image: Image) throws {
+        try database.pool.write { db in try image.insert(db) }
+    }
+
+    /// The image, but only if `viewer` may see it (private images are invisible to others).
+    public func find(id: String, viewer: Int64?) throws -> Image? {
+        try database.pool.read { db in try Image.fetchOne(db, key: id) }.flatMap { $0.isVisible(to: viewer) ? $0 : nil }
+    }
+
+    static let summaryColumns = "image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.like_count, image.created_at"
+
+    /// A member's own images, newest first.
+    public func list(owner: Int64, page: Int) throws -> [ImageSummary] {
+        try database.pool.read { db in
+            try ImageSummary.fetchAll(db, sql: """
+                SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
+                WHERE image.owner_id = ? ORDER BY image.created_at DESC, image.id LIMIT ? OFFSET ?
+                """, arguments: [owner, Self.pageSize, max(0, page - 1) * Self.pageSize])
+        }
+    }
+
+    public enum PublicOrder: String, Sendable { case newest, likes, style }
+
+    /// Shared images, by newest, most liked, or style (then newest).
+    public func listPublic(order: PublicOrder, page: Int) throws -> [ImageSummary] {
+        let orderBy = switch order {
+        case .newest: "image.created_at DESC, image.id"
+        case .likes: "image.like_count DESC, image.created_at DESC, image.id"
+        case .style: "image.style, image.created_at DESC, image.id"
+        }
+        return try database.pool.read { db in
+            try ImageSummary.fetchAll(db, sql: """
+                SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
+                WHERE image.visibility = 'public' ORDER BY \(orderBy) LIMIT ? OFFSET ?
+                """, arguments: [Self.pageSize, max(0, page - 1) * Self.pageSize])
+        }
+    }
+
+    /// Share or unshare an own image; false if it is not the member's.
+    public func setShared(_ shared: Bool, id: String, owner: Int64) throws -> Bool {
+        try database.pool.write { db in
+            try db.execute(sql: "UPDATE image SET visibility = ? WHERE id = ? AND owner_id = ?",
+                           arguments: [shared ? "public" : "private", id, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    /// One like per member on a public image, toggled; returns the new count, or nil if the
+    /// image is not public.
+    public func setLiked(_ liked: Bool, id: String, user: Int64) throws -> Int? {
+        try database.pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT visibility = 'public' FROM image WHERE id = ?", arguments: [id]) == true else {
+                return nil
+            }
+            if liked {
+                try db.execute(sql: "INSERT OR IGNORE INTO image_like (image_id, user_id, created_at) VALUES (?, ?, ?)",
+                               arguments: [id, user, Date()])
+            } else {
+                try db.execute(sql: "DELETE FROM image_like WHERE image_id = ? AND user_id = ?", arguments: [id, user])
+            }
+            return try Int.fetchOne(db, sql: "SELECT like_count FROM image WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// Deletes an own image (its likes go with it); false if it is not the member's.
+    public func delete(id: String, owner: Int64) throws -> Bool {
+        try database.pool.write { db in
+            try db.execute(sql: "DELETE FROM image WHERE id = ? AND owner_id = ?", arguments: [id, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Removes anonymous results past their expiry; returns how many.
+    @discardableResult
+    public func purgeExpired(now: Date = Date()) throws -> Int {
+        try database.pool.write { db in
+            try db.execute(sql: "DELETE FROM image WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [now])
+            return db.changesCount
+        }
+    }
+}

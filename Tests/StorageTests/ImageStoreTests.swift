@@ -1,0 +1,99 @@
+import Foundation
+@testable import Storage
+import Testing
+
+extension Image {
+    static func make(owner: Int64?, visibility: Visibility = .private, style: String = "hayao",
+                     created: Date = Date(), expires: Date? = nil) -> Image {
+        Image(id: Image.newID(), ownerID: owner, visibility: visibility, style: style, strength: 100,
+              inputWidth: 640, inputHeight: 480, width: 640, height: 480, modelSHA256: String(repeating: "ab", count: 32),
+              durationMS: 1234, original: Data([1, 2, 3]), originalType: "image/jpeg", result: Data([4, 5]),
+              thumbnail: Data([6]), createdAt: created, expiresAt: expires)
+    }
+}
+
+@Suite("Image store")
+struct ImageStoreTests {
+    func setUp() throws -> (AppDatabase, URL, ImageStore, Int64, Int64) {
+        let (database, dir) = try temporaryDatabase()
+        let users = UserStore(database: database)
+        let a = try users.create(username: "chihiro", passwordHash: hashA).id!
+        let b = try users.create(username: "haku", passwordHash: hashA).id!
+        return (database, dir, ImageStore(database: database), a, b)
+    }
+
+    @Test("ids are unguessable; a private image is invisible to everyone but its owner")
+    func visibility() throws {
+        let (_, dir, images, a, b) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mine = Image.make(owner: a)
+        try images.insert(mine)
+        #expect(mine.id.count == 22 && Set((0..<100).map { _ in Image.newID() }).count == 100)
+        #expect(try images.find(id: mine.id, viewer: a)?.result == Data([4, 5]))
+        #expect(try images.find(id: mine.id, viewer: b) == nil)
+        #expect(try images.find(id: mine.id, viewer: nil) == nil)
+        let anonymous = Image.make(owner: nil, visibility: .anonymous, expires: Date().addingTimeInterval(3600))
+        try images.insert(anonymous)
+        #expect(try images.find(id: anonymous.id, viewer: nil) != nil)
+        #expect(try images.list(owner: a, page: 1).map(\.id) == [mine.id])
+        #expect(try images.listPublic(order: .newest, page: 1).isEmpty) // anonymous and private are listed nowhere
+    }
+
+    @Test("share, list publicly in three orders, like once per member, unshare")
+    func sharingAndLikes() throws {
+        let (_, dir, images, a, b) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = Date()
+        let old = Image.make(owner: a, style: "shinkai", created: t.addingTimeInterval(-100))
+        let new = Image.make(owner: b, style: "hayao", created: t)
+        try images.insert(old)
+        try images.insert(new)
+        #expect(try images.setShared(true, id: old.id, owner: a) && images.setShared(true, id: new.id, owner: b))
+        #expect(try !images.setShared(false, id: old.id, owner: b)) // not b's to unshare
+        #expect(try images.listPublic(order: .newest, page: 1).map(\.id) == [new.id, old.id])
+        #expect(try images.listPublic(order: .style, page: 1).map(\.id) == [new.id, old.id])
+        #expect(try images.setLiked(true, id: old.id, user: a) == 1)
+        #expect(try images.setLiked(true, id: old.id, user: a) == 1) // once per member
+        #expect(try images.setLiked(true, id: old.id, user: b) == 2)
+        #expect(try images.listPublic(order: .likes, page: 1).first?.id == old.id)
+        #expect(try images.listPublic(order: .likes, page: 1).first?.ownerName == "chihiro")
+        #expect(try images.setLiked(false, id: old.id, user: a) == 1)
+        #expect(try images.setShared(false, id: old.id, owner: a))
+        #expect(try images.listPublic(order: .newest, page: 1).map(\.id) == [new.id])
+        #expect(try images.setLiked(true, id: old.id, user: b) == nil) // private again: cannot be liked
+        #expect(try images.listPublic(order: .newest, page: 2).isEmpty)
+    }
+
+    @Test("only the owner deletes; deleting the account deletes its images and their likes")
+    func deletion() throws {
+        let (database, dir, images, a, b) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mine = Image.make(owner: a, visibility: .public), theirs = Image.make(owner: b, visibility: .public)
+        try images.insert(mine)
+        try images.insert(theirs)
+        _ = try images.setLiked(true, id: theirs.id, user: a)
+        #expect(try !images.delete(id: mine.id, owner: b))
+        try UserStore(database: database).delete(id: a)
+        #expect(try images.find(id: mine.id, viewer: nil) == nil)
+        #expect(try images.find(id: theirs.id, viewer: nil)?.likeCount == 0) // the like went with the account
+        #expect(try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM image_like") } == 0)
+        #expect(try images.delete(id: theirs.id, owner: b))
+        #expect(try images.find(id: theirs.id, viewer: b) == nil)
+    }
+
+    @Test("anonymous results expire; the schema refuses inconsistent rows")
+    func expiryAndConstraints() throws {
+        let (_, dir, images, a, _) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try images.insert(Image.make(owner: nil, visibility: .anonymous, expires: Date().addingTimeInterval(-1)))
+        try images.insert(Image.make(owner: nil, visibility: .anonymous, expires: Date().addingTimeInterval(60)))
+        #expect(try images.purgeExpired() == 1)
+        for bad in [Image.make(owner: nil, visibility: .anonymous), Image.make(owner: a, visibility: .anonymous, expires: Date()),
+                    Image.make(owner: nil), Image.make(owner: a, style: "pixar")] {
+            #expect(throws: (any Error).self) { try images.insert(bad) }
+        }
+        var strong = Image.make(owner: a)
+        strong.strength = 101
+        #expect(throws: (any Error).self) { try images.insert(strong) }
+    }
+}
