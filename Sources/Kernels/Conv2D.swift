@@ -12,7 +12,9 @@ public struct Conv2D: Sendable {
     public let stride: Int
     public let padding: Int
     public let paddingMode: PaddingMode
-    let packed: PackedWeights
+    /// Direct-convolution panels; only built for layers that neither Winograd nor the narrow
+    /// kernel takes (each packing of a 256→256 layer costs 2.4 MB).
+    let packed: PackedWeights?
     /// The same layer by Winograd F(2×2, 3×3), for 3×3 stride-1 convolutions with padding 1.
     let winograd: WinogradConv3x3?
     /// The same layer as dot products along K, for layers with at most 4 output channels.
@@ -40,12 +42,6 @@ public struct Conv2D: Sendable {
         self.stride = stride
         self.padding = padding
         self.paddingMode = paddingMode
-        // K index (r, t) with t = j · Cin + c reads w[o][c][r][j].
-        packed = PackedWeights(outChannels: outChannels, rows: kernelHeight, run: kernelWidth * inChannels,
-                               bias: bias) { o, r, t in
-            let j = t / inChannels, c = t % inChannels
-            return weights[((o * inChannels + c) * kernelHeight + r) * kernelWidth + j]
-        }
         narrow = outChannels <= DotWeights.maxChannels
             ? DotWeights(outChannels: outChannels, rows: kernelHeight, run: kernelWidth * inChannels, bias: bias) { o, r, t in
                 let j = t / inChannels, c = t % inChannels
@@ -55,6 +51,13 @@ public struct Conv2D: Sendable {
         let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
         winograd = algorithm == .automatic && winogradApplies
             ? WinogradConv3x3(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels)
+            : nil
+        // K index (r, t) with t = j · Cin + c reads w[o][c][r][j].
+        packed = winograd == nil && narrow == nil
+            ? PackedWeights(outChannels: outChannels, rows: kernelHeight, run: kernelWidth * inChannels, bias: bias) { o, r, t in
+                let j = t / inChannels, c = t % inChannels
+                return weights[((o * inChannels + c) * kernelHeight + r) * kernelWidth + j]
+            }
             : nil
     }
 
@@ -85,7 +88,7 @@ public struct Conv2D: Sendable {
             output.storage.withUnsafeMutableBufferPointer { dst in
                 if let narrow {
                     convolveNarrow(input: src.baseAddress!, output: dst.baseAddress!, map: map, weights: narrow, threads: threads)
-                } else {
+                } else if let packed {
                     convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
                 }
             }
