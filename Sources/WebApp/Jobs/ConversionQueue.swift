@@ -1,0 +1,136 @@
+import Dispatch
+import Foundation
+import HTTPServer
+import Synchronization
+
+/// Conversions as jobs: queued, then run one at a time on a dedicated thread (one inference
+/// uses every core; two would only slow each other), never on a connection thread. Bounded in
+/// total and per member; a full queue is 503, too many of one member's is 429.
+final class ConversionQueue: Sendable {
+    enum Status: String, Sendable, Codable { case queued, running, done, failed, cancelled }
+
+    struct Snapshot: Sendable, Equatable {
+        var id: String
+        var owner: Int64?
+        var status: Status
+        var progress: Double
+        var imageIDs: [String]
+        var error: String?
+    }
+
+    /// What a job does: given progress and cancellation hooks, produce image ids (or throw; an
+    /// error's description is shown to the user, so throw readable ones).
+    typealias Work = @Sendable (_ progress: @escaping @Sendable (Double) -> Void, _ isCancelled: @escaping @Sendable () -> Bool) throws -> [String]
+
+    final class Job: Sendable {
+        let id: String
+        let owner: Int64?
+        let work: Work
+        let state: Mutex<Snapshot>
+        let cancelRequested = Atomic<Bool>(false)
+
+        init(id: String, owner: Int64?, work: @escaping Work) {
+            self.id = id
+            self.owner = owner
+            self.work = work
+            state = Mutex(Snapshot(id: id, owner: owner, status: .queued, progress: 0, imageIDs: [], error: nil))
+        }
+    }
+
+    let maxQueued: Int
+    let maxPerMember: Int
+    /// Finished jobs are remembered this long (their results live in the database regardless).
+    let retention: TimeInterval
+    private let jobs = Mutex<(all: [String: Job], order: [String], finishedAt: [String: Date])>(([:], [], [:]))
+    private let runner = DispatchQueue(label: "artworker.conversions") // serial: one at a time
+
+    init(maxQueued: Int = 16, maxPerMember: Int = 3, retention: TimeInterval = 3600) {
+        self.maxQueued = maxQueued
+        self.maxPerMember = maxPerMember
+        self.retention = retention
+    }
+
+    /// Queues `work`; returns the new job's id.
+    func submit(owner: Int64?, work: @escaping Work) throws -> String {
+        let job = Job(id: newJobID(), owner: owner, work: work)
+        try jobs.withLock { table in
+            forgetOld(&table)
+            let waiting = table.all.values.filter { [.queued, .running].contains($0.state.withLock { $0.status }) }
+            guard waiting.count < maxQueued else {
+                throw HTTPError(.serviceUnavailable, "The converter is busy; try again in a minute.", headers: ["Retry-After": "30"])
+            }
+            if let owner, waiting.filter({ $0.owner == owner }).count >= maxPerMember {
+                throw HTTPError(.tooManyRequests, "You already have \(maxPerMember) conversions waiting; wait for one to finish.",
+                                headers: ["Retry-After": "10"])
+            }
+            table.all[job.id] = job
+            table.order.append(job.id)
+        }
+        runner.async { [self] in run(job) }
+        return job.id
+    }
+
+    private func run(_ job: Job) {
+        let proceed = job.state.withLock { snapshot -> Bool in
+            guard snapshot.status == .queued else { return false } // cancelled while waiting
+            snapshot.status = .running
+            return true
+        }
+        guard proceed else { return }
+        do {
+            let ids = try job.work({ fraction in
+                job.state.withLock { $0.progress = max($0.progress, min(fraction, 1)) } // never goes backwards
+            }, { job.cancelRequested.load(ordering: .relaxed) })
+            finish(job, status: .done, imageIDs: ids)
+        } catch {
+            let cancelled = job.cancelRequested.load(ordering: .relaxed)
+            finish(job, status: cancelled ? .cancelled : .failed, error: cancelled ? nil : "\(error)")
+        }
+    }
+
+    private func finish(_ job: Job, status: Status, imageIDs: [String] = [], error: String? = nil) {
+        job.state.withLock { snapshot in
+            snapshot.status = status
+            snapshot.imageIDs = imageIDs
+            snapshot.error = error
+            if status == .done { snapshot.progress = 1 }
+        }
+        jobs.withLock { $0.finishedAt[job.id] = Date() }
+    }
+
+    /// The job as its owner sees it; nil if unknown or someone else's.
+    func snapshot(id: String, viewer: Int64?) -> Snapshot? {
+        guard let job = jobs.withLock({ $0.all[id] }), job.owner == nil || job.owner == viewer else { return nil }
+        return job.state.withLock { $0 }
+    }
+
+    /// Cancels a queued or running job; false if unknown, someone else's, or already finished.
+    func cancel(id: String, viewer: Int64?) -> Bool {
+        guard let job = jobs.withLock({ $0.all[id] }), job.owner == nil || job.owner == viewer else { return false }
+        job.cancelRequested.store(true, ordering: .relaxed)
+        let wasQueued = job.state.withLock { snapshot -> Bool? in
+            switch snapshot.status {
+            case .queued: snapshot.status = .cancelled; return true
+            case .running: return false
+            default: return nil
+            }
+        }
+        if wasQueued == true { jobs.withLock { $0.finishedAt[id] = Date() } }
+        return wasQueued != nil
+    }
+
+    private func forgetOld(_ table: inout (all: [String: Job], order: [String], finishedAt: [String: Date])) {
+        let now = Date()
+        for (id, finished) in table.finishedAt where now.timeIntervalSince(finished) > retention {
+            table.all[id] = nil
+            table.finishedAt[id] = nil
+        }
+        table.order.removeAll { table.all[$0] == nil }
+    }
+
+    private func newJobID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Data((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import HTTPServer
+import Synchronization
+import Testing
+@testable import WebApp
+
+@Suite("Conversion queue", .serialized)
+struct ConversionQueueTests {
+    func waitFor(_ queue: ConversionQueue, _ id: String, viewer: Int64?, until done: (ConversionQueue.Snapshot) -> Bool) -> ConversionQueue.Snapshot? {
+        for _ in 0..<400 {
+            if let s = queue.snapshot(id: id, viewer: viewer), done(s) { return s }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return queue.snapshot(id: id, viewer: viewer)
+    }
+
+    @Test("jobs run one at a time, in order, with progress that only grows")
+    func oneAtATime() throws {
+        let queue = ConversionQueue()
+        let log = Mutex<[String]>([])
+        var ids: [String] = []
+        for name in ["a", "b", "c"] {
+            ids.append(try queue.submit(owner: 1) { progress, _ in
+                log.withLock { $0.append("start \(name)") }
+                for i in 1...4 { Thread.sleep(forTimeInterval: 0.01); progress(Double(i) / 4) }
+                progress(0.5) // a late, smaller report must not move progress back
+                log.withLock { $0.append("end \(name)") }
+                return ["image-\(name)"]
+            })
+        }
+        let last = waitFor(queue, ids[2], viewer: 1) { $0.status == .done }
+        #expect(last?.imageIDs == ["image-c"] && last?.progress == 1)
+        #expect(log.withLock { $0 } == ["start a", "end a", "start b", "end b", "start c", "end c"])
+    }
+
+    @Test("cancel a queued job (never runs) and a running one (stops between layers)")
+    func cancellation() throws {
+        let queue = ConversionQueue()
+        let started = Mutex<Bool>(false)
+        let running = try queue.submit(owner: 1) { progress, isCancelled in
+            started.withLock { $0 = true }
+            for i in 0..<500 {
+                if isCancelled() { throw CancellationError() }
+                progress(Double(i) / 500)
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return ["never"]
+        }
+        let ranQueued = Mutex<Bool>(false)
+        let queued = try queue.submit(owner: 1) { _, _ in ranQueued.withLock { $0 = true }; return [] }
+        _ = waitFor(queue, running, viewer: 1) { $0.status == .running }
+        #expect(queue.cancel(id: queued, viewer: 1))
+        #expect(queue.snapshot(id: queued, viewer: 1)?.status == .cancelled)
+        #expect(queue.cancel(id: running, viewer: 1))
+        let stopped = waitFor(queue, running, viewer: 1) { $0.status != .running }
+        #expect(stopped?.status == .cancelled && stopped?.error == nil && stopped?.imageIDs.isEmpty == true)
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(!ranQueued.withLock { $0 } && started.withLock { $0 })
+        #expect(!queue.cancel(id: running, viewer: 1)) // already finished
+    }
+
+    @Test("a failing job reports its error")
+    func failure() throws {
+        struct Broken: Error, CustomStringConvertible { var description: String { "corrupt JPEG data (bad Huffman code)" } }
+        let queue = ConversionQueue()
+        let id = try queue.submit(owner: nil) { _, _ in throw Broken() }
+        let result = waitFor(queue, id, viewer: nil) { $0.status == .failed }
+        #expect(result?.error == "corrupt JPEG data (bad Huffman code)")
+    }
+
+    @Test("limits: a full queue is 503, too many of one member's is 429; only the owner sees or cancels")
+    func limitsAndOwnership() throws {
+        let queue = ConversionQueue(maxQueued: 3, maxPerMember: 2)
+        let gate = DispatchSemaphore(value: 0)
+        let slow: ConversionQueue.Work = { _, _ in gate.wait(); return [] }
+        let first = try queue.submit(owner: 1, work: slow)
+        _ = try queue.submit(owner: 1, work: slow)
+        #expect { _ = try queue.submit(owner: 1, work: slow) } throws: { ($0 as? HTTPError)?.status.code == 429 }
+        _ = try queue.submit(owner: 2, work: slow)
+        #expect { _ = try queue.submit(owner: 3, work: slow) } throws: { ($0 as? HTTPError)?.status.code == 503 }
+        #expect(queue.snapshot(id: first, viewer: 2) == nil && queue.snapshot(id: first, viewer: nil) == nil)
+        #expect(!queue.cancel(id: first, viewer: 2))
+        for _ in 0..<3 { gate.signal() }
+        #expect(waitFor(queue, first, viewer: 1) { $0.status == .done }?.status == .done)
+    }
+}
