@@ -55,7 +55,8 @@ let package = Package(
         .target(name: "Auth", dependencies: ["CXCrypt", .product(name: "Crypto", package: "swift-crypto")]),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "Storage", .product(name: "Mustache", package: "swift-mustache"),
+            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN",
+            .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(
@@ -95,7 +96,8 @@ let package = Package(
         ),
         .testTarget(
             name: "WebAppTests",
-            dependencies: ["WebApp", "HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["WebApp", "HTTPServer", "TestSupport", "ImageIO", "CartoonGAN", "Storage",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ArtworkerCLITests",

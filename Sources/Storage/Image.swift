@@ -33,6 +33,30 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
         case likeCount = "like_count", createdAt = "created_at", expiresAt = "expires_at"
     }
 
+    public init(id: String, ownerID: Int64?, visibility: Visibility, style: String, strength: Int,
+                inputWidth: Int, inputHeight: Int, width: Int, height: Int, modelSHA256: String, durationMS: Int,
+                original: Data, originalType: String, result: Data, thumbnail: Data,
+                likeCount: Int = 0, createdAt: Date = Date(), expiresAt: Date? = nil) {
+        self.id = id
+        self.ownerID = ownerID
+        self.visibility = visibility
+        self.style = style
+        self.strength = strength
+        self.inputWidth = inputWidth
+        self.inputHeight = inputHeight
+        self.width = width
+        self.height = height
+        self.modelSHA256 = modelSHA256
+        self.durationMS = durationMS
+        self.original = original
+        self.originalType = originalType
+        self.result = result
+        self.thumbnail = thumbnail
+        self.likeCount = likeCount
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+
     /// 128 random bits in base64url: not guessable, not enumerable.
     public static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -76,6 +100,13 @@ public struct ImageStore: Sendable {
 
     public func insert(_ image: Image) throws {
         try database.pool.write { db in try image.insert(db) }
+    }
+
+    /// Stores several images in one transaction: all of them, or none.
+    public func insertAll(_ images: [Image]) throws {
+        try database.pool.write { db in
+            for image in images { try image.insert(db) }
+        }
     }
 
     /// The image, but only if `viewer` may see it (private images are invisible to others).

@@ -1,0 +1,120 @@
+import CartoonGAN
+import Foundation
+import HTTPServer
+import ImageIO
+import Storage
+
+/// Turns uploaded photos into stored cartoons: validate everything first (so bad input is
+/// refused before anything is queued or stored), then run the generator per photo and style,
+/// blend by strength, and store result, original and thumbnail with their provenance.
+struct ConversionService: Sendable {
+    let models: ModelRegistry
+    let images: ImageStore
+    var limits = ImageLimits.default
+    var maxPhotos = 5
+    var defaultMaxSide = 1280
+    var largestMaxSide = 2048
+    var anonymousLifetime: TimeInterval = 3600
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    struct Upload: Sendable {
+        var bytes: [UInt8]
+        var filename: String?
+    }
+
+    struct Prepared: Sendable {
+        var photos: [(decoded: DecodedImage, original: [UInt8])]
+        var styles: [Style]
+        var strength: Int
+        var maxSide: Int
+        var owner: Int64?
+    }
+
+    /// Checks the whole request; every refusal is a 4xx with a sentence.
+    func prepare(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, owner: Int64?, maxPhotos: Int) throws -> Prepared {
+        guard !uploads.isEmpty else { throw HTTPError(.badRequest, "Choose at least one photo.") }
+        guard uploads.count <= maxPhotos else {
+            throw HTTPError(.badRequest, "At most \(maxPhotos) photo\(maxPhotos == 1 ? "" : "s") at once\(owner == nil ? " without an account" : "").")
+        }
+        let styles: [Style]
+        if style.lowercased() == "all" {
+            styles = Style.allCases
+        } else if let one = Style(rawValue: style.lowercased()) {
+            styles = [one]
+        } else {
+            throw HTTPError(.badRequest, "Unknown style '\(style)': choose hayao, hosoda, paprika, shinkai or all.")
+        }
+        let available = Set(models.availableStyles)
+        if let missing = styles.first(where: { !available.contains($0) }) {
+            throw HTTPError(.serviceUnavailable, "The \(missing.displayName) model is not installed on this server.")
+        }
+        let strength = strength ?? 100
+        guard (0...100).contains(strength) else { throw HTTPError(.badRequest, "Strength is a percentage from 0 to 100.") }
+        let maxSide = maxSide ?? defaultMaxSide
+        guard (Generator.minimumSide...largestMaxSide).contains(maxSide) else {
+            throw HTTPError(.badRequest, "The processing size is between \(Generator.minimumSide) and \(largestMaxSide) pixels.")
+        }
+        var photos: [(DecodedImage, [UInt8])] = []
+        for upload in uploads {
+            let name = upload.filename.map { "\($0): " } ?? ""
+            do {
+                let decoded = try ImageDecoder.decode(upload.bytes, limits: limits)
+                let size = RGBImage.fittedSize(width: decoded.image.width, height: decoded.image.height, maxSide: maxSide)
+                guard min(size.width, size.height) >= Generator.minimumSide else {
+                    throw HTTPError(.badRequest, "\(name)the photo is too small or too narrow (at least \(Generator.minimumSide)×\(Generator.minimumSide) pixels after resizing).")
+                }
+                photos.append((decoded, upload.bytes))
+            } catch let error as ImageError {
+                let status: HTTPStatus = switch error {
+                case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
+                default: .unprocessableContent
+                }
+                throw HTTPError(status, name + error.description)
+            }
+        }
+        return Prepared(photos: photos, styles: styles, strength: strength, maxSide: maxSide, owner: owner)
+    }
+
+    /// Runs the conversions and stores the results (all or nothing); returns the new image ids.
+    func run(_ job: Prepared, progress: @escaping @Sendable (Double) -> Void,
+             isCancelled: @escaping @Sendable () -> Bool) throws -> [String] {
+        var stored: [Image] = []
+        let total = Double(job.photos.count * job.styles.count)
+        var done = 0.0
+        for (decoded, original) in job.photos {
+            let photo = decoded.image.fitting(maxSide: job.maxSide)
+            for style in job.styles {
+                let (generator, sha256) = try models.model(style)
+                let started = Date()
+                let base = done
+                var cartoon = try generator.cartoonize(photo, threads: threads, progress: { progress((base + $0) / total) },
+                                                       isCancelled: isCancelled)
+                if job.strength < 100 { cartoon = Self.blend(cartoon, with: photo, strength: job.strength) }
+                let thumbnail = try ImageEncoder.jpeg(cartoon.fitting(maxSide: 320), quality: 82)
+                stored.append(Image(
+                    id: Image.newID(), ownerID: job.owner, visibility: job.owner == nil ? .anonymous : .private,
+                    style: style.rawValue, strength: job.strength,
+                    inputWidth: decoded.image.width, inputHeight: decoded.image.height, width: photo.width, height: photo.height,
+                    modelSHA256: sha256, durationMS: Int(Date().timeIntervalSince(started) * 1000),
+                    original: Data(original), originalType: decoded.info.format.mimeType,
+                    result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail),
+                    expiresAt: job.owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil))
+                done += 1
+                progress(done / total)
+            }
+        }
+        if isCancelled() { throw ModelError.cancelled }
+        try images.insertAll(stored) // one transaction: a failed or cancelled job stores nothing
+        return stored.map(\.id)
+    }
+
+    /// strength% cartoon over (100 − strength)% photo, per channel, rounded.
+    static func blend(_ cartoon: RGBImage, with photo: RGBImage, strength: Int) -> RGBImage {
+        var out = cartoon
+        let a = UInt32(strength), b = UInt32(100 - strength)
+        for i in out.pixels.indices {
+            out.pixels[i] = UInt8((UInt32(cartoon.pixels[i]) * a + UInt32(photo.pixels[i]) * b + 50) / 100)
+        }
+        return out
+    }
+}

@@ -1,0 +1,98 @@
+import CartoonGAN
+import Foundation
+import HTTPServer
+import ImageIO
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+@testable import WebApp
+
+/// The hayao model imported once into a temporary folder (the tests do not rely on `make weights`).
+enum TestModels {
+    static let folder: URL = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-models-\(UUID().uuidString)")
+        let manifest = try! WeightImporter.manifest(SharedData.packageRoot.appendingPathComponent("Weights/manifest.json"))
+        try! WeightImporter.importStyle(.hayao, from: SharedData.url("weights/cartoongan"), to: folder, manifest: manifest)
+        return folder
+    }()
+}
+
+@Suite("Conversion service", .serialized)
+struct ConversionServiceTests {
+    func service() throws -> (ConversionService, ImageStore, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-conv-\(UUID().uuidString)")
+        let database = try AppDatabase.open(directory: dir)
+        let images = ImageStore(database: database)
+        return (ConversionService(models: ModelRegistry(folder: TestModels.folder), images: images), images, dir)
+    }
+
+    static let photo = try! SharedData.bytes("testdata/golden/coffee_104x156_input.png")
+
+    @Test("bad requests are refused before anything runs", arguments: [
+        ([], "hayao", nil, nil, 400, "at least one photo"),
+        ([photo, photo], "hayao", nil, nil, 400, "At most 1 photo at once without an account"),
+        ([photo], "ghibli", nil, nil, 400, "Unknown style 'ghibli'"),
+        ([photo], "hosoda", nil, nil, 503, "Hosoda model is not installed"),
+        ([photo], "hayao", 101, nil, 400, "from 0 to 100"),
+        ([photo], "hayao", nil, 4, 400, "processing size"),
+        ([Array("not a picture".utf8)], "hayao", nil, nil, 422, "not a JPEG or PNG file"),
+        ([Array(photo.prefix(300))], "hayao", nil, nil, 422, "PNG"),
+    ] as [([[UInt8]], String, Int?, Int?, Int, String)])
+    func refusals(uploads: [[UInt8]], style: String, strength: Int?, maxSide: Int?, status: Int, message: String) throws {
+        let (service, _, dir) = try service()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect {
+            _ = try service.prepare(uploads: uploads.map { .init(bytes: $0, filename: "x.png") }, style: style,
+                                    strength: strength, maxSide: maxSide, owner: nil, maxPhotos: 1)
+        } throws: { error in
+            guard let e = error as? HTTPError else { return false }
+            return e.status.code == status && e.message.contains(message)
+        }
+    }
+
+    @Test("an anonymous conversion stores one expiring result with its provenance")
+    func anonymousConversion() throws {
+        let (service, images, dir) = try service()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let job = try service.prepare(uploads: [.init(bytes: Self.photo, filename: "cup.png")], style: "hayao",
+                                      strength: nil, maxSide: 64, owner: nil, maxPhotos: 1)
+        let reports = Mutex<[Double]>([])
+        let ids = try service.run(job, progress: { fraction in reports.withLock { $0.append(fraction) } }, isCancelled: { false })
+        #expect(ids.count == 1)
+        let fractions = reports.withLock { $0 }
+        #expect(fractions.count > 20 && fractions.last == 1 && fractions == fractions.sorted()) // layer by layer, rising
+        let image = try #require(try images.find(id: ids[0], viewer: nil))
+        #expect(image.visibility == .anonymous && image.expiresAt != nil && image.ownerID == nil)
+        #expect(image.inputWidth == 156 && image.inputHeight == 104 && image.width == 64 && image.height == 43)
+        #expect(image.strength == 100 && image.style == "hayao" && image.modelSHA256.count == 64)
+        #expect(image.originalType == "image/png" && image.original == Data(Self.photo))
+        let result = try ImageDecoder.decode([UInt8](image.result)).image
+        #expect(result.width == 64 && result.height == 43)
+        #expect(try ImageDecoder.info([UInt8](image.thumbnail)).format == .jpeg)
+    }
+
+    @Test("strength 0 gives the photo back; a cancelled job stores nothing")
+    func strengthAndCancel() throws {
+        let (service, images, dir) = try service()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = try service.prepare(uploads: [.init(bytes: Self.photo, filename: nil)], style: "hayao",
+                                        strength: 0, maxSide: 40, owner: nil, maxPhotos: 1)
+        let id = try service.run(plain, progress: { _ in }, isCancelled: { false })[0]
+        let expected = try ImageDecoder.decode(Self.photo).image.fitting(maxSide: 40)
+        #expect(try ImageDecoder.decode([UInt8](try #require(try images.find(id: id, viewer: nil)).result)).image == expected)
+
+        let job = try service.prepare(uploads: [.init(bytes: Self.photo, filename: nil)], style: "hayao",
+                                      strength: 100, maxSide: 40, owner: nil, maxPhotos: 1)
+        #expect(throws: ModelError.cancelled) { _ = try service.run(job, progress: { _ in }, isCancelled: { true }) }
+        #expect(try images.purgeExpired(now: Date().addingTimeInterval(7200)) == 1) // only the first one was stored
+    }
+
+    @Test("blending is a rounded per-channel mix")
+    func blend() {
+        let cartoon = RGBImage(width: 1, height: 1, fill: RGB(200, 0, 100))
+        let photo = RGBImage(width: 1, height: 1, fill: RGB(0, 255, 101))
+        #expect(ConversionService.blend(cartoon, with: photo, strength: 25)[0, 0] == RGB(50, 191, 101))
+        #expect(ConversionService.blend(cartoon, with: photo, strength: 100)[0, 0] == RGB(200, 0, 100))
+    }
+}
