@@ -90,7 +90,8 @@ public struct JWTSigner: Sendable {
 
     func signature(_ input: String) -> [UInt8] { signature(Array(input.utf8)) }
 
-    static func randomID() -> String {
+    /// 128 random bits in base64url (token ids, job ids, visitor seeds).
+    public static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
         return base64URL((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }

@@ -98,9 +98,6 @@ public final class HTTPServer: Sendable {
         logger.info("stopped")
     }
 
-    /// Blocks until `shutdown()` has completed.
-    public func wait() { finished.wait() }
-
     /// Currently open connections.
     public var openConnections: Int { connectionCount.load(ordering: .relaxed) }
 }

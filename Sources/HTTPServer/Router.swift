@@ -19,8 +19,9 @@ public struct HTTPError: Error, Sendable {
 public struct Request: Sendable {
     public var http: HTTPRequest
     public var parameters: [String: String]
-    /// Values middleware attach for later handlers (e.g. the signed-in user).
-    public var context: [String: String] = [:]
+    /// Values middleware attach for later handlers (e.g. the verified session), so handlers
+    /// do not repeat the middleware's work.
+    public var context: [String: any Sendable] = [:]
 
     public var method: String { http.method }
     public var path: String { http.path }

@@ -67,17 +67,4 @@ extension Tensor {
         }
         return Tensor(height: outH, width: outW, channels: c, storage: out)
     }
-
-    /// The top-left `height × width` window (the generator's output is top-left aligned).
-    public func cropped(height newHeight: Int, width newWidth: Int) -> Tensor {
-        precondition(newHeight <= height && newWidth <= width)
-        if newHeight == height && newWidth == width { return self }
-        var out = [Float]()
-        out.reserveCapacity(newHeight * newWidth * channels)
-        for y in 0..<newHeight {
-            let start = y * width * channels
-            out.append(contentsOf: storage[start..<(start + newWidth * channels)])
-        }
-        return Tensor(height: newHeight, width: newWidth, channels: channels, storage: out)
-    }
 }

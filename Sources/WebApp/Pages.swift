@@ -9,9 +9,6 @@ struct Pages: Sendable {
     let accounts: AccountService
     let secureCookies: Bool
 
-    func session(_ request: Request) -> AccountService.Session? {
-        request.context["session.token"].flatMap { accounts.session(token: $0) }
-    }
 
     func render(_ name: String, _ title: String, _ request: Request, status: HTTPStatus = .ok,
                 extra: [String: Any] = [:], headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
@@ -19,12 +16,12 @@ struct Pages: Sendable {
         var visitorSeed: String? = nil
         context["usernameRule"] = Credentials.usernameRule
         context["passwordRule"] = Credentials.passwordRule
-        if let session = session(request) {
+        if let session = request.session {
             context["user"] = session.user.username
             context["since"] = ISO8601DateFormatter.string(from: session.user.createdAt, timeZone: .gmt, formatOptions: [.withFullDate])
             context["csrf"] = accounts.csrf.token(for: "session:" + session.claims.jti)
         } else {
-            let seed = request.cookies[SessionMiddleware.csrfCookie] ?? JWTSigner.base64URL((0..<16).map { _ in UInt8.random(in: 0...255) })
+            let seed = request.cookies[SessionMiddleware.csrfCookie] ?? JWTSigner.randomID()
             if request.cookies[SessionMiddleware.csrfCookie] == nil { visitorSeed = seed }
             context["csrf"] = accounts.csrf.token(for: "visitor:" + seed)
         }

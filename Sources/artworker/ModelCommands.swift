@@ -13,14 +13,13 @@ struct WeightsOption: ParsableArguments {
         URL(fileURLWithPath: weights ?? ProcessInfo.processInfo.environment["ARTWORKER_WEIGHTS"] ?? "Weights")
     }
 
-    func generator(_ style: Style) throws -> (Generator, ModelFile) {
+    func generator(_ style: Style) throws -> (generator: Generator, sha256: String) {
         let url = style.modelURL(in: self.url)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw CLIError("no model for \(style.rawValue) at \(url.path); run `make weights` or `artworker import-weights --from DIR`")
         }
         do {
-            let file = try ModelFile.read(url)
-            return (try Generator(modelFile: file), file)
+            return try ModelRegistry(folder: self.url).model(style)
         } catch {
             throw CLIError("\(url.path): \(error)")
         }

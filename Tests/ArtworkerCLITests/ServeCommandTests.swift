@@ -8,23 +8,7 @@ struct ServeCommandTests {
     func serveAndStop() throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-serve-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
-        let process = Process()
-        process.executableURL = CLI.executable
-        process.arguments = ["serve", "--port", "0", "--data", data.path, "--log-level", "warning"]
-        process.currentDirectoryURL = SharedData.packageRoot
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        // Never hang the suite: whatever happens, the server is gone after 20 s.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { if process.isRunning { process.terminate() } }
-        // The first line names the address: "Artworker is running on http://127.0.0.1:PORT/".
-        var line = ""
-        while !line.contains("\n") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
-        }
-        let port = try #require(line.split(separator: ":").last.flatMap { Int($0.filter(\.isNumber)) })
+        let (process, port) = try Self.startServer(data: data)
         let client = try LoopbackClient(port: port)
         client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try client.response().body == #"{"status":"ok"}"#)

@@ -9,7 +9,7 @@ struct RouterTests {
         let name: String
         func handle(_ request: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
             var request = request
-            request.context["trail", default: ""] += name
+            request.context["trail"] = ((request.context["trail"] as? String) ?? "") + name
             var response = try next(request)
             response.headers.add("X-Trail", name)
             return response
@@ -17,7 +17,7 @@ struct RouterTests {
 
         func handle(_ request: Request, next: (Request) async throws -> HTTPResponse) async throws -> HTTPResponse {
             var request = request
-            request.context["trail", default: ""] += name
+            request.context["trail"] = ((request.context["trail"] as? String) ?? "") + name
             var response = try await next(request)
             response.headers.add("X-Trail", name)
             return response
@@ -50,7 +50,7 @@ struct RouterTests {
         router.use(Tag(name: "b"))
         router.use(Gate())
         router.get("/users/:name/images/:id") { request in
-            .text("\(request.context["trail"]!) \(request.parameter("name")!) \(request.parameter("id")!)")
+            .text("\(request.context["trail"] as! String) \(request.parameter("name")!) \(request.parameter("id")!)")
         }
         let ok = try Self.answer(router, "GET /users/mei/images/42 HTTP/1.1\r\nHost: t\r\nAuthorization: x\r\n\r\n")
         #expect(String(decoding: ok.body, as: UTF8.self) == "ab mei 42")
@@ -69,7 +69,7 @@ struct RouterTests {
         router.use(Gate())
         router.addAsync("GET", "/slow/:id") { request in
             try await Task.sleep(nanoseconds: 1_000_000)
-            return .text("\(request.context["trail"]!) \(request.parameter("id")!)")
+            return .text("\(request.context["trail"] as! String) \(request.parameter("id")!)")
         }
         let head = try #require(try parse("GET /slow/9 HTTP/1.1\r\nHost: t\r\nAuthorization: x\r\n\r\n")).0
         let response: HTTPResponse = await withCheckedContinuation { continuation in

@@ -42,11 +42,11 @@ struct AccountPagesController {
             }
         }
         router.get("/account") { request in
-            guard page.pages.session(request) != nil else { return .redirect(to: "/login?next=%2Faccount") }
+            guard request.session != nil else { return .redirect(to: "/login?next=%2Faccount") }
             return page.pages.render("auth/account", "Your account", request)
         }
         router.addAsync("POST", "/account/password", bodyLimit: 16 * 1024) { request in
-            guard let session = page.pages.session(request) else { return .redirect(to: "/login?next=%2Faccount") }
+            guard let session = request.session else { return .redirect(to: "/login?next=%2Faccount") }
             let form = try Self.fields(request)
             do {
                 try await page.accounts.changePassword(session, current: form["current"] ?? "", new: form["new"] ?? "")
@@ -56,7 +56,7 @@ struct AccountPagesController {
             }
         }
         router.addAsync("POST", "/account/delete", bodyLimit: 16 * 1024) { request in
-            guard let session = page.pages.session(request) else { return .redirect(to: "/login?next=%2Faccount") }
+            guard let session = request.session else { return .redirect(to: "/login?next=%2Faccount") }
             let form = try Self.fields(request)
             guard form["confirm"] == "yes" else {
                 return page.pages.render("auth/account", "Your account", request, status: .badRequest,

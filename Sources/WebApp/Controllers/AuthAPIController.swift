@@ -53,18 +53,17 @@ struct AuthAPIController {
             return response
         }
         router.add("POST", "/api/v1/auth/logout") { request in
-            let session = try Self.session(request, accounts)
-            try accounts.signOut(session)
+            try accounts.signOut(try Self.session(request))
             return HTTPResponse(status: .noContent)
         }
         router.get("/api/v1/me") { request in
-            let session = try Self.session(request, accounts)
+            let session = try Self.session(request)
             return .json(UserBody(id: String(session.user.id!), username: session.user.username))
         }
     }
 
-    static func session(_ request: Request, _ accounts: AccountService) throws -> AccountService.Session {
-        guard let token = request.context["session.token"], let session = accounts.session(token: token) else {
+    static func session(_ request: Request) throws -> AccountService.Session {
+        guard let session = request.session else {
             throw HTTPError(.unauthorized, "Sign in first: send Authorization: Bearer <token>.",
                             headers: ["WWW-Authenticate": "Bearer"])
         }

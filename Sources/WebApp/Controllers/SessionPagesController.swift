@@ -11,7 +11,7 @@ struct SessionPagesController {
         // POST /logout: revoke the token, forget the cookie, go home. (CSRF-checked by the
         // session middleware, so another site cannot sign people out.)
         router.post("/logout") { request in
-            if let token = request.context["session.token"], let session = accounts.session(token: token) {
+            if let session = request.session {
                 try accounts.signOut(session)
             }
             var response = HTTPResponse.redirect(to: "/")

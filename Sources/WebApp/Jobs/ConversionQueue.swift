@@ -1,3 +1,4 @@
+import Auth
 import Dispatch
 import Foundation
 import HTTPServer
@@ -52,7 +53,7 @@ final class ConversionQueue: Sendable {
 
     /// Queues `work`; returns the new job's id.
     func submit(owner: Int64?, work: @escaping Work) throws -> String {
-        let job = Job(id: newJobID(), owner: owner, work: work)
+        let job = Job(id: JWTSigner.randomID(), owner: owner, work: work)
         try jobs.withLock { table in
             forgetOld(&table)
             let waiting = table.all.values.filter { [.queued, .running].contains($0.state.withLock { $0.status }) }
@@ -126,11 +127,5 @@ final class ConversionQueue: Sendable {
             table.finishedAt[id] = nil
         }
         table.order.removeAll { table.all[$0] == nil }
-    }
-
-    private func newJobID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Data((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

@@ -11,6 +11,7 @@ struct SessionMiddleware: Middleware {
     let accounts: AccountService
     static let sessionCookie = "session"
     static let csrfCookie = "csrf"
+    static let sessionKey = "session"
 
     func prepare(_ request: Request) throws -> Request {
         var request = request
@@ -23,10 +24,9 @@ struct SessionMiddleware: Middleware {
         } else {
             token = request.cookies[Self.sessionCookie]
         }
+        // Verified once here (signature, revocation, user); handlers read `request.session`.
         if let token, let session = accounts.session(token: token) {
-            request.context["user.id"] = String(session.user.id!)
-            request.context["user.name"] = session.user.username
-            request.context["session.token"] = token
+            request.context[Self.sessionKey] = session
         }
         if !isAPI, ["POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
             let given = request.headers["X-CSRF-Token"] ?? (try? request.formFields())?.first { $0.name == "_csrf" }?.text
@@ -39,9 +39,7 @@ struct SessionMiddleware: Middleware {
 
     /// What a CSRF token is tied to: the session token's id, else the visitor's csrf cookie.
     func csrfKey(_ request: Request) -> String? {
-        if let token = request.context["session.token"], let session = accounts.session(token: token) {
-            return "session:" + session.claims.jti
-        }
+        if let session = request.session { return "session:" + session.claims.jti }
         return request.cookies[Self.csrfCookie].map { "visitor:" + $0 }
     }
 
@@ -52,4 +50,9 @@ struct SessionMiddleware: Middleware {
     func handle(_ request: Request, next: (Request) async throws -> HTTPResponse) async throws -> HTTPResponse {
         try await next(prepare(request))
     }
+}
+
+extension Request {
+    /// The signed-in session, as verified by `SessionMiddleware` for this request.
+    var session: AccountService.Session? { context[SessionMiddleware.sessionKey] as? AccountService.Session }
 }
