@@ -103,6 +103,11 @@ public final class AppDatabase: Sendable {
                 END
                 """)
         }
+        migrator.registerMigration("v3: image titles") { db in
+            // The uploaded file's name (without extension), so downloads can be called
+            // "harbour-hayao.png" rather than by an opaque id.
+            try db.execute(sql: "ALTER TABLE image ADD COLUMN title TEXT NOT NULL DEFAULT '' CHECK (length(title) <= 80)")
+        }
         return migrator
     }
 

@@ -22,12 +22,14 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     public var originalType: String
     public var result: Data
     public var thumbnail: Data
+    /// The uploaded file's name without extension (may be empty); names downloads.
+    public var title: String = ""
     public var likeCount: Int = 0
     public var createdAt: Date = Date()
     public var expiresAt: Date?
 
     enum CodingKeys: String, CodingKey {
-        case id, visibility, style, strength, width, height, original, result, thumbnail
+        case id, visibility, style, strength, width, height, original, result, thumbnail, title
         case ownerID = "owner_id", inputWidth = "input_width", inputHeight = "input_height"
         case modelSHA256 = "model_sha256", durationMS = "duration_ms", originalType = "original_type"
         case likeCount = "like_count", createdAt = "created_at", expiresAt = "expires_at"
@@ -35,7 +37,7 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
 
     public init(id: String, ownerID: Int64?, visibility: Visibility, style: String, strength: Int,
                 inputWidth: Int, inputHeight: Int, width: Int, height: Int, modelSHA256: String, durationMS: Int,
-                original: Data, originalType: String, result: Data, thumbnail: Data,
+                original: Data, originalType: String, result: Data, thumbnail: Data, title: String = "",
                 likeCount: Int = 0, createdAt: Date = Date(), expiresAt: Date? = nil) {
         self.id = id
         self.ownerID = ownerID
@@ -52,6 +54,7 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
         self.originalType = originalType
         self.result = result
         self.thumbnail = thumbnail
+        self.title = title
         self.likeCount = likeCount
         self.createdAt = createdAt
         self.expiresAt = expiresAt
@@ -82,16 +85,68 @@ public struct ImageSummary: Codable, Sendable, Equatable, FetchableRecord {
     public var ownerName: String?
     public var visibility: Image.Visibility
     public var style: String
+    public var strength: Int
+    public var title: String
     public var likeCount: Int
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case id, visibility, style
+        case id, visibility, style, strength, title
         case ownerID = "owner_id", ownerName = "owner_name", likeCount = "like_count", createdAt = "created_at"
     }
 }
 
-/// Images: store, fetch, list, share, like, delete.
+/// One page of a listing, and whether another follows.
+public struct ImagePage: Sendable, Equatable {
+    public var items: [ImageSummary]
+    public var page: Int
+    public var hasMore: Bool
+}
+
+/// Everything about an image but its bytes (permalink pages and the API's metadata).
+public struct ImageDetails: Codable, Sendable, Equatable, FetchableRecord {
+    public var id: String
+    public var ownerID: Int64?
+    public var ownerName: String?
+    public var visibility: Image.Visibility
+    public var style: String
+    public var strength: Int
+    public var title: String
+    public var inputWidth: Int
+    public var inputHeight: Int
+    public var width: Int
+    public var height: Int
+    public var modelSHA256: String
+    public var durationMS: Int
+    public var originalType: String
+    public var originalBytes: Int
+    public var resultBytes: Int
+    public var likeCount: Int
+    public var createdAt: Date
+    public var expiresAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, visibility, style, strength, title, width, height
+        case ownerID = "owner_id", ownerName = "owner_name", inputWidth = "input_width", inputHeight = "input_height"
+        case modelSHA256 = "model_sha256", durationMS = "duration_ms", originalType = "original_type"
+        case originalBytes = "original_bytes", resultBytes = "result_bytes"
+        case likeCount = "like_count", createdAt = "created_at", expiresAt = "expires_at"
+    }
+}
+
+/// One stored picture's bytes with what a response needs to label and cache them.
+public struct ImageBytes: Sendable {
+    public enum Part: String, Sendable { case original, result, thumbnail }
+    public var data: Data
+    public var visibility: Image.Visibility
+    public var originalType: String
+    public var style: String
+    public var title: String
+}
+
+/// Images: store, fetch, list, share, like, delete. Every read takes the viewer (a user id,
+/// or nil when signed out) and returns nothing for images that viewer may not see: private
+/// images of others, and anonymous results past their expiry (even before they are purged).
 public struct ImageStore: Sendable {
     let database: AppDatabase
     public static let pageSize = 24
@@ -109,38 +164,79 @@ public struct ImageStore: Sendable {
         }
     }
 
-    /// The image, but only if `viewer` may see it (private images are invisible to others).
-    public func find(id: String, viewer: Int64?) throws -> Image? {
-        try database.pool.read { db in try Image.fetchOne(db, key: id) }.flatMap { $0.isVisible(to: viewer) ? $0 : nil }
-    }
+    /// The SQL condition "`image` may be seen by viewer ?1 at time ?2".
+    static let visible = "(image.visibility != 'private' OR image.owner_id = ?) AND (image.expires_at IS NULL OR image.expires_at > ?)"
 
-    static let summaryColumns = "image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.like_count, image.created_at"
-
-    /// A member's own images, newest first.
-    public func list(owner: Int64, page: Int) throws -> [ImageSummary] {
+    /// The whole image (bytes included), but only if `viewer` may see it.
+    public func find(id: String, viewer: Int64?, now: Date = Date()) throws -> Image? {
         try database.pool.read { db in
-            try ImageSummary.fetchAll(db, sql: """
-                SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
-                WHERE image.owner_id = ? ORDER BY image.created_at DESC, image.id LIMIT ? OFFSET ?
-                """, arguments: [owner, Self.pageSize, max(0, page - 1) * Self.pageSize])
+            try Image.fetchOne(db, sql: "SELECT * FROM image WHERE id = ? AND \(Self.visible)", arguments: [id, viewer, now])
         }
     }
 
-    public enum PublicOrder: String, Sendable { case newest, likes, style }
+    /// Metadata without bytes, if `viewer` may see the image.
+    public func details(id: String, viewer: Int64?, now: Date = Date()) throws -> ImageDetails? {
+        try database.pool.read { db in
+            try ImageDetails.fetchOne(db, sql: """
+                SELECT image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.strength,
+                       image.title, image.input_width, image.input_height, image.width, image.height, image.model_sha256,
+                       image.duration_ms, image.original_type, length(image.original) AS original_bytes,
+                       length(image.result) AS result_bytes, image.like_count, image.created_at, image.expires_at
+                FROM image LEFT JOIN user ON user.id = image.owner_id
+                WHERE image.id = ? AND \(Self.visible)
+                """, arguments: [id, viewer, now])
+        }
+    }
+
+    /// One of the image's stored pictures (only that BLOB is read), if `viewer` may see it.
+    public func bytes(_ part: ImageBytes.Part, id: String, viewer: Int64?, now: Date = Date()) throws -> ImageBytes? {
+        try database.pool.read { db in
+            // `part` is one of three fixed column names, never user text.
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT \(part.rawValue) AS data, visibility, original_type, style, title FROM image
+                WHERE id = ? AND \(Self.visible)
+                """, arguments: [id, viewer, now]) else { return nil }
+            return ImageBytes(data: row["data"], visibility: Image.Visibility(rawValue: row["visibility"]) ?? .private,
+                              originalType: row["original_type"], style: row["style"], title: row["title"])
+        }
+    }
+
+    static let summaryColumns = """
+        image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.strength,
+        image.title, image.like_count, image.created_at
+        """
+
+    /// Fetches one page (one row more than a page, to know whether another follows).
+    func page(sql: String, arguments: StatementArguments, page: Int) throws -> ImagePage {
+        let page = max(1, page)
+        let rows = try database.pool.read { db in
+            try ImageSummary.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?",
+                                      arguments: arguments + [Self.pageSize + 1, (page - 1) * Self.pageSize])
+        }
+        return ImagePage(items: Array(rows.prefix(Self.pageSize)), page: page, hasMore: rows.count > Self.pageSize)
+    }
+
+    /// A member's own images, newest first.
+    public func list(owner: Int64, page: Int) throws -> ImagePage {
+        try self.page(sql: """
+            SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
+            WHERE image.owner_id = ? ORDER BY image.created_at DESC, image.id
+            """, arguments: [owner], page: page)
+    }
+
+    public enum PublicOrder: String, Sendable, CaseIterable { case newest, likes, style }
 
     /// Shared images, by newest, most liked, or style (then newest).
-    public func listPublic(order: PublicOrder, page: Int) throws -> [ImageSummary] {
+    public func listPublic(order: PublicOrder, page: Int) throws -> ImagePage {
         let orderBy = switch order {
         case .newest: "image.created_at DESC, image.id"
         case .likes: "image.like_count DESC, image.created_at DESC, image.id"
         case .style: "image.style, image.created_at DESC, image.id"
         }
-        return try database.pool.read { db in
-            try ImageSummary.fetchAll(db, sql: """
-                SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
-                WHERE image.visibility = 'public' ORDER BY \(orderBy) LIMIT ? OFFSET ?
-                """, arguments: [Self.pageSize, max(0, page - 1) * Self.pageSize])
-        }
+        return try self.page(sql: """
+            SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
+            WHERE image.visibility = 'public' ORDER BY \(orderBy)
+            """, arguments: [], page: page)
     }
 
     /// Share or unshare an own image; false if it is not the member's.
@@ -166,6 +262,16 @@ public struct ImageStore: Sendable {
                 try db.execute(sql: "DELETE FROM image_like WHERE image_id = ? AND user_id = ?", arguments: [id, user])
             }
             return try Int.fetchOne(db, sql: "SELECT like_count FROM image WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// Which of `ids` the member has liked.
+    public func liked(by user: Int64, among ids: [String]) throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return try database.pool.read { db in
+            let marks = databaseQuestionMarks(count: ids.count)
+            return Set(try String.fetchAll(db, sql: "SELECT image_id FROM image_like WHERE user_id = ? AND image_id IN (\(marks))",
+                                           arguments: StatementArguments([user]) + StatementArguments(ids)))
         }
     }
 

@@ -35,8 +35,8 @@ struct ImageStoreTests {
         let anonymous = Image.make(owner: nil, visibility: .anonymous, expires: Date().addingTimeInterval(3600))
         try images.insert(anonymous)
         #expect(try images.find(id: anonymous.id, viewer: nil) != nil)
-        #expect(try images.list(owner: a, page: 1).map(\.id) == [mine.id])
-        #expect(try images.listPublic(order: .newest, page: 1).isEmpty) // anonymous and private are listed nowhere
+        #expect(try images.list(owner: a, page: 1).items.map(\.id) == [mine.id])
+        #expect(try images.listPublic(order: .newest, page: 1).items.isEmpty) // anonymous and private are listed nowhere
     }
 
     @Test("share, list publicly in three orders, like once per member, unshare")
@@ -50,18 +50,18 @@ struct ImageStoreTests {
         try images.insert(new)
         #expect(try images.setShared(true, id: old.id, owner: a) && images.setShared(true, id: new.id, owner: b))
         #expect(try !images.setShared(false, id: old.id, owner: b)) // not b's to unshare
-        #expect(try images.listPublic(order: .newest, page: 1).map(\.id) == [new.id, old.id])
-        #expect(try images.listPublic(order: .style, page: 1).map(\.id) == [new.id, old.id])
+        #expect(try images.listPublic(order: .newest, page: 1).items.map(\.id) == [new.id, old.id])
+        #expect(try images.listPublic(order: .style, page: 1).items.map(\.id) == [new.id, old.id])
         #expect(try images.setLiked(true, id: old.id, user: a) == 1)
         #expect(try images.setLiked(true, id: old.id, user: a) == 1) // once per member
         #expect(try images.setLiked(true, id: old.id, user: b) == 2)
-        #expect(try images.listPublic(order: .likes, page: 1).first?.id == old.id)
-        #expect(try images.listPublic(order: .likes, page: 1).first?.ownerName == "chihiro")
+        #expect(try images.listPublic(order: .likes, page: 1).items.first?.id == old.id)
+        #expect(try images.listPublic(order: .likes, page: 1).items.first?.ownerName == "chihiro")
         #expect(try images.setLiked(false, id: old.id, user: a) == 1)
         #expect(try images.setShared(false, id: old.id, owner: a))
-        #expect(try images.listPublic(order: .newest, page: 1).map(\.id) == [new.id])
+        #expect(try images.listPublic(order: .newest, page: 1).items.map(\.id) == [new.id])
         #expect(try images.setLiked(true, id: old.id, user: b) == nil) // private again: cannot be liked
-        #expect(try images.listPublic(order: .newest, page: 2).isEmpty)
+        #expect(try images.listPublic(order: .newest, page: 2).items.isEmpty)
     }
 
     @Test("only the owner deletes; deleting the account deletes its images and their likes")
@@ -95,5 +95,40 @@ struct ImageStoreTests {
         var strong = Image.make(owner: a)
         strong.strength = 101
         #expect(throws: (any Error).self) { try images.insert(strong) }
+    }
+
+    @Test("metadata and single parts without the other bytes; expired results vanish before the purge")
+    func detailsAndBytes() throws {
+        let (_, dir, images, a, b) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var mine = Image.make(owner: a)
+        mine.title = "harbour"
+        try images.insert(mine)
+        let details = try #require(try images.details(id: mine.id, viewer: a))
+        #expect(details.ownerName == "chihiro" && details.title == "harbour" && details.originalBytes == 3 && details.resultBytes == 2)
+        #expect(try images.details(id: mine.id, viewer: b) == nil && images.bytes(.result, id: mine.id, viewer: b) == nil)
+        #expect(try images.bytes(.thumbnail, id: mine.id, viewer: a)?.data == Data([6]))
+        #expect(try images.bytes(.original, id: mine.id, viewer: a)?.originalType == "image/jpeg")
+
+        let expired = Image.make(owner: nil, visibility: .anonymous, expires: Date().addingTimeInterval(-1))
+        try images.insert(expired)
+        #expect(try images.details(id: expired.id, viewer: nil) == nil && images.find(id: expired.id, viewer: nil) == nil)
+        #expect(try images.bytes(.result, id: expired.id, viewer: nil) == nil)
+        #expect(try images.purgeExpired() == 1)
+    }
+
+    @Test("pages of 24 say whether another follows; likes are reported per member")
+    func paginationAndLikedMarks() throws {
+        let (_, dir, images, a, b) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = Date()
+        let all = (0..<25).map { Image.make(owner: a, visibility: .public, created: t.addingTimeInterval(Double(-$0))) }
+        try images.insertAll(all)
+        let first = try images.list(owner: a, page: 1), second = try images.list(owner: a, page: 2)
+        #expect(first.items.count == 24 && first.hasMore && second.items.map(\.id) == [all[24].id] && !second.hasMore)
+        #expect(try images.list(owner: b, page: 1).items.isEmpty)
+        _ = try images.setLiked(true, id: all[3].id, user: b)
+        #expect(try images.liked(by: b, among: all.map(\.id)) == [all[3].id])
+        #expect(try images.liked(by: a, among: all.map(\.id)).isEmpty)
     }
 }
