@@ -81,6 +81,14 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
 
     /// Whether a comma-separated header (e.g. Connection) lists `token`, case-insensitively.
+    /// Whether If-None-Match lists `etag` (RFC 9110 §13.1.2: weak comparison, "*" matches
+    /// any), so a GET or HEAD is answered 304 Not Modified.
+    public func noneMatchFails(_ etag: String) -> Bool {
+        guard let match = self["If-None-Match"] else { return false }
+        let tags = match.split(separator: ",").map { $0.trimmingWhitespace() }
+        return tags.contains("*") || tags.contains { $0 == etag || $0 == "W/" + etag }
+    }
+
     public func hasToken(_ token: String, in name: String) -> Bool {
         values(name).contains { value in
             value.split(separator: ",").contains { $0.trimmingWhitespace().caseInsensitiveEquals(token) }

@@ -65,6 +65,7 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     struct Route {
         enum Segment { case literal(String), parameter(String), wildcard(String) }
         var method: String
+        var pattern: String
         var segments: [Segment]
         var bodyLimit: Int?
         var handler: Handler?
@@ -96,18 +97,21 @@ public final class Router: HTTPResponder, @unchecked Sendable {
 
     public func add(_ method: String, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping Handler) {
         precondition(!frozen, "add routes before the server starts")
-        routes.append(Route(method: method, segments: Self.compile(pattern), bodyLimit: bodyLimit, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: Self.compile(pattern), bodyLimit: bodyLimit, handler: handler))
     }
 
     public func addAsync(_ method: String, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping AsyncHandler) {
         precondition(!frozen, "add routes before the server starts")
-        routes.append(Route(method: method, segments: Self.compile(pattern), bodyLimit: bodyLimit, asyncHandler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: Self.compile(pattern), bodyLimit: bodyLimit, asyncHandler: handler))
     }
 
     public func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
     public func post(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping Handler) {
         add("POST", pattern, bodyLimit: bodyLimit, handler)
     }
+
+    /// Every route as (method, pattern), in the order added (for documentation checks).
+    public var routeTable: [(method: String, pattern: String)] { routes.map { ($0.method, $0.pattern) } }
 
     /// No more routes or middleware after this (called when the server starts).
     public func freeze() { frozen = true }

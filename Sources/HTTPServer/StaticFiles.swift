@@ -83,12 +83,8 @@ public struct StaticFiles: Sendable {
     func respond(real: String?, size: Int, etag: String, headers: HTTPHeaders, request: HTTPRequest,
                  bytes: [UInt8]? = nil) throws -> HTTPResponse {
         var headers = headers
-        // If-None-Match (RFC 9110 §13.1.2): weak comparison, "*" matches any.
-        if let match = request.headers["If-None-Match"] {
-            let tags = match.split(separator: ",").map { $0.trimmingWhitespace() }
-            if tags.contains("*") || tags.contains(where: { $0 == etag || $0 == "W/" + etag }) {
-                return HTTPResponse(status: .notModified, headers: headers)
-            }
+        if request.headers.noneMatchFails(etag) {
+            return HTTPResponse(status: .notModified, headers: headers)
         }
         var range = 0..<size
         var status = HTTPStatus.ok
