@@ -1,7 +1,10 @@
+import CartoonGAN
+import Dispatch
 import Foundation
 import HTTPServer
 import Logging
 import Storage
+import Synchronization
 
 /// The composition root: configuration in, a running service out. Loads templates, prepares
 /// the data folder and mounts every controller on one router.
@@ -11,6 +14,12 @@ public final class WebApp: Sendable {
     public let templates: Templates
     let logger: Logger
     let server: HTTPServer
+    let images: ImageStore
+    /// Deletes anonymous results once they expire (made on start: GCD must not release a
+    /// source that was never resumed).
+    // Unchecked: DispatchSourceTimer is thread-safe but not marked Sendable.
+    nonisolated(unsafe) var purgeTimer: DispatchSourceTimer?
+    let purgeLock = Mutex<Void>(())
 
     public static func build(configuration: WebAppConfiguration, logger: Logger) throws -> WebApp {
         try configuration.validate()
@@ -37,7 +46,14 @@ public final class WebApp: Sendable {
             SecurityHeaders.apply(to: &response)
             return response
         }
-        let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger)
+        let images = ImageStore(database: database)
+        var conversions = ConversionService(models: ModelRegistry(folder: configuration.weightsDirectory), images: images)
+        conversions.threads = configuration.conversionThreads
+        conversions.anonymousLifetime = configuration.anonymousLifetime
+        let queue = ConversionQueue(maxQueued: configuration.maxQueuedConversions)
+        let openAPI = try OpenAPIDocument(publicDirectory: configuration.publicDirectory)
+        let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
+                         images: images)
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
         let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies)
@@ -46,12 +62,18 @@ public final class WebApp: Sendable {
         AuthAPIController(accounts: accounts).mount(on: router)
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
         AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
+        let library = ImageLibrary(images: images)
+        ConversionController(service: conversions, queue: queue, pages: pages).mount(on: router)
+        ImageController(library: library, pages: pages).mount(on: router)
+        GalleryController(library: library, pages: pages).mount(on: router)
+        openAPI.mount(on: router)
         router.freeze()
         return app
     }
 
-    init(configuration: WebAppConfiguration, router: Router, templates: Templates, logger: Logger) {
+    init(configuration: WebAppConfiguration, router: Router, templates: Templates, logger: Logger, images: ImageStore) {
         self.configuration = configuration
+        self.images = images
         self.router = router
         self.templates = templates
         self.logger = logger
@@ -61,7 +83,32 @@ public final class WebApp: Sendable {
         server = HTTPServer(configuration: serverConfiguration, responder: router, logger: logger)
     }
 
-    public func start() throws { try server.start() }
-    public func shutdown() { server.shutdown() }
+    public func start() throws {
+        try server.start()
+        let timer = Self.purgeTimer(images, logger: logger)
+        purgeLock.withLock { _ in purgeTimer = timer }
+        timer.resume()
+    }
+
+    public func shutdown() {
+        purgeLock.withLock { _ in purgeTimer?.cancel() }
+        server.shutdown()
+    }
+
+    /// Every minute, off the connection threads: anonymous results past their expiry go (reads
+    /// already hide them; this frees the space).
+    static func purgeTimer(_ images: ImageStore, logger: Logger) -> DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "artworker.purge", qos: .utility))
+        timer.schedule(deadline: .now(), repeating: 60, leeway: .seconds(5))
+        timer.setEventHandler {
+            do {
+                let removed = try images.purgeExpired()
+                if removed > 0 { logger.info("removed expired anonymous results", metadata: ["count": "\(removed)"]) }
+            } catch {
+                logger.error("purging expired results failed", metadata: ["error": "\(error)"])
+            }
+        }
+        return timer
+    }
     public var port: Int { server.port }
 }

@@ -11,6 +11,14 @@ public struct WebAppConfiguration: Sendable {
     /// Static files served under /static/.
     public var publicDirectory = URL(fileURLWithPath: "Public")
     public var templatesDirectory = URL(fileURLWithPath: "Templates")
+    /// The converted CartoonGAN models (`<style>.safetensors`, made by `artworker import-weights`).
+    public var weightsDirectory = URL(fileURLWithPath: "Weights")
+    /// Threads one conversion uses (one conversion runs at a time).
+    public var conversionThreads = ProcessInfo.processInfo.activeProcessorCount
+    /// Conversions waiting or running before the service answers 503.
+    public var maxQueuedConversions = 16
+    /// How long anonymous visitors' results are kept.
+    public var anonymousLifetime: TimeInterval = 3600
     public var server = HTTPServerConfiguration()
     /// bcrypt cost (log2 rounds): 12 ≈ 0.17 s of one core here.
     public var bcryptCost = 12
@@ -21,8 +29,7 @@ public struct WebAppConfiguration: Sendable {
 
     public init() {}
 
-    /// Applies ARTWORKER_HOST, ARTWORKER_PORT, ARTWORKER_DATA, ARTWORKER_MAX_CONNECTIONS,
-    /// ARTWORKER_MAX_BODY_BYTES, ARTWORKER_HEADER_TIMEOUT, ARTWORKER_IDLE_TIMEOUT.
+    /// Applies the ARTWORKER_* variables (the README's table lists them).
     public mutating func apply(environment: [String: String]) throws {
         func number(_ key: String) throws -> Double? {
             guard let text = environment[key] else { return nil }
@@ -37,6 +44,10 @@ public struct WebAppConfiguration: Sendable {
         if let n = try number("ARTWORKER_HEADER_TIMEOUT") { server.headerTimeout = n }
         if let n = try number("ARTWORKER_IDLE_TIMEOUT") { server.idleTimeout = n }
         if let n = try number("ARTWORKER_BCRYPT_COST") { bcryptCost = Int(n) }
+        if let weights = environment["ARTWORKER_WEIGHTS"] { weightsDirectory = URL(fileURLWithPath: weights) }
+        if let n = try number("ARTWORKER_THREADS") { conversionThreads = Int(n) }
+        if let n = try number("ARTWORKER_MAX_QUEUED") { maxQueuedConversions = Int(n) }
+        if let n = try number("ARTWORKER_ANONYMOUS_LIFETIME") { anonymousLifetime = n }
         if let flag = environment["ARTWORKER_SECURE_COOKIES"] { secureCookies = ["1", "true", "yes"].contains(flag.lowercased()) }
         self.environment = environment
     }
@@ -44,6 +55,8 @@ public struct WebAppConfiguration: Sendable {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ConfigurationError("port \(port) is outside 0–65535") }
         guard !host.isEmpty else { throw ConfigurationError("host is empty") }
+        guard (1...256).contains(conversionThreads) else { throw ConfigurationError("conversion threads \(conversionThreads) is outside 1–256") }
+        guard maxQueuedConversions >= 1 else { throw ConfigurationError("the conversion queue needs room for at least one job") }
         guard (4...20).contains(bcryptCost) else { throw ConfigurationError("bcrypt cost \(bcryptCost) is outside 4–20") }
     }
 }

@@ -83,4 +83,16 @@ struct ConversionQueueTests {
         for _ in 0..<3 { gate.signal() }
         #expect(waitFor(queue, first, viewer: 1) { $0.status == .done }?.status == .done)
     }
+
+    @Test("anonymous visitors are limited per address")
+    func anonymousPerAddress() throws {
+        let queue = ConversionQueue(maxQueued: 8, maxPerMember: 1)
+        let gate = DispatchSemaphore(value: 0)
+        let slow: ConversionQueue.Work = { _, _ in gate.wait(); return [] }
+        let first = try queue.submit(owner: nil, address: "10.0.0.1", work: slow)
+        #expect { _ = try queue.submit(owner: nil, address: "10.0.0.1", work: slow) } throws: { ($0 as? HTTPError)?.status.code == 429 }
+        _ = try queue.submit(owner: nil, address: "10.0.0.2", work: slow)
+        gate.signal(); gate.signal()
+        #expect(waitFor(queue, first, viewer: nil) { $0.status == .done }?.status == .done)
+    }
 }

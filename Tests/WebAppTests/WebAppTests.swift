@@ -11,9 +11,15 @@ func startApp(public publicDirectory: URL? = nil, templates: URL? = nil) throws 
     var configuration = WebAppConfiguration()
     configuration.port = 0
     configuration.dataDirectory = data
-    configuration.publicDirectory = publicDirectory ?? SharedData.packageRoot.appendingPathComponent("Public")
+    let realPublic = SharedData.packageRoot.appendingPathComponent("Public")
+    if let publicDirectory { // a test's own static files; the service also needs the API description
+        try? FileManager.default.copyItem(at: realPublic.appendingPathComponent("openapi.json"),
+                                          to: publicDirectory.appendingPathComponent("openapi.json"))
+    }
+    configuration.publicDirectory = publicDirectory ?? realPublic
     configuration.templatesDirectory = templates ?? SharedData.packageRoot.appendingPathComponent("Templates")
     configuration.bcryptCost = 4 // the production cost (12) takes ~0.17 s per hash
+    configuration.weightsDirectory = TestModels.folder // hayao only
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let app = try WebApp.build(configuration: configuration, logger: logger)

@@ -26,13 +26,16 @@ final class ConversionQueue: Sendable {
     final class Job: Sendable {
         let id: String
         let owner: Int64?
+        /// The submitter's network address: anonymous visitors are limited per address.
+        let address: String?
         let work: Work
         let state: Mutex<Snapshot>
         let cancelRequested = Atomic<Bool>(false)
 
-        init(id: String, owner: Int64?, work: @escaping Work) {
+        init(id: String, owner: Int64?, address: String?, work: @escaping Work) {
             self.id = id
             self.owner = owner
+            self.address = address
             self.work = work
             state = Mutex(Snapshot(id: id, owner: owner, status: .queued, progress: 0, imageIDs: [], error: nil))
         }
@@ -51,16 +54,18 @@ final class ConversionQueue: Sendable {
         self.retention = retention
     }
 
-    /// Queues `work`; returns the new job's id.
-    func submit(owner: Int64?, work: @escaping Work) throws -> String {
-        let job = Job(id: JWTSigner.randomID(), owner: owner, work: work)
+    /// Queues `work`; returns the new job's id. Members are limited by account, anonymous
+    /// visitors by `address`.
+    func submit(owner: Int64?, address: String? = nil, work: @escaping Work) throws -> String {
+        let job = Job(id: JWTSigner.randomID(), owner: owner, address: address, work: work)
         try jobs.withLock { table in
             forgetOld(&table)
             let waiting = table.all.values.filter { [.queued, .running].contains($0.state.withLock { $0.status }) }
             guard waiting.count < maxQueued else {
                 throw HTTPError(.serviceUnavailable, "The converter is busy; try again in a minute.", headers: ["Retry-After": "30"])
             }
-            if let owner, waiting.filter({ $0.owner == owner }).count >= maxPerMember {
+            let mine = waiting.filter { owner != nil ? $0.owner == owner : ($0.owner == nil && address != nil && $0.address == address) }
+            if mine.count >= maxPerMember {
                 throw HTTPError(.tooManyRequests, "You already have \(maxPerMember) conversions waiting; wait for one to finish.",
                                 headers: ["Retry-After": "10"])
             }

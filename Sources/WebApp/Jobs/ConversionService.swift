@@ -22,8 +22,19 @@ struct ConversionService: Sendable {
         var filename: String?
     }
 
+    /// A checked photo, already at its processing size: a queued job holds this and the
+    /// upload's bytes, not the full decoded picture (36 MB for 12 MP).
+    struct Photo: Sendable {
+        var image: RGBImage
+        var inputWidth: Int
+        var inputHeight: Int
+        var mimeType: String
+        var original: [UInt8]
+        var title: String
+    }
+
     struct Prepared: Sendable {
-        var photos: [(decoded: DecodedImage, original: [UInt8])]
+        var photos: [Photo]
         var styles: [Style]
         var strength: Int
         var maxSide: Int
@@ -54,7 +65,7 @@ struct ConversionService: Sendable {
         guard (Generator.minimumSide...largestMaxSide).contains(maxSide) else {
             throw HTTPError(.badRequest, "The processing size is between \(Generator.minimumSide) and \(largestMaxSide) pixels.")
         }
-        var photos: [(DecodedImage, [UInt8])] = []
+        var photos: [Photo] = []
         for upload in uploads {
             let name = upload.filename.map { "\($0): " } ?? ""
             do {
@@ -63,7 +74,9 @@ struct ConversionService: Sendable {
                 guard min(size.width, size.height) >= Generator.minimumSide else {
                     throw HTTPError(.badRequest, "\(name)the photo is too small or too narrow (at least \(Generator.minimumSide)×\(Generator.minimumSide) pixels after resizing).")
                 }
-                photos.append((decoded, upload.bytes))
+                photos.append(Photo(image: decoded.image.fitting(maxSide: maxSide), inputWidth: decoded.image.width,
+                                    inputHeight: decoded.image.height, mimeType: decoded.info.format.mimeType,
+                                    original: upload.bytes, title: DownloadName.title(fromFilename: upload.filename)))
             } catch let error as ImageError {
                 let status: HTTPStatus = switch error {
                 case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
@@ -81,8 +94,8 @@ struct ConversionService: Sendable {
         var stored: [Image] = []
         let total = Double(job.photos.count * job.styles.count)
         var done = 0.0
-        for (decoded, original) in job.photos {
-            let photo = decoded.image.fitting(maxSide: job.maxSide)
+        for upload in job.photos {
+            let photo = upload.image
             for style in job.styles {
                 let (generator, sha256) = try models.model(style)
                 let started = Date()
@@ -94,10 +107,10 @@ struct ConversionService: Sendable {
                 stored.append(Image(
                     id: Image.newID(), ownerID: job.owner, visibility: job.owner == nil ? .anonymous : .private,
                     style: style.rawValue, strength: job.strength,
-                    inputWidth: decoded.image.width, inputHeight: decoded.image.height, width: photo.width, height: photo.height,
+                    inputWidth: upload.inputWidth, inputHeight: upload.inputHeight, width: photo.width, height: photo.height,
                     modelSHA256: sha256, durationMS: Int(Date().timeIntervalSince(started) * 1000),
-                    original: Data(original), originalType: decoded.info.format.mimeType,
-                    result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail),
+                    original: Data(upload.original), originalType: upload.mimeType,
+                    result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail), title: upload.title,
                     expiresAt: job.owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil))
                 done += 1
                 progress(done / total)
@@ -116,5 +129,30 @@ struct ConversionService: Sendable {
             out.pixels[i] = UInt8((UInt32(cartoon.pixels[i]) * a + UInt32(photo.pixels[i]) * b + 50) / 100)
         }
         return out
+    }
+}
+
+/// File names for downloads: "harbour-hayao.png" from an upload called "Harbour.JPG".
+enum DownloadName {
+    /// The upload's name without folder or extension, reduced to letters, digits, '-' and '_'
+    /// (so it is safe in a Content-Disposition header and on every file system), at most 60.
+    static func title(fromFilename filename: String?) -> String {
+        guard let filename else { return "" }
+        let base = filename.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        let stem = base.contains(".") ? String(base[..<base.lastIndex(of: ".")!]) : base
+        var out = ""
+        for c in stem.unicodeScalars {
+            if c.isASCII, c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "_" || c == "-" {
+                out.unicodeScalars.append(c)
+            } else if !out.hasSuffix("-") {
+                out += "-"
+            }
+        }
+        return String(out.trimmingCharacters(in: CharacterSet(charactersIn: "-")).prefix(60))
+    }
+
+    /// "title-style.ext", or "artworker-style-<id prefix>.ext" when the upload had no usable name.
+    static func file(title: String, style: String, id: String, ext: String) -> String {
+        (title.isEmpty ? "artworker-\(style)-\(id.prefix(8))" : "\(title)-\(style)") + "." + ext
     }
 }

@@ -29,7 +29,10 @@ struct SessionMiddleware: Middleware {
             request.context[Self.sessionKey] = session
         }
         if !isAPI, ["POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
-            let given = request.headers["X-CSRF-Token"] ?? (try? request.formFields())?.first { $0.name == "_csrf" }?.text
+            // Only the token is looked for here, with no per-part limits (the route's body limit
+            // already bounds the body): the handler applies its own limits and explains them.
+            let lenient = MultipartLimits(maxParts: 10_000, maxPartBytes: .max)
+            let given = request.headers["X-CSRF-Token"] ?? (try? request.formFields(limits: lenient))?.first { $0.name == "_csrf" }?.text
             guard let key = csrfKey(request), accounts.csrf.isValid(given, for: key) else {
                 throw HTTPError(.forbidden, "This form has expired or did not come from this site. Reload the page and try again.")
             }

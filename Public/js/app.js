@@ -1,0 +1,47 @@
+// Artworker: small progressive enhancements. Every page works without this file.
+(function () {
+  "use strict";
+
+  // A range input with data-show="<selector>" shows its value there as a percentage.
+  document.querySelectorAll("input[type=range][data-show]").forEach(function (range) {
+    var out = document.querySelector(range.dataset.show);
+    var show = function () { out.textContent = range.value + "%"; };
+    range.addEventListener("input", show);
+    show();
+  });
+
+  // Job page: follow the conversion's progress, then reload to show the result.
+  var job = document.querySelector("[data-job]");
+  if (job && job.dataset.waiting === "true") {
+    var bar = job.querySelector("progress"), percent = job.querySelector(".percent"), state = job.querySelector(".state");
+    var poll = function () {
+      fetch("/jobs/" + encodeURIComponent(job.dataset.job) + "/status", { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(function (s) {
+          var p = Math.floor(s.progress * 100);
+          bar.value = p;
+          percent.textContent = p + "%";
+          state.textContent = s.status;
+          if (s.status === "queued" || s.status === "running") { setTimeout(poll, 700); } else { location.reload(); }
+        })
+        .catch(function () { setTimeout(poll, 2000); });
+    };
+    setTimeout(poll, 300);
+  }
+
+  // Before/after: without scripting both pictures stand side by side; with it they overlap
+  // and a slider moves the split.
+  document.querySelectorAll("figure.compare").forEach(function (figure) {
+    var range = document.createElement("input");
+    range.type = "range";
+    range.min = "0";
+    range.max = "100";
+    range.value = "50";
+    range.setAttribute("aria-label", "Move the split between before and after");
+    var split = function () { figure.style.setProperty("--split", range.value + "%"); };
+    range.addEventListener("input", split);
+    split();
+    figure.classList.add("sliding");
+    figure.appendChild(range);
+  });
+})();

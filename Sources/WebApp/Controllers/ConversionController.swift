@@ -1,0 +1,176 @@
+import CartoonGAN
+import Foundation
+import HTTPServer
+import ImageIO
+import Storage
+
+/// Conversions, as pages and as API (the API is a contract other tools rely on):
+///
+///     POST   /api/v1/conversions       multipart image (1–5), style, strength?, max_side? → 202 {"id"}
+///     GET    /api/v1/conversions/{id}  → {"id","status","progress","images","error"}
+///     DELETE /api/v1/conversions/{id}  → 202 (cancelling) | 409 (already finished) | 404
+///     GET  /cartoonize  POST /cartoonize  GET /jobs/{id}  GET /jobs/{id}/status  POST /jobs/{id}/cancel
+///
+/// Everything in a request is checked (and every photo decoded) before a job is queued, on the
+/// router's async executor, never on a connection thread; the job itself runs on the queue.
+struct ConversionController {
+    let service: ConversionService
+    let queue: ConversionQueue
+    let pages: Pages
+
+    static let memberPhotos = 5
+    static let anonymousPhotos = 1
+
+    /// The upload route's body limit: every photo at the largest file size, plus the form.
+    var uploadLimit: Int { Self.memberPhotos * service.limits.maxBytes + 64 * 1024 }
+
+    struct StatusBody: Encodable {
+        var id: String
+        var status: String
+        var progress: Double
+        var images: [String]
+        var error: String?
+    }
+
+    static func body(_ s: ConversionQueue.Snapshot) -> StatusBody {
+        StatusBody(id: s.id, status: s.status.rawValue, progress: (s.progress * 1000).rounded() / 1000,
+                   images: s.imageIDs, error: s.error)
+    }
+
+    /// The multipart form: `image` (repeatable), `style`, optional `strength` and `max_side`.
+    struct UploadForm {
+        var uploads: [ConversionService.Upload] = []
+        var style = ""
+        var strength: Int?
+        var maxSide: Int?
+
+        init(_ request: Request, limits: ImageLimits) throws {
+            guard request.headers["Content-Type"]?.lowercased().hasPrefix("multipart/form-data") == true else {
+                throw HTTPError(.unsupportedMediaType, "Send the photos as multipart/form-data.")
+            }
+            let parts: [FormPart]
+            do {
+                parts = try request.formFields(limits: MultipartLimits(maxParts: 32, maxPartBytes: limits.maxBytes))
+            } catch let error as HTTPError where error.status == .contentTooLarge {
+                throw HTTPError(.contentTooLarge, "Each photo may be at most \(limits.maxBytes / 1_000_000) MB, and a form at most 32 fields.")
+            }
+            func number(_ name: String, _ message: String) throws -> Int? {
+                guard let text = parts.first(where: { $0.name == name })?.text.trimmingCharacters(in: .whitespaces),
+                      !text.isEmpty else { return nil }
+                guard let value = Int(text) else { throw HTTPError(.badRequest, message) }
+                return value
+            }
+            // A browser sends an empty part for an empty file input; that is no photo.
+            uploads = parts.filter { $0.name == "image" && !$0.data.isEmpty }.map { .init(bytes: $0.data, filename: $0.filename) }
+            style = parts.first { $0.name == "style" }?.text ?? ""
+            guard !style.isEmpty else { throw HTTPError(.badRequest, "Choose a style: hayao, hosoda, paprika, shinkai or all.") }
+            strength = try number("strength", "Strength is a percentage from 0 to 100.")
+            maxSide = try number("max_side", "The processing size is a number of pixels.")
+        }
+    }
+
+    /// Checks and queues a conversion; returns the job id.
+    func submit(_ request: Request) throws -> String {
+        let owner = request.session?.user.id
+        let form = try UploadForm(request, limits: service.limits)
+        let prepared = try service.prepare(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
+                                           owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
+        let service = self.service
+        return try queue.submit(owner: owner, address: request.http.remoteAddress) { progress, isCancelled in
+            try service.run(prepared, progress: progress, isCancelled: isCancelled)
+        }
+    }
+
+    func snapshot(_ request: Request) throws -> ConversionQueue.Snapshot {
+        guard let id = request.parameter("id"), let snapshot = queue.snapshot(id: id, viewer: request.session?.user.id) else {
+            throw HTTPError(.notFound, "There is no conversion with this id (finished ones are kept for an hour).")
+        }
+        return snapshot
+    }
+
+    func cancel(_ request: Request) throws {
+        let snapshot = try snapshot(request)
+        guard queue.cancel(id: snapshot.id, viewer: request.session?.user.id) else {
+            throw HTTPError(.conflict, "This conversion has already finished (\(snapshot.status.rawValue)).")
+        }
+    }
+
+    func mount(on router: Router) {
+        let c = self
+        router.addAsync("POST", "/api/v1/conversions", bodyLimit: uploadLimit) { request in
+            let id = try c.submit(request)
+            var response = HTTPResponse.json(["id": id], status: .accepted)
+            response.headers.set("Location", "/api/v1/conversions/\(id)")
+            return response
+        }
+        router.get("/api/v1/conversions/:id") { request in Self.noStore(.json(Self.body(try c.snapshot(request)))) }
+        router.add("DELETE", "/api/v1/conversions/:id") { request in
+            try c.cancel(request)
+            return .json(Self.body(try c.snapshot(request)), status: .accepted)
+        }
+
+        router.get("/cartoonize") { request in c.form(request) }
+        router.addAsync("POST", "/cartoonize", bodyLimit: uploadLimit) { request in
+            do {
+                return .redirect(to: "/jobs/\(try c.submit(request))")
+            } catch let error as HTTPError {
+                return c.form(request, error: error)
+            }
+        }
+        router.get("/jobs/:id") { request in try c.jobPage(request) }
+        // For the job page's script (cookie-authenticated, unlike the API).
+        router.get("/jobs/:id/status") { request in Self.noStore(.json(Self.body(try c.snapshot(request)))) }
+        router.post("/jobs/:id/cancel") { request in
+            let id = try c.snapshot(request).id
+            _ = queue.cancel(id: id, viewer: request.session?.user.id)
+            return .redirect(to: "/jobs/\(id)")
+        }
+    }
+
+    static func noStore(_ response: HTTPResponse) -> HTTPResponse {
+        var response = response
+        response.headers.set("Cache-Control", "no-store")
+        return response
+    }
+
+    static let sizes = [512, 768, 1024, 1280, 1600, 2048]
+
+    func form(_ request: Request, error: HTTPError? = nil) -> HTTPResponse {
+        let member = request.session != nil
+        let available = Set(service.models.availableStyles)
+        var styles: [[String: Any]] = Style.allCases.map { style in
+            ["value": style.rawValue, "name": style.displayName, "disabled": !available.contains(style), "checked": style == .hayao]
+        }
+        styles.append(["value": "all", "name": "All four", "disabled": available.count < Style.allCases.count, "checked": false])
+        return pages.render("convert/cartoonize", "Cartoonize a photo", request, status: error?.status ?? .ok, extra: [
+            "member": member,
+            "maxPhotos": member ? Self.memberPhotos : Self.anonymousPhotos,
+            "multiple": member,
+            "styles": styles,
+            "noModels": available.isEmpty,
+            "sizes": Self.sizes.filter { $0 <= service.largestMaxSide }.map { ["value": $0, "selected": $0 == service.defaultMaxSide] },
+            "maxMB": service.limits.maxBytes / 1_000_000,
+            "anonymousHours": Int(service.anonymousLifetime / 3600),
+            "error": error?.message ?? false,
+        ], headers: error?.headers ?? HTTPHeaders())
+    }
+
+    func jobPage(_ request: Request) throws -> HTTPResponse {
+        let job = try snapshot(request)
+        // One result: its own page is the result page (before/after, downloads).
+        if job.status == .done, job.imageIDs.count == 1 { return .redirect(to: "/i/\(job.imageIDs[0])") }
+        let waiting = job.status == .queued || job.status == .running
+        return pages.render("convert/job", waiting ? "Converting…" : "Conversion \(job.status.rawValue)", request, extra: [
+            "id": job.id,
+            "status": job.status.rawValue,
+            "waiting": waiting,
+            "refresh": waiting ? 2 : false, // without scripting the page reloads itself
+            "percent": Int((job.progress * 100).rounded(.down)),
+            "done": job.status == .done,
+            "failed": job.status == .failed,
+            "cancelled": job.status == .cancelled,
+            "error": job.error ?? false,
+            "images": job.imageIDs.map { ["id": $0] },
+        ])
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import HTTPServer
+import Storage
+
+/// One image, as API and as its permalink page. Private images answer 404 to everyone but
+/// their owner, bytes and thumbnails included.
+///
+///     GET    /api/v1/images/{id}                        metadata, provenance, visibility, likes
+///     GET    /api/v1/images/{id}/result?format=png|jpeg, /original, /thumbnail   bytes
+///     DELETE /api/v1/images/{id}                        204
+///     POST   /api/v1/images/{id}/share | /unshare       200 metadata
+///     POST | DELETE /api/v1/images/{id}/like            200 {"likes","liked"}
+///     GET /i/{id} (page), /i/{id}/result.png|result.jpg|original|thumbnail.jpg (bytes)
+///     POST /i/{id}/share, /i/{id}/like, /i/{id}/delete (forms)
+struct ImageController {
+    let library: ImageLibrary
+    let pages: Pages
+
+    var images: ImageStore { library.images }
+
+    func mount(on router: Router) {
+        let c = self
+        // API
+        router.get("/api/v1/images/:id") { request in
+            let viewer = request.session?.user.id
+            let details = try c.library.details(try Self.id(request), viewer: viewer)
+            let liked = try viewer.map { try c.images.liked(by: $0, among: [details.id]).contains(details.id) }
+            return ConversionController.noStore(.json(ImageLibrary.body(details, liked: liked)))
+        }
+        router.addAsync("GET", "/api/v1/images/:id/result") { request in
+            let format = request.http.query("format")?.lowercased() ?? "png"
+            guard let rendition = ["png": ImageLibrary.Rendition.png, "jpeg": .jpeg, "jpg": .jpeg][format] else {
+                throw HTTPError(.badRequest, "format is png or jpeg, not '\(format)'.")
+            }
+            return try c.library.bytes(rendition, id: try Self.id(request), request: request)
+        }
+        router.addAsync("GET", "/api/v1/images/:id/original") { request in
+            try c.library.bytes(.original, id: try Self.id(request), request: request)
+        }
+        router.get("/api/v1/images/:id/thumbnail") { request in
+            try c.library.bytes(.thumbnail, id: try Self.id(request), request: request)
+        }
+        router.add("DELETE", "/api/v1/images/:id") { request in
+            try c.delete(request, user: try AuthAPIController.session(request).user.id!)
+            return HTTPResponse(status: .noContent)
+        }
+        for (action, shared) in [("share", true), ("unshare", false)] {
+            router.post("/api/v1/images/:id/\(action)") { request in
+                let user = try AuthAPIController.session(request).user.id!
+                let details = try c.setShared(shared, request, user: user)
+                return .json(ImageLibrary.body(details, liked: try c.images.liked(by: user, among: [details.id]).contains(details.id)))
+            }
+        }
+        for (method, liked) in [("POST", true), ("DELETE", false)] {
+            router.add(method, "/api/v1/images/:id/like") { request in
+                let count = try c.like(liked, request, user: try AuthAPIController.session(request).user.id!)
+                struct LikeBody: Encodable { var likes: Int; var liked: Bool }
+                return .json(LikeBody(likes: count, liked: liked))
+            }
+        }
+
+        // Pages
+        router.get("/i/:id") { request in try c.page(request) }
+        router.addAsync("GET", "/i/:id/result.png") { request in try c.library.bytes(.png, id: try Self.id(request), request: request) }
+        router.addAsync("GET", "/i/:id/result.jpg") { request in try c.library.bytes(.jpeg, id: try Self.id(request), request: request) }
+        router.addAsync("GET", "/i/:id/original") { request in try c.library.bytes(.original, id: try Self.id(request), request: request) }
+        router.get("/i/:id/thumbnail.jpg") { request in try c.library.bytes(.thumbnail, id: try Self.id(request), request: request) }
+        router.post("/i/:id/share", bodyLimit: 16 * 1024) { request in
+            let user = try Self.member(request)
+            let form = try AccountPagesController.fields(request)
+            _ = try c.setShared(form["shared"] == "1", request, user: user)
+            return .redirect(to: Self.back(form, request))
+        }
+        router.post("/i/:id/like", bodyLimit: 16 * 1024) { request in
+            let user = try Self.member(request)
+            let form = try AccountPagesController.fields(request)
+            _ = try c.like(form["liked"] == "1", request, user: user)
+            return .redirect(to: Self.back(form, request))
+        }
+        router.post("/i/:id/delete", bodyLimit: 16 * 1024) { request in
+            let user = try Self.member(request)
+            let form = try AccountPagesController.fields(request)
+            guard form["confirm"] == "yes" else {
+                return try c.page(request, status: .badRequest, error: "Tick the box to confirm the deletion.")
+            }
+            try c.delete(request, user: user)
+            return .redirect(to: "/gallery")
+        }
+    }
+
+    static func id(_ request: Request) throws -> String {
+        guard let id = request.parameter("id") else { throw ImageLibrary.notFound }
+        return id
+    }
+
+    /// The signed-in member, for page forms (a signed-out visitor is sent to log in).
+    static func member(_ request: Request) throws -> Int64 {
+        guard let user = request.session?.user.id else {
+            throw HTTPError(.unauthorized, "Log in first: only members can share, like or delete images.")
+        }
+        return user
+    }
+
+    /// Where a form returns to: its `next` field if it is a path on this site, else the image.
+    static func back(_ form: [String: String], _ request: Request) -> String {
+        let next = AccountPagesController.localPath(form["next"])
+        return next == "/" ? "/i/\(request.parameter("id") ?? "")" : next
+    }
+
+    func delete(_ request: Request, user: Int64) throws {
+        let id = try Self.id(request)
+        _ = try library.owned(id, by: user, action: "delete")
+        guard try images.delete(id: id, owner: user) else { throw ImageLibrary.notFound }
+    }
+
+    func setShared(_ shared: Bool, _ request: Request, user: Int64) throws -> ImageDetails {
+        let id = try Self.id(request)
+        _ = try library.owned(id, by: user, action: shared ? "share" : "unshare")
+        guard try images.setShared(shared, id: id, owner: user) else { throw ImageLibrary.notFound }
+        return try library.details(id, viewer: user)
+    }
+
+    func like(_ liked: Bool, _ request: Request, user: Int64) throws -> Int {
+        let id = try Self.id(request)
+        let details = try library.details(id, viewer: user)
+        guard details.visibility == .public, let count = try images.setLiked(liked, id: id, user: user) else {
+            throw HTTPError(.conflict, "Only shared images can be liked.")
+        }
+        return count
+    }
+
+    func page(_ request: Request, status: HTTPStatus = .ok, error: String? = nil) throws -> HTTPResponse {
+        let viewer = request.session?.user.id
+        let d = try library.details(try Self.id(request), viewer: viewer)
+        let style = d.style.prefix(1).uppercased() + d.style.dropFirst()
+        let liked = try viewer.map { try images.liked(by: $0, among: [d.id]).contains(d.id) } ?? false
+        return pages.render("images/image", (d.title.isEmpty ? "" : d.title + " — ") + "\(style) style", request, status: status, extra: [
+            "id": d.id,
+            "title": d.title.isEmpty ? false : d.title,
+            "style": style,
+            "strength": d.strength,
+            "width": d.width, "height": d.height, "inputWidth": d.inputWidth, "inputHeight": d.inputHeight,
+            "seconds": String(format: "%.1f", Double(d.durationMS) / 1000),
+            "model": d.modelSHA256,
+            "modelShort": String(d.modelSHA256.prefix(12)),
+            "created": ImageLibrary.readableTime(d.createdAt),
+            "owner": d.ownerName ?? false,
+            "mine": viewer != nil && d.ownerID == viewer,
+            "shared": d.visibility == .public,
+            "anonymous": d.visibility == .anonymous,
+            "expires": d.expiresAt.map(ImageLibrary.readableTime) ?? false,
+            "likes": d.likeCount,
+            "liked": liked,
+            "canLike": viewer != nil && d.visibility == .public,
+            "pngName": DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "png"),
+            "jpegName": DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "jpg"),
+            "error": error ?? false,
+        ])
+    }
+}

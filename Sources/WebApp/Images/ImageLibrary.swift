@@ -1,0 +1,178 @@
+import Foundation
+import HTTPServer
+import ImageIO
+import Storage
+
+/// What the image pages and the image API share: the visibility rule turned into status codes,
+/// the bytes with caching headers that fit their visibility, and the JSON shapes.
+struct ImageLibrary: Sendable {
+    let images: ImageStore
+
+    /// The same answer for "no such id" and "someone else's private image", so ids cannot be
+    /// probed.
+    static let notFound = HTTPError(.notFound, "There is no image here, or it is not yours to see.")
+
+    /// The downloadable forms of an image.
+    enum Rendition: String, Sendable {
+        case original, thumbnail, png, jpeg
+
+        var part: ImageBytes.Part {
+            switch self {
+            case .original: .original
+            case .thumbnail: .thumbnail
+            case .png, .jpeg: .result
+            }
+        }
+    }
+
+    func details(_ id: String, viewer: Int64?) throws -> ImageDetails {
+        guard let details = try images.details(id: id, viewer: viewer) else { throw Self.notFound }
+        return details
+    }
+
+    /// The image for an owner-only action: 404 if the viewer cannot see it at all, 403 if they
+    /// can (a shared image) but it is not theirs.
+    func owned(_ id: String, by user: Int64, action: String) throws -> ImageDetails {
+        let details = try details(id, viewer: user)
+        guard details.ownerID == user else { throw HTTPError(.forbidden, "Only the owner can \(action) this image.") }
+        return details
+    }
+
+    /// The bytes of one rendition. Stored bytes never change for an id, so the ETag is the id
+    /// and rendition; a 304 is only given after the visibility check. Cache-Control follows
+    /// visibility: shared images may sit in shared caches for five minutes (so an unshared one
+    /// can linger that long, and no longer); private and anonymous ones are kept by the browser
+    /// only and revalidated on every use, so a deleted or unshared image stops showing at once.
+    func bytes(_ rendition: Rendition, id: String, request: Request) throws -> HTTPResponse {
+        guard let stored = try images.bytes(rendition.part, id: id, viewer: request.session?.user.id) else { throw Self.notFound }
+        let etag = "\"\(id)-\(rendition.rawValue)\""
+        var headers: HTTPHeaders = [
+            "ETag": etag,
+            "Cache-Control": stored.visibility == .public ? "public, max-age=300" : "private, no-cache",
+        ]
+        if request.headers.noneMatchFails(etag) { return HTTPResponse(status: .notModified, headers: headers) }
+        let body: [UInt8]
+        let type: String, ext: String
+        switch rendition {
+        case .original:
+            body = [UInt8](stored.data)
+            type = stored.originalType
+            ext = type == "image/png" ? "png" : "jpg"
+        case .thumbnail, .png:
+            body = [UInt8](stored.data)
+            (type, ext) = rendition == .png ? ("image/png", "png") : ("image/jpeg", "jpg")
+        case .jpeg:
+            // Results are stored once, losslessly; JPEG is made on request (tens of ms at 1280 px).
+            body = try ImageEncoder.jpeg(try ImageDecoder.decode([UInt8](stored.data)).image, quality: 92)
+            (type, ext) = ("image/jpeg", "jpg")
+        }
+        headers.set("Content-Type", type)
+        if rendition != .thumbnail {
+            // RFC 6266: `attachment` makes browsers save rather than show; the name is ASCII-safe.
+            let name = rendition == .original
+                ? (stored.title.isEmpty ? "original-\(id.prefix(8))" : stored.title) + "." + ext
+                : DownloadName.file(title: stored.title, style: stored.style, id: id, ext: ext)
+            let disposition = request.http.query("download") != nil ? "attachment" : "inline"
+            headers.set("Content-Disposition", "\(disposition); filename=\"\(name)\"")
+        }
+        return HTTPResponse(headers: headers, body: body)
+    }
+
+    // MARK: JSON
+
+    struct Size: Encodable { var width: Int, height: Int }
+
+    struct Links: Encodable {
+        var page: String
+        var thumbnail: String
+        var result_png: String
+        var result_jpeg: String
+        var original: String
+
+        init(id: String) {
+            page = "/i/\(id)"
+            thumbnail = "/api/v1/images/\(id)/thumbnail"
+            result_png = "/api/v1/images/\(id)/result?format=png"
+            result_jpeg = "/api/v1/images/\(id)/result?format=jpeg"
+            original = "/api/v1/images/\(id)/original"
+        }
+    }
+
+    /// `GET /api/v1/images/{id}`: metadata, provenance, visibility and likes.
+    struct DetailsBody: Encodable {
+        var id: String
+        var title: String
+        var style: String
+        var strength: Int
+        var visibility: String
+        var owner: String?
+        var likes: Int
+        var liked: Bool?
+        var created_at: String
+        var expires_at: String?
+        var input: Size
+        var output: Size
+        var model_sha256: String
+        var duration_ms: Int
+        var original_type: String
+        var links: Links
+    }
+
+    /// One entry of a gallery listing.
+    struct SummaryBody: Encodable {
+        var id: String
+        var title: String
+        var style: String
+        var strength: Int
+        var visibility: String
+        var owner: String?
+        var likes: Int
+        var liked: Bool?
+        var created_at: String
+        var links: Links
+    }
+
+    struct PageBody: Encodable {
+        var page: Int
+        var has_more: Bool
+        var images: [SummaryBody]
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withInternetDateTime])
+    }
+
+    /// "2026-11-21 08:18 UTC", for pages.
+    static func readableTime(_ date: Date) -> String {
+        let t = timestamp(date) // yyyy-MM-ddTHH:mm:ssZ
+        return t.prefix(10) + " " + t.dropFirst(11).prefix(5) + " UTC"
+    }
+
+    static func body(_ d: ImageDetails, liked: Bool?) -> DetailsBody {
+        DetailsBody(id: d.id, title: d.title, style: d.style, strength: d.strength, visibility: d.visibility.rawValue,
+                    owner: d.ownerName, likes: d.likeCount, liked: liked, created_at: timestamp(d.createdAt),
+                    expires_at: d.expiresAt.map(timestamp), input: Size(width: d.inputWidth, height: d.inputHeight),
+                    output: Size(width: d.width, height: d.height), model_sha256: d.modelSHA256, duration_ms: d.durationMS,
+                    original_type: d.originalType, links: Links(id: d.id))
+    }
+
+    func body(_ page: ImagePage, viewer: Int64?) throws -> PageBody {
+        let liked = try viewer.map { try images.liked(by: $0, among: page.items.map(\.id)) }
+        return PageBody(page: page.page, has_more: page.hasMore, images: page.items.map { s in
+            SummaryBody(id: s.id, title: s.title, style: s.style, strength: s.strength, visibility: s.visibility.rawValue,
+                        owner: s.ownerName, likes: s.likeCount, liked: liked.map { $0.contains(s.id) },
+                        created_at: Self.timestamp(s.createdAt), links: Links(id: s.id))
+        })
+    }
+}
+
+extension Request {
+    /// `?page=N` (1 when absent); anything but a positive number is a 400.
+    func pageNumber() throws -> Int {
+        guard let text = http.query("page") else { return 1 }
+        guard let page = Int(text), (1...100_000).contains(page) else {
+            throw HTTPError(.badRequest, "page must be a positive whole number, not '\(text)'.")
+        }
+        return page
+    }
+}
