@@ -103,7 +103,23 @@ public final class AppDatabase: Sendable {
                 END
                 """)
         }
-        migrator.registerMigration("v3: image titles") { db in
+        migrator.registerMigration("v3: image bytes apart, titles") { db in
+            // SQLite stores a row's columns in order, and reading a column that follows a large
+            // BLOB walks that BLOB's overflow pages: listing 24 pictures read ~100 MB, and a
+            // thumbnail request read the original and the result first. The bytes move to their
+            // own table, one row per part, so metadata rows stay small and a part is read alone.
+            try db.execute(sql: """
+                CREATE TABLE image_data (
+                    image_id TEXT NOT NULL REFERENCES image(id) ON DELETE CASCADE,
+                    part TEXT NOT NULL CHECK (part IN ('original', 'result', 'thumbnail')),
+                    bytes BLOB NOT NULL,
+                    PRIMARY KEY (image_id, part)
+                )
+                """)
+            for part in ["original", "result", "thumbnail"] {
+                try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes) SELECT id, '\(part)', \(part) FROM image")
+                try db.execute(sql: "ALTER TABLE image DROP COLUMN \(part)")
+            }
             // The uploaded file's name (without extension), so downloads can be called
             // "harbour-hayao.png" rather than by an opaque id.
             try db.execute(sql: "ALTER TABLE image ADD COLUMN title TEXT NOT NULL DEFAULT '' CHECK (length(title) <= 80)")

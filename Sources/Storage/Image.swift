@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 
-/// One cartoonized picture (table `image`): the bytes, who may see it, and how it was made.
+/// One cartoonized picture: who may see it and how it was made (table `image`), and its three
+/// pictures (table `image_data`, one row per part, so small rows list fast).
 public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "image"
 
@@ -18,10 +19,11 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     public var height: Int
     public var modelSHA256: String
     public var durationMS: Int
-    public var original: Data
+    /// The three parts live in `image_data`: not columns of `image` (see CodingKeys).
+    public var original = Data()
     public var originalType: String
-    public var result: Data
-    public var thumbnail: Data
+    public var result = Data()
+    public var thumbnail = Data()
     /// The uploaded file's name without extension (may be empty); names downloads.
     public var title: String = ""
     public var likeCount: Int = 0
@@ -29,7 +31,7 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     public var expiresAt: Date?
 
     enum CodingKeys: String, CodingKey {
-        case id, visibility, style, strength, width, height, original, result, thumbnail, title
+        case id, visibility, style, strength, width, height, title
         case ownerID = "owner_id", inputWidth = "input_width", inputHeight = "input_height"
         case modelSHA256 = "model_sha256", durationMS = "duration_ms", originalType = "original_type"
         case likeCount = "like_count", createdAt = "created_at", expiresAt = "expires_at"
@@ -153,14 +155,17 @@ public struct ImageStore: Sendable {
 
     public init(database: AppDatabase) { self.database = database }
 
-    public func insert(_ image: Image) throws {
-        try database.pool.write { db in try image.insert(db) }
-    }
+    public func insert(_ image: Image) throws { try insertAll([image]) }
 
     /// Stores several images in one transaction: all of them, or none.
     public func insertAll(_ images: [Image]) throws {
         try database.pool.write { db in
-            for image in images { try image.insert(db) }
+            for image in images {
+                try image.insert(db)
+                for (part, bytes) in [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail)] {
+                    try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes) VALUES (?, ?, ?)", arguments: [image.id, part, bytes])
+                }
+            }
         }
     }
 
@@ -170,7 +175,17 @@ public struct ImageStore: Sendable {
     /// The whole image (bytes included), but only if `viewer` may see it.
     public func find(id: String, viewer: Int64?, now: Date = Date()) throws -> Image? {
         try database.pool.read { db in
-            try Image.fetchOne(db, sql: "SELECT * FROM image WHERE id = ? AND \(Self.visible)", arguments: [id, viewer, now])
+            guard var image = try Image.fetchOne(db, sql: "SELECT * FROM image WHERE id = ? AND \(Self.visible)",
+                                                 arguments: [id, viewer, now]) else { return nil }
+            for row in try Row.fetchAll(db, sql: "SELECT part, bytes FROM image_data WHERE image_id = ?", arguments: [id]) {
+                let bytes: Data = row["bytes"]
+                switch row["part"] as String {
+                case "original": image.original = bytes
+                case "result": image.result = bytes
+                default: image.thumbnail = bytes
+                }
+            }
+            return image
         }
     }
 
@@ -180,8 +195,10 @@ public struct ImageStore: Sendable {
             try ImageDetails.fetchOne(db, sql: """
                 SELECT image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.strength,
                        image.title, image.input_width, image.input_height, image.width, image.height, image.model_sha256,
-                       image.duration_ms, image.original_type, length(image.original) AS original_bytes,
-                       length(image.result) AS result_bytes, image.like_count, image.created_at, image.expires_at
+                       image.duration_ms, image.original_type,
+                       (SELECT length(bytes) FROM image_data WHERE image_id = image.id AND part = 'original') AS original_bytes,
+                       (SELECT length(bytes) FROM image_data WHERE image_id = image.id AND part = 'result') AS result_bytes,
+                       image.like_count, image.created_at, image.expires_at
                 FROM image LEFT JOIN user ON user.id = image.owner_id
                 WHERE image.id = ? AND \(Self.visible)
                 """, arguments: [id, viewer, now])
@@ -191,11 +208,11 @@ public struct ImageStore: Sendable {
     /// One of the image's stored pictures (only that BLOB is read), if `viewer` may see it.
     public func bytes(_ part: ImageBytes.Part, id: String, viewer: Int64?, now: Date = Date()) throws -> ImageBytes? {
         try database.pool.read { db in
-            // `part` is one of three fixed column names, never user text.
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT \(part.rawValue) AS data, visibility, original_type, style, title FROM image
-                WHERE id = ? AND \(Self.visible)
-                """, arguments: [id, viewer, now]) else { return nil }
+                SELECT image_data.bytes AS data, image.visibility, image.original_type, image.style, image.title
+                FROM image JOIN image_data ON image_data.image_id = image.id AND image_data.part = ?
+                WHERE image.id = ? AND \(Self.visible)
+                """, arguments: [part.rawValue, id, viewer, now]) else { return nil }
             return ImageBytes(data: row["data"], visibility: Image.Visibility(rawValue: row["visibility"]) ?? .private,
                               originalType: row["original_type"], style: row["style"], title: row["title"])
         }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Storage
+import GRDB
 import Testing
 
 extension Image {
@@ -115,6 +116,7 @@ struct ImageStoreTests {
         #expect(try images.details(id: expired.id, viewer: nil) == nil && images.find(id: expired.id, viewer: nil) == nil)
         #expect(try images.bytes(.result, id: expired.id, viewer: nil) == nil)
         #expect(try images.purgeExpired() == 1)
+        #expect(try images.bytes(.thumbnail, id: mine.id, viewer: a) != nil) // the purge took only the expired one's bytes
     }
 
     @Test("pages of 24 say whether another follows; likes are reported per member")
@@ -130,5 +132,29 @@ struct ImageStoreTests {
         _ = try images.setLiked(true, id: all[3].id, user: b)
         #expect(try images.liked(by: b, among: all.map(\.id)) == [all[3].id])
         #expect(try images.liked(by: a, among: all.map(\.id)).isEmpty)
+    }
+
+    @Test("a database with v2 images keeps them: the bytes move to image_data")
+    func migratesV2Images() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-db-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("artworker.sqlite").path
+        do {
+            let old = try DatabaseQueue(path: path)
+            try AppDatabase.migrator.migrate(old, upTo: "v2: images")
+            try old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO image (id, owner_id, visibility, style, strength, input_width, input_height, width, height,
+                                       model_sha256, duration_ms, original, original_type, result, thumbnail, created_at, expires_at)
+                    VALUES ('AAAAAAAAAAAAAAAAAAAAAA', NULL, 'anonymous', 'hayao', 100, 4, 3, 4, 3, ?, 5, x'0102', 'image/png',
+                            x'0304', x'05', ?, ?)
+                    """, arguments: [String(repeating: "c", count: 64), Date(), Date().addingTimeInterval(3600)])
+            }
+        }
+        let images = ImageStore(database: try AppDatabase(path: path))
+        let image = try #require(try images.find(id: "AAAAAAAAAAAAAAAAAAAAAA", viewer: nil))
+        #expect(image.original == Data([1, 2]) && image.result == Data([3, 4]) && image.thumbnail == Data([5]) && image.title == "")
+        #expect(try images.details(id: image.id, viewer: nil)?.resultBytes == 2)
     }
 }

@@ -15,7 +15,7 @@ struct StorageTests {
     func migrations() throws {
         let (database, dir) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(try database.appliedMigrations() == ["v1: revoked tokens", "v1: users", "v2: images", "v3: image titles"])
+        #expect(try database.appliedMigrations() == ["v1: revoked tokens", "v1: users", "v2: images", "v3: image bytes apart, titles"])
         let reopened = try AppDatabase.open(directory: dir)
         #expect(try reopened.appliedMigrations().count == 4)
         let pragmas = try database.pool.read { db in
