@@ -18,7 +18,7 @@ struct Pages: Sendable {
         context["passwordRule"] = Credentials.passwordRule
         if let session = request.session {
             context["user"] = session.user.username
-            context["since"] = ISO8601DateFormatter.string(from: session.user.createdAt, timeZone: .gmt, formatOptions: [.withFullDate])
+            context["since"] = String(ImageLibrary.timestamp(session.user.createdAt).prefix(10))
             context["csrf"] = accounts.csrf.token(for: "session:" + session.claims.jti)
         } else {
             let seed = request.cookies[SessionMiddleware.csrfCookie] ?? JWTSigner.randomID()

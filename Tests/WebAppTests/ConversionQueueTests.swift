@@ -96,3 +96,21 @@ struct ConversionQueueTests {
         #expect(waitFor(queue, first, viewer: nil) { $0.status == .done }?.status == .done)
     }
 }
+
+@Suite("Page helpers")
+struct PageHelperTests {
+    @Test("timestamps are RFC 3339 in UTC, zero-padded")
+    func timestamps() {
+        #expect(ImageLibrary.timestamp(Date(timeIntervalSince1970: 1_795_249_664.9)) == "2026-11-21T08:27:44Z")
+        #expect(ImageLibrary.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
+        #expect(ImageLibrary.readableTime(Date(timeIntervalSince1970: 1_795_249_664)) == "2026-11-21 08:27 UTC")
+    }
+
+    @Test("download names come from the upload's name, reduced to safe characters", arguments: [
+        ("Harbour at Dusk.JPG", "Harbour-at-Dusk"), ("../../etc/passwd", "passwd"), (#"C:\photos\mei.png"#, "mei"),
+        ("\"quoted\";.png", "quoted"), ("日本.png", ""), ("noext", "noext"), (".png", ""),
+    ])
+    func titles(filename: String, title: String) {
+        #expect(DownloadName.title(fromFilename: filename) == title)
+    }
+}
