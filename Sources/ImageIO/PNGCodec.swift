@@ -94,14 +94,21 @@ enum PNGCodec {
         defer { png_image_free(&image) }
         let stride = Int32(rgb.width * 3)
         let written: [UInt8]? = rgb.pixels.withUnsafeBytes { src in
-            var size: png_alloc_size_t = 0
-            // First call measures, second call writes (png.h, png_image_write_to_memory).
-            guard png_image_write_to_memory(&image, nil, &size, 0, src.baseAddress, stride, nil) != 0 else {
-                return nil
-            }
+            // One pass into a buffer that fits the worst case: asking for the size first (a
+            // NULL buffer) compresses the whole image once just to measure it. The bound is
+            // png.h's PNG_IMAGE_PNG_SIZE_MAX (a C macro Swift cannot import), with slack.
+            let data = (rgb.width * 3 + 1) * rgb.height // filter byte + row
+            let deflated = data + (data + 7) / 8 + (data + 63) / 64 + 11 // PNG_ZLIB_MAX_SIZE
+            var size = png_alloc_size_t(deflated + 12 * (deflated / 1024 + 1) + 4096)
             var output = [UInt8](repeating: 0, count: Int(size))
-            let ok = output.withUnsafeMutableBytes { out in
+            var ok = output.withUnsafeMutableBytes { out in
                 png_image_write_to_memory(&image, out.baseAddress, &size, 0, src.baseAddress, stride, nil)
+            }
+            if ok == 0, Int(size) > output.count { // too small after all: `size` now says what is needed
+                output = [UInt8](repeating: 0, count: Int(size))
+                ok = output.withUnsafeMutableBytes { out in
+                    png_image_write_to_memory(&image, out.baseAddress, &size, 0, src.baseAddress, stride, nil)
+                }
             }
             guard ok != 0 else { return nil }
             output.removeSubrange(Int(size)...)
