@@ -15,8 +15,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What `make run` passes to the program.
 ARGS ?= serve
 
-# Where `make weights` finds the published CartoonGAN .npy files (one folder per style).
-WEIGHTS_SRC ?= ../shared/weights/cartoongan
+# The shared data beside the checkout: published CartoonGAN .npy files (one folder per style,
+# read by `make weights`) and test photos.
+SHARED ?= ../shared
+WEIGHTS_SRC ?= $(SHARED)/weights/cartoongan
 STYLES := hayao hosoda paprika shinkai
 
 # `make bench`: sizes, threads and the reference engines' versions (from PyPI).
@@ -25,23 +27,37 @@ BENCH_THREADS ?= 2
 BENCH_RUNS ?= 5
 BENCH_VENV := .build-bench/venv
 BENCH_PACKAGES := onnxruntime==1.31.1 openvino==2026.4.1 onnx==1.23.2 numpy==2.4.6
+BENCH_E2E_PACKAGES := numpy==2.4.6 pillow==13.0.0
 
-.PHONY: all setup build weights test run bench bench-http clean
+# `make test-browser`: Debian's Chromium and its driver, Selenium from PyPI.
+BROWSER_PACKAGES := chromium chromium-driver
+BROWSER_VENV := .build-browser/venv
+SELENIUM := selenium==4.51.0
+BROWSER_RUN := $(BROWSER_VENV)/bin/python Tests/Browser/browser_test.py --artworker $(BIN) \
+	--photo $(SHARED)/testdata/photos/coffee.png --screenshots .build-browser/screenshots
+
+.PHONY: all setup build weights test test-browser browser-setup run bench bench-http bench-e2e clean
 
 all: build
 
-## setup: install missing Debian packages (quiet and quick when all are present)
-setup:
+# $(call apt-install,PACKAGES,WHO): install those of the Debian PACKAGES that are missing,
+# quietly (the log is shown only on failure).
+define apt-install
 	@missing=""; \
-	for p in $(APT_PACKAGES); do \
+	for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "setup: installing$$missing"; \
+	  echo "$(2): installing$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing \
 	    >.apt-install.log 2>&1 || { cat .apt-install.log; exit 1; }; \
 	fi
+endef
+
+## setup: install missing Debian packages (quiet and quick when all are present)
+setup:
+	$(call apt-install,$(APT_PACKAGES),setup)
 
 ## build: release build for this CPU
 build: setup
@@ -53,9 +69,22 @@ weights: build
 	  [ -f Weights/$$s.safetensors ] || $(BIN) import-weights --from "$(WEIGHTS_SRC)" --style $$s || exit 1; \
 	done
 
-## test: set up, build and run the whole test suite (release: numeric code is too slow in debug)
+## test: set up, build and run the whole test suite (release: numeric code is too slow in debug),
+## then the browser test when Chromium can be installed here
 test: setup weights
 	swift test $(SWIFT_FLAGS)
+	@if $(MAKE) -s browser-setup; then $(BROWSER_RUN); \
+	else echo "test: Chromium or Selenium cannot be installed here: skipping the browser test"; fi
+
+## test-browser: the main flow in headless Chromium, with screenshots in .build-browser/screenshots
+test-browser: weights browser-setup
+	$(BROWSER_RUN)
+
+# Chromium and chromium-driver from Debian, Selenium into .build-browser (quiet when present).
+browser-setup:
+	$(call apt-install,$(BROWSER_PACKAGES),browser-setup)
+	@[ -x $(BROWSER_VENV)/bin/python ] || python3 -m venv $(BROWSER_VENV)
+	@$(BROWSER_VENV)/bin/python -c "import selenium" 2>/dev/null || $(BROWSER_VENV)/bin/pip install -q $(SELENIUM)
 
 ## run: set up, build, and start the program (`make run ARGS="image info photo.jpg"`)
 run: weights
@@ -74,6 +103,13 @@ bench-http: build
 	@command -v wrk >/dev/null || { $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	@command -v curl >/dev/null || { $(SUDO) apt-get install -y -qq curl >/dev/null; }
 	Tests/Bench/http-bench.sh $(BIN)
+
+## bench-e2e: 12 MP JPEG upload → result time, and the public gallery's requests/s during a conversion
+bench-e2e: weights
+	@command -v wrk >/dev/null || { $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import numpy, PIL" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q $(BENCH_E2E_PACKAGES)
+	$(BENCH_VENV)/bin/python Tests/Bench/e2e-bench.py --artworker $(BIN) --photo $(SHARED)/testdata/photos/coffee.png
 
 clean:
 	rm -rf .build
