@@ -39,6 +39,8 @@ let package = Package(
             name: "ImageIO",
             dependencies: ["CTurboJPEG", "CPNG"]
         ),
+        // Colour spaces and distances, k-means, scene and movie palettes.
+        .target(name: "Palette", dependencies: ["ImageIO"]),
         // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
         .target(name: "Kernels", exclude: ["README.md"]),
         // Bytes on the wire <-> requests and responses; knows nothing about the app.
@@ -73,6 +75,10 @@ let package = Package(
         .testTarget(
             name: "ImageIOTests",
             dependencies: ["ImageIO", "CTurboJPEG", "CZlib", "TestSupport"]
+        ),
+        .testTarget(
+            name: "PaletteTests",
+            dependencies: ["Palette", "ImageIO", "TestSupport"]
         ),
         .testTarget(
             name: "KernelsTests",
