@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Auth", dependencies: ["CXCrypt", .product(name: "Crypto", package: "swift-crypto")]),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN", .product(name: "Crypto", package: "swift-crypto"),
+            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),

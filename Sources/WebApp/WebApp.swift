@@ -51,14 +51,15 @@ public final class WebApp: Sendable {
         conversions.threads = configuration.conversionThreads
         conversions.anonymousLifetime = configuration.anonymousLifetime
         let queue = ConversionQueue(maxQueued: configuration.maxQueuedConversions)
-        let openAPI = try OpenAPIDocument(publicDirectory: configuration.publicDirectory)
+        let staticFiles = StaticFiles(root: configuration.publicDirectory)
+        let openAPI = try OpenAPIDocument(files: staticFiles)
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
                          images: images)
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
         let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies)
         HomeController(pages: pages).mount(on: router)
-        StaticFiles(root: configuration.publicDirectory).mount(on: router)
+        staticFiles.mount(on: router)
         AuthAPIController(accounts: accounts).mount(on: router)
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
         AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)

@@ -35,7 +35,7 @@ struct GalleryController {
         router.get("/gallery") { request in
             guard let user = request.session?.user.id else { return .redirect(to: "/login?next=%2Fgallery") }
             let page = try c.library.images.list(owner: user, page: try request.pageNumber())
-            var extra = c.listing(page, viewer: user, base: "/gallery?")
+            var extra = try c.listing(page, viewer: user, base: "/gallery?")
             extra["emptyText"] = page.page == 1 ? "No pictures yet." : "There is nothing on this page."
             return c.pages.render("images/gallery", "Your gallery", request, extra: extra)
         }
@@ -43,7 +43,7 @@ struct GalleryController {
             let viewer = request.session?.user.id
             let order = try Self.order(request)
             let page = try c.library.images.listPublic(order: order, page: try request.pageNumber())
-            var extra = c.listing(page, viewer: viewer, base: "/explore?sort=\(order.rawValue)&")
+            var extra = try c.listing(page, viewer: viewer, base: "/explore?sort=\(order.rawValue)&")
             extra["showOwner"] = true
             extra["emptyText"] = page.page == 1 ? "Nothing has been shared yet." : "There is nothing on this page."
             extra["sorts"] = ImageStore.PublicOrder.allCases.map { ["value": $0.rawValue, "label": Self.label($0), "current": $0 == order] }
@@ -61,14 +61,14 @@ struct GalleryController {
     }
 
     /// What the gallery templates need: the items, and links to the neighbouring pages.
-    func listing(_ page: ImagePage, viewer: Int64?, base: String) -> [String: Any] {
-        let liked = (try? viewer.map { try library.images.liked(by: $0, among: page.items.map(\.id)) }) ?? nil
+    func listing(_ page: ImagePage, viewer: Int64?, base: String) throws -> [String: Any] {
+        let liked = try library.liked(page.items.map(\.id), viewer: viewer)
         return [
             "images": page.items.map { s -> [String: Any] in
                 [
                     "id": s.id,
                     "title": s.title.isEmpty ? false : s.title,
-                    "style": s.style.prefix(1).uppercased() + s.style.dropFirst(),
+                    "style": ImageLibrary.styleName(s.style),
                     "owner": s.ownerName ?? "",
                     "likes": s.likeCount,
                     "liked": liked?.contains(s.id) ?? false,

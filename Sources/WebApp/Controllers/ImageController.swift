@@ -24,7 +24,7 @@ struct ImageController {
         router.get("/api/v1/images/:id") { request in
             let viewer = request.session?.user.id
             let details = try c.library.details(try Self.id(request), viewer: viewer)
-            let liked = try viewer.map { try c.images.liked(by: $0, among: [details.id]).contains(details.id) }
+            let liked = try c.library.liked([details.id], viewer: viewer)?.contains(details.id)
             return ConversionController.noStore(.json(ImageLibrary.body(details, liked: liked)))
         }
         router.addAsync("GET", "/api/v1/images/:id/result") { request in
@@ -48,7 +48,7 @@ struct ImageController {
             router.post("/api/v1/images/:id/\(action)") { request in
                 let user = try AuthAPIController.session(request).user.id!
                 let details = try c.setShared(shared, request, user: user)
-                return .json(ImageLibrary.body(details, liked: try c.images.liked(by: user, among: [details.id]).contains(details.id)))
+                return .json(ImageLibrary.body(details, liked: try c.library.liked([details.id], viewer: user)?.contains(details.id)))
             }
         }
         for (method, liked) in [("POST", true), ("DELETE", false)] {
@@ -132,8 +132,8 @@ struct ImageController {
     func page(_ request: Request, status: HTTPStatus = .ok, error: String? = nil) throws -> HTTPResponse {
         let viewer = request.session?.user.id
         let d = try library.details(try Self.id(request), viewer: viewer)
-        let style = d.style.prefix(1).uppercased() + d.style.dropFirst()
-        let liked = try viewer.map { try images.liked(by: $0, among: [d.id]).contains(d.id) } ?? false
+        let style = ImageLibrary.styleName(d.style)
+        let liked = try library.liked([d.id], viewer: viewer)?.contains(d.id) ?? false
         return pages.render("images/image", (d.title.isEmpty ? "" : d.title + " — ") + "\(style) style", request, status: status, extra: [
             "id": d.id,
             "title": d.title.isEmpty ? false : d.title,

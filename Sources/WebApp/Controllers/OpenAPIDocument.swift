@@ -1,32 +1,26 @@
-import Crypto
 import Foundation
 import HTTPServer
 
 /// The API's OpenAPI 3 description (`Public/openapi.json`, written by hand next to the code it
-/// describes; a test checks that every `/api/v1` route is in it), served at /api/openapi.json.
+/// describes; a test checks that every `/api/v1` route is in it), served at /api/openapi.json
+/// by the static-file responder (ETag, 304, caching).
 struct OpenAPIDocument {
-    let bytes: [UInt8]
-    let etag: String
+    let files: StaticFiles
 
-    init(publicDirectory: URL) throws {
-        let url = publicDirectory.appendingPathComponent("openapi.json")
+    /// Checks at start-up that the description is there and is a JSON object.
+    init(files: StaticFiles) throws {
+        let url = files.root.appendingPathComponent("openapi.json")
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ConfigurationError("missing \(url.path): the API description")
         }
         guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
             throw ConfigurationError("\(url.path) is not a JSON object")
         }
-        bytes = [UInt8](data)
-        etag = "\"" + SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        self.files = files
     }
 
     func mount(on router: Router) {
-        let document = self
-        router.get("/api/openapi.json") { request in
-            var headers: HTTPHeaders = ["ETag": document.etag, "Cache-Control": "public, max-age=300"]
-            if request.headers.noneMatchFails(document.etag) { return HTTPResponse(status: .notModified, headers: headers) }
-            headers.set("Content-Type", "application/json")
-            return HTTPResponse(headers: headers, body: document.bytes)
-        }
+        let files = self.files
+        router.get("/api/openapi.json") { request in try files.response(path: "openapi.json", request: request.http) }
     }
 }

@@ -1,3 +1,4 @@
+import CartoonGAN
 import Foundation
 import HTTPServer
 import ImageIO
@@ -24,6 +25,14 @@ struct ImageLibrary: Sendable {
             }
         }
     }
+
+    /// Which of `ids` the viewer has liked; nil when signed out (nothing to say).
+    func liked(_ ids: [String], viewer: Int64?) throws -> Set<String>? {
+        try viewer.map { try images.liked(by: $0, among: ids) }
+    }
+
+    /// "Hayao" for "hayao".
+    static func styleName(_ style: String) -> String { Style(rawValue: style)?.displayName ?? style }
 
     func details(_ id: String, viewer: Int64?) throws -> ImageDetails {
         guard let details = try images.details(id: id, viewer: viewer) else { throw Self.notFound }
@@ -163,7 +172,7 @@ struct ImageLibrary: Sendable {
     }
 
     func body(_ page: ImagePage, viewer: Int64?) throws -> PageBody {
-        let liked = try viewer.map { try images.liked(by: $0, among: page.items.map(\.id)) }
+        let liked = try liked(page.items.map(\.id), viewer: viewer)
         return PageBody(page: page.page, has_more: page.hasMore, images: page.items.map { s in
             SummaryBody(id: s.id, title: s.title, style: s.style, strength: s.strength, visibility: s.visibility.rawValue,
                         owner: s.ownerName, likes: s.likeCount, liked: liked.map { $0.contains(s.id) },
