@@ -1,0 +1,221 @@
+import Foundation
+
+/// Server-drawn SVG pictures of palettes: swatch strips, 3D scatter plots (RGB cube, HSV
+/// cylinder) and a hue histogram. Colours are `fill` attributes, never inline styles, so the
+/// pages work under a Content-Security-Policy without 'unsafe-inline'. Every text is escaped.
+public enum PalettePlots {
+    /// A horizontal strip of swatches, widths proportional to the weights.
+    public static func strip(_ colours: [WeightedColour], width: Int = 600, height: Int = 40, label: String) -> String {
+        let total = colours.reduce(0) { $0 + max($1.weight, 0) }
+        var svg = "<svg class=\"strip\" viewBox=\"0 0 \(width) \(height)\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(escape(label))\">"
+        guard total > 0 else { return svg + "</svg>" }
+        var x = 0.0
+        for c in colours where c.weight > 0 {
+            let w = Double(width) * c.weight / total
+            svg += "<rect x=\"\(f(x))\" y=\"0\" width=\"\(f(w + 0.5))\" height=\"\(height)\" fill=\"\(c.colour.hex)\">"
+                + "<title>\(c.colour.hex) \(f(c.weight / total * 100))%</title></rect>"
+            x += w
+        }
+        return svg + "</svg>"
+    }
+
+    /// Scenes over time: one column per scene, its colours stacked by share (darkest at the
+    /// bottom); a fade is a black column.
+    public static func fingerprint(_ scenes: [PaletteDocument.Scene], width: Int = 900, height: Int = 90) -> String {
+        var svg = "<svg class=\"fingerprint\" viewBox=\"0 0 \(width) \(height)\" preserveAspectRatio=\"none\" role=\"img\" "
+            + "aria-label=\"The film's colours scene by scene, from the first scene on the left to the last\">"
+        guard !scenes.isEmpty else { return svg + "</svg>" }
+        let columnWidth = Double(width) / Double(scenes.count)
+        for (i, scene) in scenes.enumerated() {
+            let x = Double(i) * columnWidth
+            let colours = MoviePalette.weighted(scene.colours).sorted { $0.colour.hsv.v > $1.colour.hsv.v }
+            if colours.isEmpty {
+                svg += "<rect x=\"\(f(x))\" y=\"0\" width=\"\(f(columnWidth + 0.5))\" height=\"\(height)\" fill=\"#000000\"><title>Scene \(scene.number): fade</title></rect>"
+                continue
+            }
+            var y = 0.0
+            for c in colours {
+                let h = Double(height) * c.weight
+                svg += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(columnWidth + 0.5))\" height=\"\(f(h + 0.5))\" fill=\"\(c.colour.hex)\"/>"
+                y += h
+            }
+        }
+        return svg + "</svg>"
+    }
+
+    /// Colours to plot: at most `limit` points; beyond that, colours are merged into a 16-level
+    /// RGB grid (each cell's weighted mean colour, its total weight), so nothing is dropped.
+    public static func plotted(_ colours: [WeightedColour], limit: Int = 2000) -> [WeightedColour] {
+        guard colours.count > limit else { return colours }
+        var cells: [Int: (sum: SIMD3<Double>, weight: Double)] = [:]
+        for c in colours where c.weight > 0 {
+            let v = c.colour.clamped
+            let key = Int(v.r / 16) << 8 | Int(v.g / 16) << 4 | Int(v.b / 16)
+            cells[key, default: (.zero, 0)].sum += SIMD3(v.r, v.g, v.b) * c.weight
+            cells[key, default: (.zero, 0)].weight += c.weight
+        }
+        return cells.keys.sorted().map { key in
+            let cell = cells[key]!
+            let mean = cell.sum / cell.weight
+            return WeightedColour(Colour(r: mean.x, g: mean.y, b: mean.z), weight: cell.weight)
+        }
+    }
+
+    /// A view direction: turned `yaw` degrees about the vertical axis, tilted `pitch` degrees.
+    public struct View: Sendable, Equatable {
+        public var yaw: Double
+        public var pitch: Double
+        public init(yaw: Double = 35, pitch: Double = 25) {
+            self.yaw = yaw
+            self.pitch = pitch
+        }
+
+        /// Model coordinates (x right, y up, z towards the viewer before turning) to the
+        /// screen: x, y (down), depth (larger = nearer).
+        func project(_ p: SIMD3<Double>) -> SIMD3<Double> {
+            let a = yaw * .pi / 180, b = pitch * .pi / 180
+            let x1 = p.x * cos(a) + p.z * sin(a), z1 = -p.x * sin(a) + p.z * cos(a)
+            let y2 = p.y * cos(b) - z1 * sin(b), z2 = p.y * sin(b) + z1 * cos(b)
+            return SIMD3(x1, -y2, z2)
+        }
+    }
+
+    /// The colours in the RGB cube (R to the right, G up, B towards the viewer), each a dot of
+    /// its own colour, area by weight, drawn far to near.
+    public static func rgbCube(_ colours: [WeightedColour], view: View = View(), size: Int = 420) -> String {
+        func model(_ r: Double, _ g: Double, _ b: Double) -> SIMD3<Double> { SIMD3(r / 255 - 0.5, g / 255 - 0.5, b / 255 - 0.5) }
+        let corners = [(0.0, 0.0, 0.0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255), (255, 255, 255)]
+            .map { model($0.0, $0.1, $0.2) }
+        // Edges join corners that differ in one channel.
+        var edges: [(SIMD3<Double>, SIMD3<Double>)] = []
+        for i in corners.indices {
+            for j in corners.indices where j > i {
+                let d = corners[i] - corners[j]
+                if [d.x, d.y, d.z].filter({ $0 != 0 }).count == 1 { edges.append((corners[i], corners[j])) }
+            }
+        }
+        let axes = [("Red", model(255, 0, 0), model(300, 0, 0)), ("Green", model(0, 255, 0), model(0, 300, 0)),
+                    ("Blue", model(0, 0, 255), model(0, 0, 300))]
+        return scatter(colours, view: view, size: size, title: "The film's colours in the RGB cube", edges: edges, axes: axes,
+                       origin: ("0", model(0, 0, 0))) { c in
+            let v = c.clamped
+            return model(v.r, v.g, v.b)
+        }
+    }
+
+    /// The colours in the HSV cylinder: hue around, saturation outwards, value up.
+    public static func hsvCylinder(_ colours: [WeightedColour], view: View = View(), size: Int = 420) -> String {
+        func model(_ h: Double, _ s: Double, _ v: Double) -> SIMD3<Double> {
+            let a = h * .pi / 180
+            return SIMD3(0.5 * s * cos(a), v - 0.5, -0.5 * s * sin(a))
+        }
+        var edges: [(SIMD3<Double>, SIMD3<Double>)] = []
+        for v in [0.0, 1.0] {
+            for step in 0..<48 {
+                edges.append((model(Double(step) * 7.5, 1, v), model(Double(step + 1) * 7.5, 1, v)))
+            }
+        }
+        edges.append((model(0, 0, 0), model(0, 0, 1)))
+        for h in [0.0, 90, 180, 270] { edges.append((model(h, 1, 0), model(h, 1, 1))) }
+        let axes = [("Value", model(0, 0, 1), model(0, 0, 1.12)), ("Hue 0°", model(0, 1, 1), model(0, 1.18, 1)),
+                    ("120°", model(120, 1, 1), model(120, 1.18, 1)), ("240°", model(240, 1, 1), model(240, 1.18, 1)),
+                    ("Saturation", model(0, 0, 0), model(300, 0.55, -0.08))]
+        return scatter(colours, view: view, size: size, title: "The film's colours in the HSV cylinder", edges: edges, axes: axes,
+                       origin: nil) { c in
+            let hsv = c.hsv
+            return model(hsv.h, hsv.s, hsv.v)
+        }
+    }
+
+    static func scatter(_ colours: [WeightedColour], view: View, size: Int, title: String,
+                        edges: [(SIMD3<Double>, SIMD3<Double>)], axes: [(String, SIMD3<Double>, SIMD3<Double>)],
+                        origin: (String, SIMD3<Double>)?, position: (Colour) -> SIMD3<Double>) -> String {
+        let scale = Double(size) * 0.52, centre = Double(size) / 2
+        func screen(_ p: SIMD3<Double>) -> SIMD3<Double> {
+            let q = view.project(p)
+            return SIMD3(centre + q.x * scale, centre + q.y * scale, q.z)
+        }
+        var svg = "<svg class=\"plot3d\" viewBox=\"0 0 \(size) \(size)\" role=\"img\" aria-label=\"\(escape(title))\">"
+            + "<title>\(escape(title))</title><rect width=\"\(size)\" height=\"\(size)\" fill=\"#f4f4f6\"/>"
+        svg += "<g stroke=\"#9a9aa6\" stroke-width=\"1\" fill=\"none\">"
+        for (a, b) in edges {
+            let p = screen(a), q = screen(b)
+            svg += "<line x1=\"\(f(p.x))\" y1=\"\(f(p.y))\" x2=\"\(f(q.x))\" y2=\"\(f(q.y))\"/>"
+        }
+        svg += "</g>"
+        let points = plotted(colours)
+        let heaviest = points.map(\.weight).max() ?? 1
+        // Painter's algorithm: far points first, so near ones cover them.
+        let placed = points.map { (colour: $0.colour, weight: $0.weight, at: screen(position($0.colour))) }
+            .sorted { $0.at.z < $1.at.z }
+        svg += "<g stroke=\"#33333a\" stroke-width=\"0.4\">"
+        for p in placed {
+            let radius = 2 + 7 * (p.weight / heaviest).squareRoot()
+            svg += "<circle cx=\"\(f(p.at.x))\" cy=\"\(f(p.at.y))\" r=\"\(f(radius))\" fill=\"\(p.colour.hex)\"/>"
+        }
+        svg += "</g><g font-size=\"13\" fill=\"#222228\" stroke=\"none\">"
+        for (name, from, to) in axes {
+            let p = screen(from), q = screen(to)
+            svg += "<line x1=\"\(f(p.x))\" y1=\"\(f(p.y))\" x2=\"\(f(q.x))\" y2=\"\(f(q.y))\" stroke=\"#222228\" stroke-width=\"1.5\"/>"
+            svg += "<text x=\"\(f(q.x))\" y=\"\(f(q.y))\" text-anchor=\"middle\">\(escape(name))</text>"
+        }
+        if let (name, at) = origin {
+            let p = screen(at)
+            svg += "<text x=\"\(f(p.x))\" y=\"\(f(p.y + 14))\" text-anchor=\"middle\">\(escape(name))</text>"
+        }
+        return svg + "</g></svg>"
+    }
+
+    /// How the film's colourful weight spreads over hue, in 10° bins; greys (saturation or value
+    /// below 15 %) are one bar of their own on the right.
+    public static func hueHistogram(_ colours: [WeightedColour], width: Int = 720, height: Int = 180) -> String {
+        var bins = [Double](repeating: 0, count: 36)
+        var neutral = 0.0, total = 0.0
+        for c in colours where c.weight > 0 {
+            let hsv = c.colour.hsv
+            total += c.weight
+            if hsv.s < 0.15 || hsv.v < 0.15 { neutral += c.weight } else { bins[min(35, Int(hsv.h / 10))] += c.weight }
+        }
+        let plotHeight = Double(height - 30), barWidth = Double(width - 60) / 37
+        let tallest = max(bins.max() ?? 0, neutral, 1e-12)
+        var svg = "<svg class=\"hues\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"Hue distribution of the film's colours\">"
+            + "<title>Hue distribution</title>"
+        func bar(_ i: Int, _ value: Double, _ fill: String, _ label: String) {
+            let h = plotHeight * value / tallest
+            let x = 10 + Double(i) * barWidth + (i == 36 ? barWidth * 0.5 : 0)
+            let percent = total > 0 ? value / total * 100 : 0
+            svg += "<rect x=\"\(f(x))\" y=\"\(f(plotHeight - h + 4))\" width=\"\(f(barWidth - 1))\" height=\"\(f(h))\" fill=\"\(fill)\">"
+                + "<title>\(escape(label)): \(f(percent))%</title></rect>"
+        }
+        for (i, value) in bins.enumerated() {
+            bar(i, value, Colour(h: Double(i) * 10 + 5, s: 0.75, v: 0.9).hex, "Hue \(i * 10)–\(i * 10 + 10)°")
+        }
+        bar(36, neutral, "#8a8a8a", "Greys, black and white")
+        svg += "<g font-size=\"12\" fill=\"#222228\">"
+        for degrees in stride(from: 0, through: 360, by: 60) {
+            svg += "<text x=\"\(f(10 + Double(degrees) / 10 * barWidth))\" y=\"\(height - 8)\" text-anchor=\"middle\">\(degrees)°</text>"
+        }
+        svg += "<text x=\"\(f(10 + 37 * barWidth))\" y=\"\(height - 8)\" text-anchor=\"middle\">grey</text></g>"
+        return svg + "</svg>"
+    }
+
+    static func f(_ value: Double) -> String {
+        let rounded = (value * 10).rounded() / 10
+        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
