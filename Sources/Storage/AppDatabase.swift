@@ -124,6 +124,67 @@ public final class AppDatabase: Sendable {
             // "harbour-hayao.png" rather than by an opaque id.
             try db.execute(sql: "ALTER TABLE image ADD COLUMN title TEXT NOT NULL DEFAULT '' CHECK (length(title) <= 80)")
         }
+        migrator.registerMigration("v4: movies") { db in
+            // A film's colour study: public, edited and deleted by the member who made it. The
+            // dominant palette and the counts are kept on the row (JSON), so lists never read
+            // the colours.
+            try db.execute(sql: """
+                CREATE TABLE movie (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) >= 22),
+                    owner_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+                    title TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 120),
+                    year INTEGER CHECK (year BETWEEN 1870 AND 2100),
+                    director TEXT NOT NULL DEFAULT '' CHECK (length(director) <= 120),
+                    notes TEXT NOT NULL DEFAULT '' CHECK (length(notes) <= 4000),
+                    source TEXT NOT NULL CHECK (source IN ('frames', 'csv')),
+                    scene_count INTEGER NOT NULL CHECK (scene_count >= 0),
+                    colour_count INTEGER NOT NULL CHECK (colour_count >= 0),
+                    dominant TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL
+                )
+                """)
+            try db.execute(sql: "CREATE INDEX movie_created ON movie (created_at)")
+            // One analysed frame. The thumbnail is the last column: reading the others never
+            // walks its overflow pages.
+            try db.execute(sql: """
+                CREATE TABLE scene (
+                    movie_id TEXT NOT NULL REFERENCES movie(id) ON DELETE CASCADE,
+                    number INTEGER NOT NULL CHECK (number >= 1),
+                    flags TEXT NOT NULL DEFAULT '',
+                    width INTEGER CHECK (width > 0),
+                    height INTEGER CHECK (height > 0),
+                    thumbnail BLOB,
+                    PRIMARY KEY (movie_id, number)
+                )
+                """)
+            // A scene's tile colour (tile 0–5, rank 0–2, its share of the tile), or, with no
+            // scene, an imported colour that belongs to no known scene.
+            try db.execute(sql: """
+                CREATE TABLE colour (
+                    movie_id TEXT NOT NULL REFERENCES movie(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL CHECK (position >= 0),
+                    scene INTEGER,
+                    tile INTEGER CHECK (tile BETWEEN 0 AND 5),
+                    rank INTEGER CHECK (rank BETWEEN 0 AND 2),
+                    r REAL NOT NULL CHECK (r BETWEEN 0 AND 255),
+                    g REAL NOT NULL CHECK (g BETWEEN 0 AND 255),
+                    b REAL NOT NULL CHECK (b BETWEEN 0 AND 255),
+                    share REAL CHECK (share BETWEEN 0 AND 1),
+                    PRIMARY KEY (movie_id, position),
+                    FOREIGN KEY (movie_id, scene) REFERENCES scene(movie_id, number) ON DELETE CASCADE,
+                    CHECK ((scene IS NULL) = (tile IS NULL) AND (scene IS NULL) = (rank IS NULL)
+                           AND (scene IS NULL) = (share IS NULL))
+                ) WITHOUT ROWID
+                """)
+            // A cartoon result's own 18 colours (JSON), computed once, for its page.
+            try db.execute(sql: """
+                CREATE TABLE image_palette (
+                    image_id TEXT PRIMARY KEY NOT NULL REFERENCES image(id) ON DELETE CASCADE,
+                    colours TEXT NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 

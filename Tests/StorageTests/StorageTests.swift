@@ -15,9 +15,9 @@ struct StorageTests {
     func migrations() throws {
         let (database, dir) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(try database.appliedMigrations() == ["v1: revoked tokens", "v1: users", "v2: images", "v3: image bytes apart, titles"])
+        #expect(try database.appliedMigrations() == ["v1: revoked tokens", "v1: users", "v2: images", "v3: image bytes apart, titles", "v4: movies"])
         let reopened = try AppDatabase.open(directory: dir)
-        #expect(try reopened.appliedMigrations().count == 4)
+        #expect(try reopened.appliedMigrations().count == 5)
         let pragmas = try database.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
              try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
