@@ -36,7 +36,7 @@ SELENIUM := selenium==4.51.0
 BROWSER_RUN := $(BROWSER_VENV)/bin/python Tests/Browser/browser_test.py --artworker $(BIN) \
 	--photo $(SHARED)/testdata/photos/coffee.png --screenshots .build-browser/screenshots
 
-.PHONY: all setup build weights test test-browser browser-setup run bench bench-http bench-e2e clean
+.PHONY: all setup build weights test test-browser browser-setup run bench bench-palette bench-http bench-e2e clean
 
 all: build
 
@@ -97,6 +97,12 @@ bench: weights
 	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PACKAGES)
 	$(BENCH_VENV)/bin/python Tests/Bench/bench.py --sizes $(BENCH_SIZES) --threads $(BENCH_THREADS) \
 	  --runs $(BENCH_RUNS) --artworker $(BIN)
+	$(MAKE) -s bench-palette
+
+## bench-palette: one 1920×1080 frame's palette analysis on one core (target: well under 100 ms)
+bench-palette: build
+	$(BIN) palette bench --frame $(SHARED)/testdata/photos/coffee.png --size 1920x1080 --runs 21
+	$(BIN) palette bench --size 1920x1080 --runs 21
 
 ## bench-http: wrk against /healthz and a static file at 1, 16 and 128 connections
 bench-http: build

@@ -57,14 +57,14 @@ let package = Package(
         .target(name: "Auth", dependencies: ["CXCrypt", .product(name: "Crypto", package: "swift-crypto")]),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN",
+            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN", "Palette", "CZlib",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(
             name: "artworker",
             dependencies: [
-                "ImageIO", "Kernels", "CartoonGAN", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
+                "ImageIO", "Kernels", "CartoonGAN", "Palette", "Storage", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -102,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WebAppTests",
-            dependencies: ["WebApp", "HTTPServer", "TestSupport", "ImageIO", "CartoonGAN", "Storage",
+            dependencies: ["WebApp", "HTTPServer", "TestSupport", "ImageIO", "CartoonGAN", "Storage", "Palette", "CZlib",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

@@ -10,12 +10,12 @@
     show();
   });
 
-  // Job page: follow the conversion's progress, then reload to show the result.
+  // Job page (a conversion, a movie's analysis): follow the progress, then reload to show the result.
   var job = document.querySelector("[data-job]");
   if (job && job.dataset.waiting === "true") {
     var bar = job.querySelector("progress"), percent = job.querySelector(".percent"), state = job.querySelector(".state");
     var poll = function () {
-      fetch("/jobs/" + encodeURIComponent(job.dataset.job) + "/status", { credentials: "same-origin" })
+      fetch(job.dataset.status || "/jobs/" + encodeURIComponent(job.dataset.job) + "/status", { credentials: "same-origin" })
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
         .then(function (s) {
           var p = Math.floor(s.progress * 100);

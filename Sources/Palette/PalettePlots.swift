@@ -192,7 +192,7 @@ public enum PalettePlots {
         }
         bar(36, neutral, "#8a8a8a", "Greys, black and white")
         svg += "<g font-size=\"12\" fill=\"#222228\">"
-        for degrees in stride(from: 0, through: 360, by: 60) {
+        for degrees in stride(from: 0, through: 300, by: 60) { // 360° is 0° again
             svg += "<text x=\"\(f(10 + Double(degrees) / 10 * barWidth))\" y=\"\(height - 8)\" text-anchor=\"middle\">\(degrees)°</text>"
         }
         svg += "<text x=\"\(f(10 + 37 * barWidth))\" y=\"\(height - 8)\" text-anchor=\"middle\">grey</text></g>"

@@ -65,7 +65,11 @@ public final class WebApp: Sendable {
         AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
         let library = ImageLibrary(images: images)
         ConversionController(service: conversions, queue: queue, pages: pages).mount(on: router)
-        ImageController(library: library, pages: pages).mount(on: router)
+        let movieService = MovieService(movies: MovieStore(database: database))
+        ImageController(library: library, pages: pages, movies: movieService).mount(on: router)
+        // Frame analysis has a queue of its own: a movie never waits behind conversions.
+        MovieController(service: movieService, queue: ConversionQueue(maxQueued: 8, maxPerMember: 2, noun: "movie analyses"),
+                        pages: pages).mount(on: router)
         GalleryController(library: library, pages: pages).mount(on: router)
         openAPI.mount(on: router)
         router.freeze()

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Palette
 import Storage
 
 /// One image, as API and as its permalink page. Private images answer 404 to everyone but
@@ -15,6 +16,8 @@ import Storage
 struct ImageController {
     let library: ImageLibrary
     let pages: Pages
+    /// For the result's own palette and the movie nearest to it.
+    let movies: MovieService
 
     var images: ImageStore { library.images }
 
@@ -134,6 +137,8 @@ struct ImageController {
         let d = try library.details(try Self.id(request), viewer: viewer)
         let style = ImageLibrary.styleName(d.style)
         let liked = try library.liked([d.id], viewer: viewer)?.contains(d.id) ?? false
+        let palette = try movies.resultPalette(imageID: d.id) { try images.bytes(.result, id: d.id, viewer: viewer)?.data }
+        let nearest = try movies.nearest(to: palette)
         return pages.render("images/image", (d.title.isEmpty ? "" : d.title + " — ") + "\(style) style", request, status: status, extra: [
             "id": d.id,
             "title": d.title.isEmpty ? false : d.title,
@@ -155,6 +160,13 @@ struct ImageController {
             "pngName": DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "png"),
             "jpegName": DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "jpg"),
             "error": error ?? false,
+            "palette": palette.isEmpty ? false : PalettePlots.strip(MoviePalette.weighted(palette), width: 540, height: 36,
+                                                                    label: "The picture's 18 colours, tile by tile"),
+            "paletteHexes": palette.map(\.colour.hex).joined(separator: " "),
+            "nearest": nearest.map { n -> [String: Any] in
+                ["id": n.movie.id, "title": n.movie.info.title, "distance": String(format: "%.1f", n.distance),
+                 "strip": MovieController.dominantStrip(n.movie.dominant, title: n.movie.info.title, width: 540, height: 36)]
+            } ?? false,
         ])
     }
 }

@@ -4,9 +4,10 @@ import Foundation
 import HTTPServer
 import Synchronization
 
-/// Conversions as jobs: queued, then run one at a time on a dedicated thread (one inference
-/// uses every core; two would only slow each other), never on a connection thread. Bounded in
-/// total and per member; a full queue is 503, too many of one member's is 429.
+/// Long work as jobs (conversions; a movie's frame analysis on a queue of its own): queued,
+/// then run one at a time on a dedicated thread (one inference uses every core; two would only
+/// slow each other), never on a connection thread. Bounded in total and per member; a full
+/// queue is 503, too many of one member's is 429.
 final class ConversionQueue: Sendable {
     enum Status: String, Sendable, Codable { case queued, running, done, failed, cancelled }
 
@@ -46,12 +47,16 @@ final class ConversionQueue: Sendable {
     /// Finished jobs are remembered this long (their results live in the database regardless).
     let retention: TimeInterval
     private let jobs = Mutex<(all: [String: Job], order: [String], finishedAt: [String: Date])>(([:], [], [:]))
-    private let runner = DispatchQueue(label: "artworker.conversions") // serial: one at a time
+    private let runner: DispatchQueue // serial: one at a time
+    /// What the jobs are, in messages: "conversions", "movie analyses".
+    let noun: String
 
-    init(maxQueued: Int = 16, maxPerMember: Int = 3, retention: TimeInterval = 3600) {
+    init(maxQueued: Int = 16, maxPerMember: Int = 3, retention: TimeInterval = 3600, noun: String = "conversions") {
         self.maxQueued = maxQueued
         self.maxPerMember = maxPerMember
         self.retention = retention
+        self.noun = noun
+        runner = DispatchQueue(label: "artworker." + noun.replacingOccurrences(of: " ", with: "-"))
     }
 
     /// Queues `work`; returns the new job's id. Members are limited by account, anonymous
@@ -62,11 +67,11 @@ final class ConversionQueue: Sendable {
             forgetOld(&table)
             let waiting = table.all.values.filter { [.queued, .running].contains($0.state.withLock { $0.status }) }
             guard waiting.count < maxQueued else {
-                throw HTTPError(.serviceUnavailable, "The converter is busy; try again in a minute.", headers: ["Retry-After": "30"])
+                throw HTTPError(.serviceUnavailable, "Too many \(noun) are waiting; try again in a minute.", headers: ["Retry-After": "30"])
             }
             let mine = waiting.filter { owner != nil ? $0.owner == owner : ($0.owner == nil && address != nil && $0.address == address) }
             if mine.count >= maxPerMember {
-                throw HTTPError(.tooManyRequests, "You already have \(maxPerMember) conversions waiting; wait for one to finish.",
+                throw HTTPError(.tooManyRequests, "You already have \(maxPerMember) \(noun) waiting; wait for one to finish.",
                                 headers: ["Retry-After": "10"])
             }
             table.all[job.id] = job

@@ -1,0 +1,364 @@
+import Foundation
+import HTTPServer
+import Palette
+import Storage
+
+/// Movie colour palettes, as pages and as API (the API is a contract other tools rely on).
+/// Movies are public; members create them and edit or delete their own.
+///
+///     POST   /api/v1/movies   multipart title, year?, director?, notes?, and frames (files or a ZIP)
+///                             → 202 {"id": job} | csv (a colour file) → 201 {"id": movie}
+///     GET    /api/v1/movies?page=N        GET /api/v1/movies/{id}       DELETE /api/v1/movies/{id}
+///     GET    /api/v1/movies/jobs/{id}     the frame analysis: {"id","status","progress","movie","error"}
+///     GET    /api/v1/movies/{id}/palette.csv | .json | .gpl
+///     GET /movies, /movies/new, /movies/{id}, /movies/{id}/edit, /movies/{id}/scenes/{n}.jpg,
+///         /movies/jobs/{id} (+ /status)   POST /movies, /movies/{id}/edit, /movies/{id}/delete,
+///         /movies/jobs/{id}/cancel
+struct MovieController {
+    let service: MovieService
+    let queue: ConversionQueue
+    let pages: Pages
+
+    var movies: MovieStore { service.movies }
+
+    // MARK: Creating
+
+    /// What a create request brings: either frames (files, ZIPs) or a colour file.
+    enum Source { case frames([MovieService.Frame]), csv(bytes: [UInt8], filename: String?) }
+
+    struct Created { var movie: String?; var job: String? }
+
+    func create(_ request: Request, owner: Int64) throws -> Created {
+        guard request.headers["Content-Type"]?.lowercased().hasPrefix("multipart/form-data") == true else {
+            throw HTTPError(.unsupportedMediaType, "Send the movie as multipart/form-data.")
+        }
+        let parts: [FormPart]
+        do {
+            parts = try request.formFields(limits: MultipartLimits(maxParts: MovieService.maxFrames + 16,
+                                                                   maxPartBytes: MovieService.maxUploadBytes))
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw HTTPError(.contentTooLarge, "A movie may bring at most \(MovieService.maxFrames) files and \(MovieService.maxUploadBytes / 1_000_000) MB.")
+        }
+        func text(_ name: String) -> String? { parts.first { $0.name == name }?.text }
+        let info = try MovieService.info(title: text("title"), year: text("year"), director: text("director"), notes: text("notes"))
+        // A browser sends an empty part for an empty file input; that is no file.
+        let frames = parts.filter { $0.name == "frames" && !$0.data.isEmpty }
+        let csv = parts.filter { $0.name == "csv" && !$0.data.isEmpty }
+        switch (frames.isEmpty, csv.count) {
+        case (true, 0):
+            throw HTTPError(.badRequest, "Add the movie's frames (JPEG or PNG files, or a ZIP of them) or a colour file (CSV).")
+        case (false, 1...), (_, 2...):
+            throw HTTPError(.badRequest, "Send either frames or one colour file, not both.")
+        case (true, _):
+            let id = try service.importCSV(csv[0].data, filename: csv[0].filename, info: info, owner: owner)
+            return Created(movie: id)
+        case (false, _):
+            let checked = try service.frames(from: frames.map { .init(name: $0.filename ?? "frame", bytes: $0.data) })
+            let job = MovieService.Prepared(owner: owner, info: info, frames: checked)
+            let service = self.service
+            let id = try queue.submit(owner: owner) { progress, isCancelled in
+                [try service.analyse(job, progress: progress, isCancelled: isCancelled)]
+            }
+            return Created(job: id)
+        }
+    }
+
+    // MARK: Routes
+
+    static func id(_ request: Request) throws -> String {
+        guard let id = request.parameter("id"), !id.isEmpty else { throw MovieService.notFound }
+        return id
+    }
+
+    func owned(_ request: Request, user: Int64, action: String) throws -> MovieSummary {
+        guard let movie = try movies.find(id: try Self.id(request)) else { throw MovieService.notFound }
+        guard movie.ownerID == user else { throw HTTPError(.forbidden, "Only the member who added this movie can \(action) it.") }
+        return movie
+    }
+
+    func jobSnapshot(_ request: Request) throws -> ConversionQueue.Snapshot {
+        guard let id = request.parameter("id"), let snapshot = queue.snapshot(id: id, viewer: request.session?.user.id) else {
+            throw HTTPError(.notFound, "There is no movie analysis with this id (finished ones are kept for an hour).")
+        }
+        return snapshot
+    }
+
+    struct JobBody: Encodable {
+        var id: String
+        var status: String
+        var progress: Double
+        var movie: String?
+        var error: String?
+    }
+
+    static func body(_ s: ConversionQueue.Snapshot) -> JobBody {
+        JobBody(id: s.id, status: s.status.rawValue, progress: (s.progress * 1000).rounded() / 1000, movie: s.imageIDs.first, error: s.error)
+    }
+
+    func mount(on router: Router) {
+        let c = self
+        let uploadLimit = MovieService.maxUploadBytes + 1_000_000
+
+        // API
+        router.addAsync("POST", "/api/v1/movies", bodyLimit: uploadLimit) { request in
+            let created = try c.create(request, owner: try AuthAPIController.session(request).user.id!)
+            if let movie = created.movie {
+                var response = HTTPResponse.json(["id": movie], status: .created)
+                response.headers.set("Location", "/api/v1/movies/\(movie)")
+                return response
+            }
+            var response = HTTPResponse.json(["id": created.job!], status: .accepted)
+            response.headers.set("Location", "/api/v1/movies/jobs/\(created.job!)")
+            return response
+        }
+        router.get("/api/v1/movies") { request in
+            let page = try request.pageNumber()
+            let list = try c.movies.list(page: page)
+            struct ListBody: Encodable { var page: Int; var has_more: Bool; var movies: [MovieBody] }
+            return ConversionController.noStore(.json(ListBody(page: page, has_more: list.hasMore, movies: list.items.map(Self.body))))
+        }
+        router.get("/api/v1/movies/jobs/:id") { request in ConversionController.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
+        router.get("/api/v1/movies/:id") { request in
+            guard let movie = try c.movies.find(id: try Self.id(request)) else { throw MovieService.notFound }
+            return ConversionController.noStore(.json(Self.body(movie)))
+        }
+        router.add("DELETE", "/api/v1/movies/:id") { request in
+            let user = try AuthAPIController.session(request).user.id!
+            let movie = try c.owned(request, user: user, action: "delete")
+            guard try c.movies.delete(id: movie.id, owner: user) else { throw MovieService.notFound }
+            return HTTPResponse(status: .noContent)
+        }
+        for format in ["csv", "json", "gpl"] {
+            router.addAsync("GET", "/api/v1/movies/:id/palette.\(format)") { request in try c.export(request, format: format) }
+        }
+
+        // Pages
+        router.get("/movies") { request in try c.listPage(request) }
+        router.get("/movies/new") { request in
+            guard request.session != nil else { return .redirect(to: "/login?next=%2Fmovies%2Fnew") }
+            return c.form(request)
+        }
+        router.addAsync("POST", "/movies", bodyLimit: uploadLimit) { request in
+            guard let user = request.session?.user.id else { return .redirect(to: "/login?next=%2Fmovies%2Fnew") }
+            do {
+                let created = try c.create(request, owner: user)
+                return .redirect(to: created.movie.map { "/movies/\($0)" } ?? "/movies/jobs/\(created.job!)")
+            } catch let error as HTTPError {
+                return c.form(request, error: error)
+            }
+        }
+        router.get("/movies/jobs/:id") { request in try c.jobPage(request) }
+        router.get("/movies/jobs/:id/status") { request in ConversionController.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
+        router.post("/movies/jobs/:id/cancel") { request in
+            let id = try c.jobSnapshot(request).id
+            _ = c.queue.cancel(id: id, viewer: request.session?.user.id)
+            return .redirect(to: "/movies/jobs/\(id)")
+        }
+        router.addAsync("GET", "/movies/:id") { request in try c.moviePage(request) }
+        router.get("/movies/:id/scenes/:number") { request in try c.thumbnail(request) }
+        router.get("/movies/:id/edit") { request in
+            guard let user = request.session?.user.id else { return .redirect(to: "/login") }
+            return c.editForm(request, movie: try c.owned(request, user: user, action: "edit"))
+        }
+        router.post("/movies/:id/edit", bodyLimit: 64 * 1024) { request in
+            let user = try ImageController.member(request)
+            let movie = try c.owned(request, user: user, action: "edit")
+            let form = try AccountPagesController.fields(request)
+            do {
+                let info = try MovieService.info(title: form["title"], year: form["year"], director: form["director"], notes: form["notes"])
+                guard try c.movies.update(id: movie.id, owner: user, info: info) else { throw MovieService.notFound }
+                return .redirect(to: "/movies/\(movie.id)")
+            } catch let error as HTTPError where error.status == .badRequest {
+                var edited = movie
+                edited.info = MovieInfo(title: form["title"] ?? "", year: Int(form["year"] ?? ""), director: form["director"] ?? "",
+                                        notes: form["notes"] ?? "")
+                return c.editForm(request, movie: edited, error: error)
+            }
+        }
+        router.post("/movies/:id/delete", bodyLimit: 16 * 1024) { request in
+            let user = try ImageController.member(request)
+            let movie = try c.owned(request, user: user, action: "delete")
+            let form = try AccountPagesController.fields(request)
+            guard form["confirm"] == "yes" else {
+                return c.editForm(request, movie: movie, error: HTTPError(.badRequest, "Tick the box to confirm the deletion."))
+            }
+            guard try c.movies.delete(id: movie.id, owner: user) else { throw MovieService.notFound }
+            return .redirect(to: "/movies")
+        }
+    }
+
+    // MARK: API bodies and exports
+
+    struct ColourBody: Encodable {
+        var hex: String
+        var r, g, b: Double
+        var share: Double
+    }
+
+    struct MovieBody: Encodable {
+        var id, title: String
+        var year: Int?
+        var director, notes, owner, source: String
+        var scenes, colours: Int
+        var dominant: [ColourBody]
+        var created_at, updated_at: String
+        var links: [String: String]
+    }
+
+    static func body(_ m: MovieSummary) -> MovieBody {
+        MovieBody(id: m.id, title: m.info.title, year: m.info.year, director: m.info.director, notes: m.info.notes,
+                  owner: m.ownerName, source: m.source.rawValue, scenes: m.sceneCount, colours: m.colourCount,
+                  dominant: m.dominant.map { ColourBody(hex: Colour(r: $0.r, g: $0.g, b: $0.b).hex, r: $0.r, g: $0.g, b: $0.b, share: $0.share ?? 0) },
+                  created_at: ImageLibrary.timestamp(m.createdAt), updated_at: ImageLibrary.timestamp(m.updatedAt),
+                  links: ["page": "/movies/\(m.id)", "csv": "/api/v1/movies/\(m.id)/palette.csv",
+                          "json": "/api/v1/movies/\(m.id)/palette.json", "gpl": "/api/v1/movies/\(m.id)/palette.gpl"])
+    }
+
+    func export(_ request: Request, format: String) throws -> HTTPResponse {
+        let loaded = try service.load(try Self.id(request))
+        let (body, type): ([UInt8], String) = switch format {
+        case "csv": (Array(loaded.document.csv().utf8), "text/csv; charset=utf-8")
+        case "json": ([UInt8](try loaded.document.json(id: loaded.summary.id, dominant: loaded.dominant)), "application/json")
+        default: (Array(loaded.document.gpl(dominant: loaded.dominant).utf8), "text/plain; charset=utf-8")
+        }
+        let name = DownloadName.title(fromFilename: loaded.summary.info.title + ".x")
+        var response = HTTPResponse(status: .ok, headers: ["Content-Type": type], body: body)
+        response.headers.set("Content-Disposition", "attachment; filename=\"\(name.isEmpty ? "movie" : name)-palette.\(format)\"")
+        // Edits change the metadata in the exports: revalidate each time.
+        response.headers.set("Cache-Control", "no-cache")
+        return response
+    }
+
+    func thumbnail(_ request: Request) throws -> HTTPResponse {
+        let text = request.parameter("number") ?? ""
+        guard text.hasSuffix(".jpg"), let number = Int(text.dropLast(4)),
+              let bytes = try movies.thumbnail(movie: try Self.id(request), scene: number) else {
+            throw HTTPError(.notFound, "There is no such scene.")
+        }
+        let etag = "\"\(try Self.id(request))-\(number)\""
+        var headers: HTTPHeaders = ["ETag": etag, "Cache-Control": "public, max-age=300"]
+        if request.headers.noneMatchFails(etag) { return HTTPResponse(status: .notModified, headers: headers) }
+        headers.set("Content-Type", "image/jpeg")
+        return HTTPResponse(status: .ok, headers: headers, body: [UInt8](bytes))
+    }
+
+    // MARK: Pages
+
+    static func dominantStrip(_ dominant: [StoredColour], title: String, width: Int = 600, height: Int = 40) -> String {
+        PalettePlots.strip(dominant.map { WeightedColour(Colour(r: $0.r, g: $0.g, b: $0.b), weight: $0.share ?? 0) },
+                           width: width, height: height, label: "The dominant colours of \(title)")
+    }
+
+    static func details(_ m: MovieSummary) -> String {
+        ([m.info.year.map(String.init), m.info.director.isEmpty ? nil : m.info.director].compactMap { $0 }).joined(separator: " · ")
+    }
+
+    func listPage(_ request: Request) throws -> HTTPResponse {
+        let page = try request.pageNumber()
+        let list = try movies.list(page: page)
+        return pages.render("movies/list", "Movie colour palettes", request, extra: [
+            "movies": list.items.map { m -> [String: Any] in
+                ["id": m.id, "title": m.info.title, "details": Self.details(m).isEmpty ? false : Self.details(m), "owner": m.ownerName,
+                 "scenes": m.sceneCount, "colours": m.colourCount, "strip": Self.dominantStrip(m.dominant, title: m.info.title)]
+            },
+            "empty": list.items.isEmpty,
+            "member": request.session != nil,
+            "previous": page > 1 ? "/movies?page=\(page - 1)" : false,
+            "next": list.hasMore ? "/movies?page=\(page + 1)" : false,
+        ])
+    }
+
+    func form(_ request: Request, error: HTTPError? = nil) -> HTTPResponse {
+        pages.render("movies/new", "Add a movie", request, status: error?.status ?? .ok, extra: [
+            "error": error?.message ?? false,
+            "maxFrames": MovieService.maxFrames,
+            "maxMB": MovieService.maxUploadBytes / 1_000_000,
+        ], headers: error?.headers ?? HTTPHeaders())
+    }
+
+    func editForm(_ request: Request, movie: MovieSummary, error: HTTPError? = nil) -> HTTPResponse {
+        pages.render("movies/edit", "Edit \(movie.info.title)", request, status: error?.status ?? .ok, extra: [
+            "id": movie.id, "title": movie.info.title, "year": movie.info.year.map(String.init) ?? "",
+            "director": movie.info.director, "notes": movie.info.notes, "error": error?.message ?? false,
+        ])
+    }
+
+    func jobPage(_ request: Request) throws -> HTTPResponse {
+        let job = try jobSnapshot(request)
+        if job.status == .done, let movie = job.imageIDs.first { return .redirect(to: "/movies/\(movie)") }
+        let waiting = job.status == .queued || job.status == .running
+        return pages.render("movies/job", waiting ? "Analysing frames…" : "Analysis \(job.status.rawValue)", request, extra: [
+            "id": job.id,
+            "status": job.status.rawValue,
+            "waiting": waiting,
+            "refresh": waiting ? 2 : false, // without scripting the page reloads itself
+            "percent": Int((job.progress * 100).rounded(.down)),
+            "failed": job.status == .failed,
+            "cancelled": job.status == .cancelled,
+            "error": job.error ?? false,
+        ])
+    }
+
+    /// Plots turn in 45° steps with `?turn=N`, so the page needs no script to be explored.
+    func moviePage(_ request: Request) throws -> HTTPResponse {
+        let loaded = try service.load(try Self.id(request))
+        let m = loaded.summary
+        let turnText = request.http.query("turn") ?? "0"
+        guard let turn = Int(turnText), (-1000...1000).contains(turn) else {
+            throw HTTPError(.badRequest, "turn is a whole number of 45° steps, not '\(turnText)'.")
+        }
+        let view = PalettePlots.View(yaw: 35 + 45 * Double(turn), pitch: 25)
+        let colours = loaded.document.weightedColours
+        let viewer = request.session?.user.id
+        let sceneThumbnails = Dictionary(uniqueKeysWithValues: loaded.scenes.map { ($0.number, $0.hasThumbnail) })
+        let scenes = loaded.document.scenes.map { scene -> [String: Any] in
+            let tiles = (0..<6).map { tile in
+                scene.colours.filter { $0.tile == tile }.sorted { $0.rank < $1.rank }
+            }
+            return [
+                "number": scene.number,
+                "thumbnail": sceneThumbnails[scene.number] == true,
+                "flags": scene.flags.contains(.letterbox) ? "letterbox bars cut off" : false,
+                "fade": scene.flags.contains(.fade),
+                "strip": PalettePlots.strip(tiles.flatMap { MoviePalette.weighted($0) }, width: 540, height: 36,
+                                            label: "Scene \(scene.number): \(scene.colours.count) colours, tile by tile"),
+                "hexes": scene.colours.map(\.colour.hex).joined(separator: " "),
+            ]
+        }
+        let ungroupedStrip = loaded.document.ungrouped.isEmpty ? nil : PalettePlots.strip(
+            PalettePlots.plotted(loaded.document.ungrouped.map { WeightedColour($0, weight: 1) }, limit: 600)
+                .sorted { ($0.colour.hsv.h, $0.colour.hsv.v) < ($1.colour.hsv.h, $1.colour.hsv.v) },
+            width: 900, height: 48, label: "All imported colours, by hue")
+        let total = max(m.dominant.reduce(0) { $0 + ($1.share ?? 0) }, 1e-12)
+        return pages.render("movies/movie", m.info.title, request, extra: [
+            "id": m.id,
+            "title": m.info.title,
+            "details": Self.details(m).isEmpty ? false : Self.details(m),
+            "notes": m.info.notes.isEmpty ? false : m.info.notes,
+            "owner": m.ownerName,
+            "mine": viewer == m.ownerID,
+            "sceneCount": m.sceneCount,
+            "colourCount": m.colourCount,
+            "imported": m.source == .csv,
+            "dominantStrip": Self.dominantStrip(m.dominant, title: m.info.title, width: 900, height: 64),
+            "dominant": m.dominant.map { c -> [String: Any] in
+                let colour = Colour(r: c.r, g: c.g, b: c.b)
+                let hsv = colour.hsv
+                return ["hex": colour.hex, "percent": String(format: "%.1f", (c.share ?? 0) / total * 100),
+                        "swatch": PalettePlots.strip([WeightedColour(colour, weight: 1)], width: 48, height: 48, label: colour.hex),
+                        "rgb": "\(Int(colour.clamped.r.rounded())), \(Int(colour.clamped.g.rounded())), \(Int(colour.clamped.b.rounded()))",
+                        "hsv": String(format: "%.0f°, %.0f%%, %.0f%%", hsv.h, hsv.s * 100, hsv.v * 100)]
+            },
+            "fingerprint": loaded.document.scenes.isEmpty ? false : PalettePlots.fingerprint(loaded.document.scenes),
+            "rgbPlot": PalettePlots.rgbCube(colours, view: view),
+            "hsvPlot": PalettePlots.hsvCylinder(colours, view: view),
+            "hues": PalettePlots.hueHistogram(colours),
+            "turnLeft": "/movies/\(m.id)?turn=\(turn - 1)#plots",
+            "turnRight": "/movies/\(m.id)?turn=\(turn + 1)#plots",
+            "scenes": scenes,
+            "hasScenes": !scenes.isEmpty,
+            "ungrouped": loaded.document.ungrouped.isEmpty ? false : loaded.document.ungrouped.count,
+            "ungroupedStrip": ungroupedStrip ?? false,
+        ])
+    }
+}

@@ -1,0 +1,256 @@
+import Foundation
+import HTTPServer
+import ImageIO
+import Palette
+import Storage
+
+/// Movies from frames (analysed as a job) or from a colour file (imported at once), and the
+/// palettes pages and exports are drawn from. Everything a request brings is checked before a
+/// job is queued or a row written; analysis stores the whole movie or nothing.
+struct MovieService: Sendable {
+    let movies: MovieStore
+    var limits = ImageLimits.default
+    static let maxFrames = 1000
+    static let maxCSVBytes = 16_000_000
+    /// The whole upload (frames, a ZIP of them, or a colour file) and the form.
+    static let maxUploadBytes = 200_000_000
+    static let thumbnailSide = 240
+
+    /// A frame as uploaded: its name orders the film (frame_0002 before frame_0010).
+    struct Frame: Sendable {
+        var name: String
+        var bytes: [UInt8]
+    }
+
+    struct Prepared: Sendable {
+        var owner: Int64
+        var info: MovieInfo
+        var frames: [Frame]
+    }
+
+    /// A frame that could not be analysed; shown on the job page as is.
+    struct FrameError: Error, CustomStringConvertible { var description: String }
+
+    // MARK: Checking input
+
+    /// Title, year, director and notes as members type them; each refusal is a 400 sentence.
+    static func info(title: String?, year: String?, director: String?, notes: String?) throws -> MovieInfo {
+        let title = (title ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !title.isEmpty else { throw HTTPError(.badRequest, "Give the movie a title.") }
+        guard title.count <= 120 else { throw HTTPError(.badRequest, "A title has at most 120 characters.") }
+        var number: Int?
+        if let text = year?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            guard let value = Int(text), (1870...2100).contains(value) else {
+                throw HTTPError(.badRequest, "The year is a number from 1870 to 2100.")
+            }
+            number = value
+        }
+        let director = (director ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard director.count <= 120 else { throw HTTPError(.badRequest, "The studio or director has at most 120 characters.") }
+        let notes = (notes ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard notes.count <= 4000 else { throw HTTPError(.badRequest, "Notes have at most 4,000 characters.") }
+        return MovieInfo(title: title, year: number, director: director, notes: notes)
+    }
+
+    /// The frames of an upload: image files and the images inside ZIP files, in name order.
+    /// Every frame's header is read (format and size within limits) before anything is queued.
+    func frames(from uploads: [Frame]) throws -> [Frame] {
+        var frames: [Frame] = []
+        for upload in uploads {
+            if ZipArchive.isZip(upload.bytes) {
+                do {
+                    let archive = try ZipArchive(upload.bytes, limits: .init(maxEntries: 2 * Self.maxFrames, maxEntryBytes: limits.maxBytes))
+                    for entry in archive.entries where !entry.isDirectory && Self.isFrameName(entry.name) {
+                        guard frames.count < Self.maxFrames else { break }
+                        frames.append(Frame(name: entry.name, bytes: try archive.contents(of: entry)))
+                    }
+                } catch let error as ZipArchive.FormatError {
+                    throw HTTPError(.unprocessableContent, "\(upload.name): \(error.description)")
+                }
+            } else {
+                frames.append(upload)
+            }
+            guard frames.count <= Self.maxFrames else { throw HTTPError(.contentTooLarge, "At most \(Self.maxFrames) frames per movie.") }
+        }
+        guard !frames.isEmpty else {
+            throw HTTPError(.badRequest, "Add the movie's frames (JPEG or PNG files, or a ZIP of them) or a colour file (CSV).")
+        }
+        for frame in frames {
+            do {
+                _ = try ImageDecoder.info(frame.bytes, limits: limits)
+            } catch {
+                let status: HTTPStatus = switch error {
+                case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
+                default: .unprocessableContent
+                }
+                throw HTTPError(status, "\(frame.name): \(error.description)")
+            }
+        }
+        // By file name, numbers as numbers (frame_2 before frame_10), wherever the file came from.
+        func order(_ a: Frame, _ b: Frame) -> Bool {
+            let fileA = a.name.split(separator: "/").last.map(String.init) ?? a.name
+            let fileB = b.name.split(separator: "/").last.map(String.init) ?? b.name
+            let byFile = fileA.compare(fileB, options: [.numeric, .caseInsensitive])
+            return byFile != .orderedSame ? byFile == .orderedAscending
+                : a.name.compare(b.name, options: [.numeric, .caseInsensitive]) == .orderedAscending
+        }
+        return frames.sorted(by: order)
+    }
+
+    /// Inside a ZIP: images only, not folders' metadata (macOS's __MACOSX/, dot files).
+    static func isFrameName(_ name: String) -> Bool {
+        let file = name.split(separator: "/").last.map(String.init) ?? name
+        guard !name.hasPrefix("__MACOSX/"), !file.hasPrefix(".") else { return false }
+        return [".jpg", ".jpeg", ".png"].contains { file.lowercased().hasSuffix($0) }
+    }
+
+    // MARK: Making movies
+
+    /// Analyses every frame in order and stores the movie (all or nothing); returns its id.
+    func analyse(_ job: Prepared, progress: @escaping @Sendable (Double) -> Void,
+                 isCancelled: @escaping @Sendable () -> Bool) throws -> String {
+        let analyzer = SceneAnalyzer()
+        var scenes: [NewMovie.Scene] = []
+        var document = PaletteDocument(title: job.info.title)
+        for (i, frame) in job.frames.enumerated() {
+            if isCancelled() { throw CancellationError() }
+            let decoded: DecodedImage
+            do {
+                decoded = try ImageDecoder.decode(frame.bytes, limits: limits)
+            } catch {
+                throw FrameError(description: "\(frame.name): \(error.description)")
+            }
+            let palette = analyzer.analyse(decoded.image)
+            let thumbnail = try ImageEncoder.jpeg(decoded.image.fitting(maxSide: Self.thumbnailSide), quality: 80)
+            scenes.append(NewMovie.Scene(number: i + 1, flags: palette.flags.names, width: decoded.image.width,
+                                         height: decoded.image.height, thumbnail: Data(thumbnail)))
+            document.scenes.append(PaletteDocument.Scene(number: i + 1, flags: palette.flags, colours: palette.colours))
+            progress(Double(i + 1) / Double(job.frames.count + 1))
+        }
+        if isCancelled() { throw CancellationError() }
+        let movie = NewMovie(ownerID: job.owner, info: job.info, source: .frames, scenes: scenes,
+                             colours: Self.rows(document), dominant: Self.dominant(document))
+        try movies.insert(movie)
+        return movie.id
+    }
+
+    /// Imports a colour file as a movie at once; returns its id. Scenes only where the file
+    /// names them (an exported palette); the study's x,y,z rows stay ungrouped.
+    func importCSV(_ bytes: [UInt8], filename: String?, info: MovieInfo, owner: Int64) throws -> String {
+        guard bytes.count <= Self.maxCSVBytes else {
+            throw HTTPError(.contentTooLarge, "A colour file may be at most \(Self.maxCSVBytes / 1_000_000) MB.")
+        }
+        let parsed: PaletteCSV.Parsed
+        do {
+            parsed = try PaletteCSV.parse(bytes)
+        } catch let error as PaletteCSV.FormatError {
+            throw HTTPError(.unprocessableContent, (filename.map { "\($0): " } ?? "") + error.description)
+        }
+        let document = PaletteDocument(title: info.title, scenes: parsed.scenes, ungrouped: parsed.ungrouped)
+        let movie = NewMovie(ownerID: owner, info: info, source: .csv,
+                             scenes: parsed.scenes.map { NewMovie.Scene(number: $0.number, flags: []) },
+                             colours: Self.rows(document), dominant: Self.dominant(document))
+        try movies.insert(movie)
+        return movie.id
+    }
+
+    static func rows(_ document: PaletteDocument) -> [MovieColour] {
+        document.scenes.flatMap { scene in
+            scene.colours.map { MovieColour(scene: scene.number, tile: $0.tile, rank: $0.rank, r: $0.colour.r, g: $0.colour.g, b: $0.colour.b, share: $0.share) }
+        } + document.ungrouped.map { MovieColour(scene: nil, tile: nil, rank: nil, r: $0.r, g: $0.g, b: $0.b, share: nil) }
+    }
+
+    static func dominant(_ document: PaletteDocument) -> [StoredColour] {
+        MoviePalette.dominant(document.weightedColours).map {
+            StoredColour(r: $0.centre.r, g: $0.centre.g, b: $0.centre.b, share: $0.share)
+        }
+    }
+
+    // MARK: Reading movies
+
+    struct Loaded {
+        var summary: MovieSummary
+        var scenes: [MovieScene]
+        var document: PaletteDocument
+        var dominant: [KMeans.Cluster]
+    }
+
+    static let notFound = HTTPError(.notFound, "There is no movie with this id.")
+
+    func load(_ id: String) throws -> Loaded {
+        guard let summary = try movies.find(id: id) else { throw Self.notFound }
+        let (scenes, colours) = try movies.contents(id: id)
+        var byScene: [Int: [TileColour]] = [:]
+        var ungrouped: [Colour] = []
+        for c in colours {
+            let colour = Colour(r: c.r, g: c.g, b: c.b)
+            if let scene = c.scene, let tile = c.tile, let rank = c.rank, let share = c.share {
+                byScene[scene, default: []].append(TileColour(tile: tile, rank: rank, colour: colour, share: share))
+            } else {
+                ungrouped.append(colour)
+            }
+        }
+        let document = PaletteDocument(
+            title: summary.info.title, year: summary.info.year, director: summary.info.director.isEmpty ? nil : summary.info.director,
+            scenes: scenes.map { PaletteDocument.Scene(number: $0.number, flags: SceneFlags(names: $0.flags), colours: byScene[$0.number] ?? []) },
+            ungrouped: ungrouped)
+        return Loaded(summary: summary, scenes: scenes, document: document, dominant: Self.clusters(summary.dominant))
+    }
+
+    static func clusters(_ stored: [StoredColour]) -> [KMeans.Cluster] {
+        stored.map { KMeans.Cluster(centre: Colour(r: $0.r, g: $0.g, b: $0.b), share: $0.share ?? 0) }
+    }
+
+    // MARK: A cartoon result's palette
+
+    /// The result's 18 colours, analysed once from the stored PNG and remembered.
+    func resultPalette(imageID: String, result: () throws -> Data?) throws -> [TileColour] {
+        if let stored = try movies.imagePalette(id: imageID) {
+            return stored.compactMap { c in
+                guard let tile = c.tile, let rank = c.rank, let share = c.share else { return nil }
+                return TileColour(tile: tile, rank: rank, colour: Colour(r: c.r, g: c.g, b: c.b), share: share)
+            }
+        }
+        guard let png = try result(), let decoded = try? ImageDecoder.decode(png, limits: limits) else { return [] }
+        let colours = SceneAnalyzer().analyse(decoded.image).colours
+        try movies.setImagePalette(id: imageID, colours: colours.map {
+            MovieColour(scene: nil, tile: $0.tile, rank: $0.rank, r: $0.colour.r, g: $0.colour.g, b: $0.colour.b, share: $0.share)
+        })
+        return colours
+    }
+
+    /// The movie whose dominant palette is nearest to these colours, and the distance.
+    func nearest(to colours: [TileColour]) throws -> (movie: MovieSummary, distance: Double)? {
+        let weighted = MoviePalette.weighted(colours)
+        guard !weighted.isEmpty else { return nil }
+        return try movies.all().compactMap { movie -> (MovieSummary, Double)? in
+            let dominant = movie.dominant.map { WeightedColour(Colour(r: $0.r, g: $0.g, b: $0.b), weight: $0.share ?? 0) }
+            return dominant.isEmpty ? nil : (movie, MoviePalette.distance(weighted, dominant))
+        }.min { $0.1 < $1.1 }
+    }
+}
+
+/// The command line's way in (`artworker palette import`): the same checks and the same
+/// import as the web form, into the database in `dataDirectory`.
+public enum MovieImport {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Imports a colour file as a movie owned by `username`; returns its id and colour count.
+    public static func colourFile(_ bytes: [UInt8], filename: String, title: String, year: String?, director: String?,
+                                  notes: String?, owner username: String, dataDirectory: URL) throws -> (id: String, colours: Int) {
+        do {
+            let database = try AppDatabase.open(directory: dataDirectory)
+            guard let owner = try UserStore(database: database).find(username: username)?.id else {
+                throw Failure(description: "there is no member called '\(username)' (sign up on the site first)")
+            }
+            let info = try MovieService.info(title: title, year: year, director: director, notes: notes)
+            let service = MovieService(movies: MovieStore(database: database))
+            let id = try service.importCSV(bytes, filename: filename, info: info, owner: owner)
+            return (id, try service.movies.find(id: id)?.colourCount ?? 0)
+        } catch let error as HTTPError {
+            throw Failure(description: error.message)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import ImageIO
+import Palette
+import WebApp
+
+/// `artworker palette FRAME...`: each frame's 18 colours; `palette import`: a colour file as a
+/// movie; `palette bench`: the analysis timed (used by `make bench`).
+struct PaletteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "palette",
+        abstract: "Movie colour palettes: analyse frames, import colour files.",
+        subcommands: [Analyse.self, Import.self, Bench.self],
+        defaultSubcommand: Analyse.self)
+
+    struct Analyse: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "analyse",
+            abstract: "Print each frame's colours: 2 × 3 tiles, 3 k-means colours per tile.")
+
+        @Argument(help: "JPEG or PNG frames.")
+        var frames: [String]
+
+        @Flag(help: "Print CSV (scene,tile,rank,r,g,b,h,s,v,hex,share; one scene per frame), as the site exports.")
+        var csv = false
+
+        @OptionGroup var limits: LimitOptions
+
+        func run() throws {
+            var failures = 0
+            var document = PaletteDocument(title: "frames")
+            let analyzer = SceneAnalyzer()
+            for (i, file) in frames.enumerated() {
+                do {
+                    let bytes = try readFile(file, limit: limits.imageLimits.maxBytes)
+                    let image = try ImageDecoder.decode(bytes, limits: limits.imageLimits).image
+                    let palette = analyzer.analyse(image)
+                    document.scenes.append(.init(number: i + 1, flags: palette.flags, colours: palette.colours))
+                    if !csv { print(Self.describe(file: file, image: image, palette: palette)) }
+                } catch {
+                    failures += 1
+                    printError(error is CLIError ? "\(error)" : "\(file): \(error)")
+                }
+            }
+            if csv { print(document.csv(), terminator: "") }
+            if failures > 0 { throw ExitCode.failure }
+        }
+
+        static func describe(file: String, image: RGBImage, palette: ScenePalette) -> String {
+            var lines = ["\(file): \(image.width)×\(image.height)" + (palette.flags.isEmpty ? "" : ", " + palette.flags.names.joined(separator: ", "))]
+            if palette.flags.contains(.letterbox) {
+                let c = palette.content
+                lines.append("  picture without bars: \(c.width)×\(c.height) at (\(c.x), \(c.y))")
+            }
+            if palette.flags.contains(.fade) { lines.append("  a fade to black: no colours counted") }
+            for c in palette.colours {
+                let v = c.colour.clamped, hsv = c.colour.hsv
+                let rgb = [v.r, v.g, v.b].map { String(format: "%3d", Int($0.rounded())) }.joined(separator: " ")
+                lines.append(String(format: "  tile %d  rank %d  %@  rgb %@  hsv %5.1f° %3.0f%% %3.0f%%  %5.1f%%",
+                                    c.tile + 1, c.rank + 1, c.colour.hex, rgb, hsv.h, hsv.s * 100, hsv.v * 100, c.share * 100))
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a colour file (CSV: the study's x,y,z rows, or a palette exported by the site) as a movie.")
+
+        @Argument(help: "The CSV file.")
+        var file: String
+
+        @Option(help: "The movie's title.")
+        var title: String
+
+        @Option(help: "The member who will own the movie (they can edit and delete it on the site).")
+        var owner: String
+
+        @Option(help: "Year of release.")
+        var year: String?
+
+        @Option(help: "Studio or director.")
+        var director: String?
+
+        @Option(help: "Notes.")
+        var notes: String?
+
+        @Option(help: "Folder for the database. Default: $ARTWORKER_DATA or ./data.")
+        var data: String?
+
+        func run() throws {
+            let bytes = try readFile(file, limit: 16_000_000)
+            let folder = data ?? ProcessInfo.processInfo.environment["ARTWORKER_DATA"] ?? "data"
+            do {
+                let (id, colours) = try MovieImport.colourFile(bytes, filename: URL(fileURLWithPath: file).lastPathComponent, title: title,
+                                                               year: year, director: director, notes: notes, owner: owner,
+                                                               dataDirectory: URL(fileURLWithPath: folder))
+                print("Imported \(colours) colours as \"\(title)\": /movies/\(id)")
+            } catch let failure as MovieImport.Failure {
+                throw CLIError(failure.description)
+            }
+        }
+    }
+
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time one frame's analysis on one core (median of several runs).")
+
+        @Option(help: "A JPEG or PNG, scaled to --size (default: a synthetic frame).")
+        var frame: String?
+
+        @Option(help: "Frame size as WIDTHxHEIGHT.")
+        var size: String = "1920x1080"
+
+        @Option(help: "Timed runs.")
+        var runs: Int = 21
+
+        func run() throws {
+            let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] >= 6, parts[1] >= 6, runs >= 1 else {
+                throw ValidationError("--size must be WIDTHxHEIGHT (at least 6×6) and --runs at least 1")
+            }
+            let image: RGBImage
+            if let frame {
+                image = try ImageDecoder.decode(try readFile(frame, limit: 100_000_000)).image.resized(width: parts[0], height: parts[1])
+            } else {
+                var synthetic = RGBImage(width: parts[0], height: parts[1])
+                for y in 0..<parts[1] { for x in 0..<parts[0] {
+                    synthetic[x, y] = RGB(UInt8((x * 255) / parts[0]), UInt8((y * 255) / parts[1]), UInt8((x ^ y) & 0xFF))
+                } }
+                image = synthetic
+            }
+            let analyzer = SceneAnalyzer()
+            _ = analyzer.analyse(image) // warm-up
+            var times: [Double] = []
+            for _ in 0..<runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = analyzer.analyse(image)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            times.sort()
+            print(String(format: "palette analysis %d×%d, one core: median %.2f ms (min %.2f, max %.2f, %d runs)",
+                         image.width, image.height, times[times.count / 2], times[0], times[times.count - 1], runs))
+        }
+    }
+}
