@@ -34,7 +34,9 @@ BROWSER_PACKAGES := chromium chromium-driver
 BROWSER_VENV := .build-browser/venv
 SELENIUM := selenium==4.51.0
 BROWSER_RUN := $(BROWSER_VENV)/bin/python Tests/Browser/browser_test.py --artworker $(BIN) \
-	--photo $(SHARED)/testdata/photos/coffee.png --screenshots .build-browser/screenshots
+	--photo $(SHARED)/testdata/photos/coffee.png --screenshots .build-browser/screenshots \
+	--frames $(SHARED)/testdata/photos/coffee.png $(SHARED)/testdata/photos/chelsea.png \
+	--csv $(SHARED)/testdata/palettes/Paprika_BGR.csv
 
 .PHONY: all setup build weights test test-browser browser-setup run bench bench-palette bench-http bench-e2e clean
 

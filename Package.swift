@@ -107,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArtworkerCLITests",
-            dependencies: ["artworker", "ImageIO", "TestSupport"]
+            dependencies: ["artworker", "ImageIO", "Storage", "TestSupport"]
         ),
     ]
 )

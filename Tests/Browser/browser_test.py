@@ -3,10 +3,12 @@
 driven by Selenium. Starts `artworker serve` on a free port with a temporary data folder,
 signs up, cartoonizes a photo, watches the progress, uses the before/after slider, downloads,
 shares, finds the picture in the public gallery, checks the result page with scripting off,
-and saves a screenshot of each step.
+adds a movie from frames and another from a colour file, looks at their palette pages and at
+the result's nearest movie, and saves a screenshot of each step.
 
     python browser_test.py --artworker .build/release/artworker --photo ../shared/testdata/photos/coffee.png \
-        --screenshots .build-browser/screenshots
+        --screenshots .build-browser/screenshots --frames ../shared/testdata/photos/*.png \
+        --csv ../shared/testdata/palettes/Paprika_BGR.csv
 """
 import argparse
 import os
@@ -54,6 +56,13 @@ class Flow:
         driver.save_screenshot(path)
         print(f"  screenshot {path}")
 
+    def page_shot(self, driver, name):
+        """The whole page, not just the window."""
+        width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+        driver.set_window_size(width, max(height, driver.execute_script("return document.documentElement.scrollHeight") + 120))
+        self.shot(driver, name)
+        driver.set_window_size(width, height)
+
     def check(self, condition, message):
         if not condition:
             raise AssertionError(message)
@@ -73,6 +82,8 @@ def main():
     parser.add_argument("--artworker", required=True)
     parser.add_argument("--photo", required=True)
     parser.add_argument("--screenshots", required=True)
+    parser.add_argument("--frames", nargs="+", required=True)
+    parser.add_argument("--csv", required=True)
     args = parser.parse_args()
     os.makedirs(args.screenshots, exist_ok=True)
     data = tempfile.mkdtemp(prefix="artworker-browser-")
@@ -154,6 +165,52 @@ def main():
         flow.shot(driver, "explore")
         errors = console_errors(driver)
         flow.check(not errors, f"no console errors (CSP included): {errors}")
+
+        print("movies")
+        driver.find_element(By.LINK_TEXT, "Movies").click()
+        driver.find_element(By.LINK_TEXT, "Add a movie").click()
+        driver.find_element(By.NAME, "title").send_keys("Kitchen and cat")
+        driver.find_element(By.NAME, "year").send_keys("2026")
+        driver.find_element(By.NAME, "director").send_keys("Test frames")
+        driver.find_element(By.NAME, "frames").send_keys("\n".join(os.path.abspath(f) for f in args.frames))
+        flow.shot(driver, "movie-form")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/movies'] button[type=submit]").click()
+        wait.until(lambda d: "/movies/" in d.current_url and "/jobs/" not in d.current_url and "/new" not in d.current_url)
+        movie_url = driver.current_url
+        swatches = driver.find_elements(By.CSS_SELECTOR, "ul.swatches li")
+        flow.check(len(swatches) == 10, f"the dominant palette has 10 colours with percentages ({len(swatches)})")
+        scenes = driver.find_elements(By.CSS_SELECTOR, "ol.scenes li")
+        flow.check(len(scenes) == len(args.frames), f"one strip per frame ({len(scenes)})")
+        thumbs = driver.find_elements(By.CSS_SELECTOR, "ol.scenes img")
+        wait.until(lambda d: all(loaded(d, t) for t in thumbs))
+        plots = driver.find_elements(By.CSS_SELECTOR, "svg.plot3d")
+        flow.check(len(plots) == 2 and all(len(p.find_elements(By.TAG_NAME, "circle")) > 10 for p in plots),
+                   "RGB cube and HSV cylinder plots with a dot per colour")
+        flow.page_shot(driver, "movie-frames")
+        driver.find_element(By.PARTIAL_LINK_TEXT, "Turn right").click()
+        flow.check("turn=1" in driver.current_url and driver.find_elements(By.CSS_SELECTOR, "svg.plot3d"), "the plots turn without a script")
+
+        driver.get(base + "/movies/new")
+        driver.find_element(By.NAME, "title").send_keys("Paprika")
+        driver.find_element(By.NAME, "year").send_keys("2006")
+        driver.find_element(By.NAME, "director").send_keys("Satoshi Kon")
+        driver.find_element(By.NAME, "csv").send_keys(os.path.abspath(args.csv))
+        driver.find_element(By.CSS_SELECTOR, "form[action='/movies'] button[type=submit]").click()
+        wait.until(lambda d: "10110 colours were imported" in d.page_source)
+        flow.check(True, "the study's colour file is imported, ungrouped")
+        flow.page_shot(driver, "movie-imported")
+        driver.find_element(By.LINK_TEXT, "Movies").click()
+        flow.check(len(driver.find_elements(By.CSS_SELECTOR, "ul.movie-list svg.strip")) == 2, "the movie list shows both strips")
+        flow.shot(driver, "movies")
+
+        driver.get(image_url)
+        flow.check("The nearest movie palette" in driver.page_source, "the result names its nearest movie palette")
+        palette = driver.find_element(By.CSS_SELECTOR, ".palette-compare")
+        driver.execute_script("arguments[0].scrollIntoView()", palette)
+        flow.shot(driver, "result-palette")
+        errors = console_errors(driver)
+        flow.check(not errors, f"no console errors on the movie pages: {errors}")
+        driver.get(movie_url)
 
         print("scripting off")
         plain = browser(scripting=False)

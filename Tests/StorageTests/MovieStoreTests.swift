@@ -3,6 +3,13 @@ import Foundation
 import GRDB
 import Testing
 
+/// Rows in movie, scene and colour.
+func rowCounts(_ database: AppDatabase) throws -> [Int] {
+    try database.pool.read { db in
+        try ["movie", "scene", "colour"].map { try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)")! }
+    }
+}
+
 @Suite("Movie store")
 struct MovieStoreTests {
     func setUp() throws -> (AppDatabase, URL, MovieStore, Int64, Int64) {
@@ -46,10 +53,7 @@ struct MovieStoreTests {
         let (database, dir, movies, a, _) = try setUp()
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(throws: (any Error).self) { try movies.insert(movie(owner: a, badColour: true)) }
-        let counts = try database.pool.read { db in
-            try ["movie", "scene", "colour"].map { try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)")! }
-        }
-        #expect(counts == [0, 0, 0])
+        #expect(try rowCounts(database) == [0, 0, 0])
     }
 
     @Test("only the owner edits or deletes; deleting takes scenes and colours; accounts take their movies")
@@ -67,10 +71,7 @@ struct MovieStoreTests {
         #expect(try movies.delete(id: m.id, owner: a))
         #expect(try movies.find(id: m.id) == nil)
         try UserStore(database: database).delete(id: b)
-        let left = try database.pool.read { db in
-            try ["movie", "scene", "colour"].map { try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)")! }
-        }
-        #expect(left == [0, 0, 0])
+        #expect(try rowCounts(database) == [0, 0, 0])
     }
 
     @Test("a result's palette is kept until the image goes")

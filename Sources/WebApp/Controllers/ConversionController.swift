@@ -159,18 +159,23 @@ struct ConversionController {
         let job = try snapshot(request)
         // One result: its own page is the result page (before/after, downloads).
         if job.status == .done, job.imageIDs.count == 1 { return .redirect(to: "/i/\(job.imageIDs[0])") }
-        let waiting = job.status == .queued || job.status == .running
-        return pages.render("convert/job", waiting ? "Converting…" : "Conversion \(job.status.rawValue)", request, extra: [
+        var context = Self.jobContext(job)
+        context["images"] = job.imageIDs.map { ["id": $0] }
+        return pages.render("convert/job", job.waiting ? "Converting…" : "Conversion \(job.status.rawValue)", request, extra: context)
+    }
+
+    /// What a job page shows of any job (conversions, movie analyses).
+    static func jobContext(_ job: ConversionQueue.Snapshot) -> [String: Any] {
+        [
             "id": job.id,
             "status": job.status.rawValue,
-            "waiting": waiting,
-            "refresh": waiting ? 2 : false, // without scripting the page reloads itself
+            "waiting": job.waiting,
+            "refresh": job.waiting ? 2 : false, // without scripting the page reloads itself
             "percent": Int((job.progress * 100).rounded(.down)),
             "done": job.status == .done,
             "failed": job.status == .failed,
             "cancelled": job.status == .cancelled,
             "error": job.error ?? false,
-            "images": job.imageIDs.map { ["id": $0] },
-        ])
+        ]
     }
 }

@@ -23,9 +23,7 @@ struct MovieController {
 
     // MARK: Creating
 
-    /// What a create request brings: either frames (files, ZIPs) or a colour file.
-    enum Source { case frames([MovieService.Frame]), csv(bytes: [UInt8], filename: String?) }
-
+    /// A colour file makes a movie at once; frames make a job that will.
     struct Created { var movie: String?; var job: String? }
 
     func create(_ request: Request, owner: Int64) throws -> Created {
@@ -48,7 +46,7 @@ struct MovieController {
         case (true, 0):
             throw HTTPError(.badRequest, "Add the movie's frames (JPEG or PNG files, or a ZIP of them) or a colour file (CSV).")
         case (false, 1...), (_, 2...):
-            throw HTTPError(.badRequest, "Send either frames or one colour file, not both.")
+            throw HTTPError(.badRequest, "Send either frames or one colour file, not both (and one colour file at most).")
         case (true, _):
             let id = try service.importCSV(csv[0].data, filename: csv[0].filename, info: info, owner: owner)
             return Created(movie: id)
@@ -221,6 +219,7 @@ struct MovieController {
         case "json": ([UInt8](try loaded.document.json(id: loaded.summary.id, dominant: loaded.dominant)), "application/json")
         default: (Array(loaded.document.gpl(dominant: loaded.dominant).utf8), "text/plain; charset=utf-8")
         }
+        // The title is not a file name: a dummy extension keeps "Vol. 2" whole.
         let name = DownloadName.title(fromFilename: loaded.summary.info.title + ".x")
         var response = HTTPResponse(status: .ok, headers: ["Content-Type": type], body: body)
         response.headers.set("Content-Disposition", "attachment; filename=\"\(name.isEmpty ? "movie" : name)-palette.\(format)\"")
@@ -286,17 +285,8 @@ struct MovieController {
     func jobPage(_ request: Request) throws -> HTTPResponse {
         let job = try jobSnapshot(request)
         if job.status == .done, let movie = job.imageIDs.first { return .redirect(to: "/movies/\(movie)") }
-        let waiting = job.status == .queued || job.status == .running
-        return pages.render("movies/job", waiting ? "Analysing frames…" : "Analysis \(job.status.rawValue)", request, extra: [
-            "id": job.id,
-            "status": job.status.rawValue,
-            "waiting": waiting,
-            "refresh": waiting ? 2 : false, // without scripting the page reloads itself
-            "percent": Int((job.progress * 100).rounded(.down)),
-            "failed": job.status == .failed,
-            "cancelled": job.status == .cancelled,
-            "error": job.error ?? false,
-        ])
+        return pages.render("movies/job", job.waiting ? "Analysing frames…" : "Analysis \(job.status.rawValue)", request,
+                            extra: ConversionController.jobContext(job))
     }
 
     /// Plots turn in 45° steps with `?turn=N`, so the page needs no script to be explored.
@@ -338,8 +328,8 @@ struct MovieController {
             "owner": m.ownerName,
             "mine": viewer == m.ownerID,
             "sceneCount": m.sceneCount,
+            "scenesKnown": m.source == .frames || m.sceneCount > 0,
             "colourCount": m.colourCount,
-            "imported": m.source == .csv,
             "dominantStrip": Self.dominantStrip(m.dominant, title: m.info.title, width: 900, height: 64),
             "dominant": m.dominant.map { c -> [String: Any] in
                 let colour = Colour(r: c.r, g: c.g, b: c.b)

@@ -18,6 +18,8 @@ final class ConversionQueue: Sendable {
         var progress: Double
         var imageIDs: [String]
         var error: String?
+
+        var waiting: Bool { status == .queued || status == .running }
     }
 
     /// What a job does: given progress and cancellation hooks, produce image ids (or throw; an

@@ -61,7 +61,9 @@ struct MovieService: Sendable {
                 do {
                     let archive = try ZipArchive(upload.bytes, limits: .init(maxEntries: 2 * Self.maxFrames, maxEntryBytes: limits.maxBytes))
                     for entry in archive.entries where !entry.isDirectory && Self.isFrameName(entry.name) {
-                        guard frames.count < Self.maxFrames else { break }
+                        guard frames.count < Self.maxFrames else {
+                            throw HTTPError(.contentTooLarge, "At most \(Self.maxFrames) frames per movie.")
+                        }
                         frames.append(Frame(name: entry.name, bytes: try archive.contents(of: entry)))
                     }
                 } catch let error as ZipArchive.FormatError {
