@@ -43,8 +43,8 @@ public enum PalettePlots {
         return svg + "</svg>"
     }
 
-    /// Colours to plot: at most `limit` points; beyond that, colours are merged into a 16-level
-    /// RGB grid (each cell's weighted mean colour, its total weight), so nothing is dropped.
+    /// Colours to plot: all of them up to `limit`; beyond that, merged into a 16-level RGB grid
+    /// (at most 4096 cells, each its colours' weighted mean and total weight), so nothing is dropped.
     public static func plotted(_ colours: [WeightedColour], limit: Int = 2000) -> [WeightedColour] {
         guard colours.count > limit else { return colours }
         var cells: [Int: (sum: SIMD3<Double>, weight: Double)] = [:]

@@ -231,6 +231,13 @@ struct MovieFlowTests {
         _ = try b.request("POST", "/login", form: ["username": "satsuki", "password": "a long enough secret phrase", "_csrf": login])
         let page = try b.request("GET", "/movies/\(id)")
         #expect(page.body.contains(#"href="/movies/\#(id)/edit""#))
+        // The add form: a bad file re-renders it with the reason and what was typed, storing nothing.
+        let newForm = try #require(Browser.csrf(in: try b.request("GET", "/movies/new").body))
+        let refused = try b.upload("/movies", MultipartBody(files: [("c.csv", Array("r,g,b\n".utf8))],
+                                                            fields: [("_csrf", newForm), ("title", "Totoro & Co"), ("year", "1988")], field: "csv"))
+        #expect(refused.status == 422 && refused.body.contains("must be the header"))
+        #expect(refused.body.contains(#"value="Totoro &amp; Co""#) && refused.body.contains(#"value="1988""#))
+        #expect(try storedMovieCounts(data) == [1, 0, 2])
         let form = try b.request("GET", "/movies/\(id)/edit")
         let csrf = try #require(Browser.csrf(in: form.body))
         #expect(try b.request("POST", "/movies/\(id)/edit", form: ["title": "My Neighbor Totoro", "year": "1988"]).status == 403)

@@ -142,7 +142,7 @@ struct MovieController {
                 let created = try c.create(request, owner: user)
                 return .redirect(to: created.movie.map { "/movies/\($0)" } ?? "/movies/jobs/\(created.job!)")
             } catch let error as HTTPError {
-                return c.form(request, error: error)
+                return c.form(request, error: error, values: c.typedFields(request))
             }
         }
         router.get("/movies/jobs/:id") { request in try c.jobPage(request) }
@@ -267,8 +267,21 @@ struct MovieController {
         ])
     }
 
-    func form(_ request: Request, error: HTTPError? = nil) -> HTTPResponse {
+    /// What the member typed, to show again with an error (files cannot be refilled).
+    func typedFields(_ request: Request) -> [String: String] {
+        let parts = (try? request.formFields(limits: MultipartLimits(maxParts: MovieService.maxFrames + 16,
+                                                                     maxPartBytes: MovieService.maxUploadBytes))) ?? []
+        var values: [String: String] = [:]
+        for part in parts where part.filename == nil && ["title", "year", "director", "notes"].contains(part.name) {
+            values[part.name] = part.text
+        }
+        return values
+    }
+
+    func form(_ request: Request, error: HTTPError? = nil, values: [String: String] = [:]) -> HTTPResponse {
         pages.render("movies/new", "Add a movie", request, status: error?.status ?? .ok, extra: [
+            "typed_title": values["title"] ?? "", "typed_year": values["year"] ?? "",
+            "typed_director": values["director"] ?? "", "typed_notes": values["notes"] ?? "",
             "error": error?.message ?? false,
             "maxFrames": MovieService.maxFrames,
             "maxMB": MovieService.maxUploadBytes / 1_000_000,
