@@ -175,8 +175,11 @@ def main():
         driver.find_element(By.NAME, "frames").send_keys("\n".join(os.path.abspath(f) for f in args.frames))
         flow.shot(driver, "movie-form")
         driver.find_element(By.CSS_SELECTOR, "form[action='/movies'] button[type=submit]").click()
-        wait.until(lambda d: "/movies/" in d.current_url and "/jobs/" not in d.current_url and "/new" not in d.current_url)
+        # The job page follows the analysis and lands on the movie: wait for the movie's page
+        # itself (the address can change before the new page has loaded).
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "ul.swatches li")))
         movie_url = driver.current_url
+        flow.check("/movies/" in movie_url and "/jobs/" not in movie_url, f"the job lands on the movie page ({movie_url})")
         swatches = driver.find_elements(By.CSS_SELECTOR, "ul.swatches li")
         flow.check(len(swatches) == 10, f"the dominant palette has 10 colours with percentages ({len(swatches)})")
         scenes = driver.find_elements(By.CSS_SELECTOR, "ol.scenes li")
@@ -188,7 +191,9 @@ def main():
                    "RGB cube and HSV cylinder plots with a dot per colour")
         flow.page_shot(driver, "movie-frames")
         driver.find_element(By.PARTIAL_LINK_TEXT, "Turn right").click()
-        flow.check("turn=1" in driver.current_url and driver.find_elements(By.CSS_SELECTOR, "svg.plot3d"), "the plots turn without a script")
+        wait.until(EC.url_contains("turn=1"))
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "svg.plot3d")))
+        flow.check(True, "the plots turn without a script")
 
         driver.get(base + "/movies/new")
         driver.find_element(By.NAME, "title").send_keys("Paprika")
@@ -200,7 +205,8 @@ def main():
         flow.check(True, "the study's colour file is imported, ungrouped")
         flow.page_shot(driver, "movie-imported")
         driver.find_element(By.LINK_TEXT, "Movies").click()
-        flow.check(len(driver.find_elements(By.CSS_SELECTOR, "ul.movie-list svg.strip")) == 2, "the movie list shows both strips")
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "ul.movie-list svg.strip")) == 2)
+        flow.check(True, "the movie list shows both strips")
         flow.shot(driver, "movies")
 
         driver.get(image_url)
