@@ -24,19 +24,25 @@ struct MovieController {
     // MARK: Creating
 
     /// A colour file makes a movie at once; frames make a job that will.
-    struct Created { var movie: String?; var job: String? }
+    enum Created {
+        case movie(String)
+        case job(String)
+    }
 
-    func create(_ request: Request, owner: Int64) throws -> Created {
+    /// The create form's parts (a body parsed once: on a refusal the page shows what was typed).
+    func parts(_ request: Request) throws -> [FormPart] {
         guard request.headers["Content-Type"]?.lowercased().hasPrefix("multipart/form-data") == true else {
             throw HTTPError(.unsupportedMediaType, "Send the movie as multipart/form-data.")
         }
-        let parts: [FormPart]
         do {
-            parts = try request.formFields(limits: MultipartLimits(maxParts: MovieService.maxFrames + 16,
-                                                                   maxPartBytes: MovieService.maxUploadBytes))
+            return try request.formFields(limits: MultipartLimits(maxParts: MovieService.maxFrames + 16,
+                                                                  maxPartBytes: MovieService.maxUploadBytes))
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw HTTPError(.contentTooLarge, "A movie may bring at most \(MovieService.maxFrames) files and \(MovieService.maxUploadBytes / 1_000_000) MB.")
         }
+    }
+
+    func create(_ parts: [FormPart], owner: Int64) throws -> Created {
         func text(_ name: String) -> String? { parts.first { $0.name == name }?.text }
         let info = try MovieService.info(title: text("title"), year: text("year"), director: text("director"), notes: text("notes"))
         // A browser sends an empty part for an empty file input; that is no file.
@@ -49,7 +55,7 @@ struct MovieController {
             throw HTTPError(.badRequest, "Send either frames or one colour file, not both (and one colour file at most).")
         case (true, _):
             let id = try service.importCSV(csv[0].data, filename: csv[0].filename, info: info, owner: owner)
-            return Created(movie: id)
+            return .movie(id)
         case (false, _):
             let checked = try service.frames(from: frames.map { .init(name: $0.filename ?? "frame", bytes: $0.data) })
             let job = MovieService.Prepared(owner: owner, info: info, frames: checked)
@@ -57,7 +63,7 @@ struct MovieController {
             let id = try queue.submit(owner: owner) { progress, isCancelled in
                 [try service.analyse(job, progress: progress, isCancelled: isCancelled)]
             }
-            return Created(job: id)
+            return .job(id)
         }
     }
 
@@ -99,14 +105,16 @@ struct MovieController {
 
         // API
         router.addAsync("POST", "/api/v1/movies", bodyLimit: uploadLimit) { request in
-            let created = try c.create(request, owner: try AuthAPIController.session(request).user.id!)
-            if let movie = created.movie {
-                var response = HTTPResponse.json(["id": movie], status: .created)
-                response.headers.set("Location", "/api/v1/movies/\(movie)")
-                return response
+            let owner = try AuthAPIController.session(request).user.id!
+            var response: HTTPResponse
+            switch try c.create(try c.parts(request), owner: owner) {
+            case let .movie(id):
+                response = .json(["id": id], status: .created)
+                response.headers.set("Location", "/api/v1/movies/\(id)")
+            case let .job(id):
+                response = .json(["id": id], status: .accepted)
+                response.headers.set("Location", "/api/v1/movies/jobs/\(id)")
             }
-            var response = HTTPResponse.json(["id": created.job!], status: .accepted)
-            response.headers.set("Location", "/api/v1/movies/jobs/\(created.job!)")
             return response
         }
         router.get("/api/v1/movies") { request in
@@ -138,11 +146,15 @@ struct MovieController {
         }
         router.addAsync("POST", "/movies", bodyLimit: uploadLimit) { request in
             guard let user = request.session?.user.id else { return .redirect(to: "/login?next=%2Fmovies%2Fnew") }
+            var parts: [FormPart] = []
             do {
-                let created = try c.create(request, owner: user)
-                return .redirect(to: created.movie.map { "/movies/\($0)" } ?? "/movies/jobs/\(created.job!)")
+                parts = try c.parts(request)
+                switch try c.create(parts, owner: user) {
+                case let .movie(id): return .redirect(to: "/movies/\(id)")
+                case let .job(id): return .redirect(to: "/movies/jobs/\(id)")
+                }
             } catch let error as HTTPError {
-                return c.form(request, error: error, values: c.typedFields(request))
+                return c.form(request, error: error, values: Self.typedFields(parts))
             }
         }
         router.get("/movies/jobs/:id") { request in try c.jobPage(request) }
@@ -219,8 +231,7 @@ struct MovieController {
         case "json": ([UInt8](try loaded.document.json(id: loaded.summary.id, dominant: loaded.dominant)), "application/json")
         default: (Array(loaded.document.gpl(dominant: loaded.dominant).utf8), "text/plain; charset=utf-8")
         }
-        // The title is not a file name: a dummy extension keeps "Vol. 2" whole.
-        let name = DownloadName.title(fromFilename: loaded.summary.info.title + ".x")
+        let name = DownloadName.slug(loaded.summary.info.title)
         var response = HTTPResponse(status: .ok, headers: ["Content-Type": type], body: body)
         response.headers.set("Content-Disposition", "attachment; filename=\"\(name.isEmpty ? "movie" : name)-palette.\(format)\"")
         // Edits change the metadata in the exports: revalidate each time.
@@ -248,8 +259,10 @@ struct MovieController {
                            width: width, height: height, label: "The dominant colours of \(title)")
     }
 
-    static func details(_ m: MovieSummary) -> String {
-        ([m.info.year.map(String.init), m.info.director.isEmpty ? nil : m.info.director].compactMap { $0 }).joined(separator: " · ")
+    /// "2001 · Hayao Miyazaki", or nil when neither is known.
+    static func details(_ m: MovieSummary) -> String? {
+        let known = [m.info.year.map(String.init), m.info.director.isEmpty ? nil : m.info.director].compactMap { $0 }
+        return known.isEmpty ? nil : known.joined(separator: " · ")
     }
 
     func listPage(_ request: Request) throws -> HTTPResponse {
@@ -257,7 +270,7 @@ struct MovieController {
         let list = try movies.list(page: page)
         return pages.render("movies/list", "Movie colour palettes", request, extra: [
             "movies": list.items.map { m -> [String: Any] in
-                ["id": m.id, "title": m.info.title, "details": Self.details(m).isEmpty ? false : Self.details(m), "owner": m.ownerName,
+                ["id": m.id, "title": m.info.title, "details": Self.details(m) ?? false, "owner": m.ownerName,
                  "scenes": m.sceneCount, "colours": m.colourCount, "strip": Self.dominantStrip(m.dominant, title: m.info.title)]
             },
             "empty": list.items.isEmpty,
@@ -268,9 +281,7 @@ struct MovieController {
     }
 
     /// What the member typed, to show again with an error (files cannot be refilled).
-    func typedFields(_ request: Request) -> [String: String] {
-        let parts = (try? request.formFields(limits: MultipartLimits(maxParts: MovieService.maxFrames + 16,
-                                                                     maxPartBytes: MovieService.maxUploadBytes))) ?? []
+    static func typedFields(_ parts: [FormPart]) -> [String: String] {
         var values: [String: String] = [:]
         for part in parts where part.filename == nil && ["title", "year", "director", "notes"].contains(part.name) {
             values[part.name] = part.text
@@ -336,7 +347,7 @@ struct MovieController {
         return pages.render("movies/movie", m.info.title, request, extra: [
             "id": m.id,
             "title": m.info.title,
-            "details": Self.details(m).isEmpty ? false : Self.details(m),
+            "details": Self.details(m) ?? false,
             "notes": m.info.notes.isEmpty ? false : m.info.notes,
             "owner": m.ownerName,
             "mine": viewer == m.ownerID,

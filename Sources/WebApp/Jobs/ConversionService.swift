@@ -134,14 +134,18 @@ struct ConversionService: Sendable {
 
 /// File names for downloads: "harbour-hayao.png" from an upload called "Harbour.JPG".
 enum DownloadName {
-    /// The upload's name without folder or extension, reduced to letters, digits, '-' and '_'
-    /// (so it is safe in a Content-Disposition header and on every file system), at most 60.
+    /// The upload's name without folder or extension, as a `slug`.
     static func title(fromFilename filename: String?) -> String {
         guard let filename else { return "" }
         let base = filename.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        let stem = base.contains(".") ? String(base[..<base.lastIndex(of: ".")!]) : base
+        return slug(base.contains(".") ? String(base[..<base.lastIndex(of: ".")!]) : base)
+    }
+
+    /// Text reduced to letters, digits, '-' and '_' (so it is safe in a Content-Disposition
+    /// header and on every file system), at most 60.
+    static func slug(_ text: String) -> String {
         var out = ""
-        for c in stem.unicodeScalars {
+        for c in text.unicodeScalars {
             if c.isASCII, c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "_" || c == "-" {
                 out.unicodeScalars.append(c)
             } else if !out.hasSuffix("-") {
