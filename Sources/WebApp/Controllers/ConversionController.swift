@@ -15,7 +15,7 @@ import Storage
 /// router's async executor, never on a connection thread; the job itself runs on the queue.
 struct ConversionController {
     let service: ConversionService
-    let queue: ConversionQueue
+    let queue: JobQueue
     let pages: Pages
 
     static let memberPhotos = 5
@@ -32,9 +32,9 @@ struct ConversionController {
         var error: String?
     }
 
-    static func body(_ s: ConversionQueue.Snapshot) -> StatusBody {
+    static func body(_ s: JobQueue.Snapshot) -> StatusBody {
         StatusBody(id: s.id, status: s.status.rawValue, progress: (s.progress * 1000).rounded() / 1000,
-                   images: s.imageIDs, error: s.error)
+                   images: s.resultIDs, error: s.error)
     }
 
     /// The multipart form: `image` (repeatable), `style`, optional `strength` and `max_side`.
@@ -81,7 +81,7 @@ struct ConversionController {
         }
     }
 
-    func snapshot(_ request: Request) throws -> ConversionQueue.Snapshot {
+    func snapshot(_ request: Request) throws -> JobQueue.Snapshot {
         guard let id = request.parameter("id"), let snapshot = queue.snapshot(id: id, viewer: request.session?.user.id) else {
             throw HTTPError(.notFound, "There is no conversion with this id (finished ones are kept for an hour).")
         }
@@ -158,14 +158,14 @@ struct ConversionController {
     func jobPage(_ request: Request) throws -> HTTPResponse {
         let job = try snapshot(request)
         // One result: its own page is the result page (before/after, downloads).
-        if job.status == .done, job.imageIDs.count == 1 { return .redirect(to: "/i/\(job.imageIDs[0])") }
+        if job.status == .done, job.resultIDs.count == 1 { return .redirect(to: "/i/\(job.resultIDs[0])") }
         var context = Self.jobContext(job)
-        context["images"] = job.imageIDs.map { ["id": $0] }
+        context["images"] = job.resultIDs.map { ["id": $0] }
         return pages.render("convert/job", job.waiting ? "Converting…" : "Conversion \(job.status.rawValue)", request, extra: context)
     }
 
     /// What a job page shows of any job (conversions, movie analyses).
-    static func jobContext(_ job: ConversionQueue.Snapshot) -> [String: Any] {
+    static func jobContext(_ job: JobQueue.Snapshot) -> [String: Any] {
         [
             "id": job.id,
             "status": job.status.rawValue,

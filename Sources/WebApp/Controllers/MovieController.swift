@@ -16,7 +16,7 @@ import Storage
 ///         /movies/jobs/{id}/cancel
 struct MovieController {
     let service: MovieService
-    let queue: ConversionQueue
+    let queue: JobQueue
     let pages: Pages
 
     var movies: MovieStore { service.movies }
@@ -80,7 +80,7 @@ struct MovieController {
         return movie
     }
 
-    func jobSnapshot(_ request: Request) throws -> ConversionQueue.Snapshot {
+    func jobSnapshot(_ request: Request) throws -> JobQueue.Snapshot {
         guard let id = request.parameter("id"), let snapshot = queue.snapshot(id: id, viewer: request.session?.user.id) else {
             throw HTTPError(.notFound, "There is no movie analysis with this id (finished ones are kept for an hour).")
         }
@@ -95,8 +95,8 @@ struct MovieController {
         var error: String?
     }
 
-    static func body(_ s: ConversionQueue.Snapshot) -> JobBody {
-        JobBody(id: s.id, status: s.status.rawValue, progress: (s.progress * 1000).rounded() / 1000, movie: s.imageIDs.first, error: s.error)
+    static func body(_ s: JobQueue.Snapshot) -> JobBody {
+        JobBody(id: s.id, status: s.status.rawValue, progress: (s.progress * 1000).rounded() / 1000, movie: s.resultIDs.first, error: s.error)
     }
 
     func mount(on router: Router) {
@@ -308,7 +308,7 @@ struct MovieController {
 
     func jobPage(_ request: Request) throws -> HTTPResponse {
         let job = try jobSnapshot(request)
-        if job.status == .done, let movie = job.imageIDs.first { return .redirect(to: "/movies/\(movie)") }
+        if job.status == .done, let movie = job.resultIDs.first { return .redirect(to: "/movies/\(movie)") }
         return pages.render("movies/job", job.waiting ? "Analysing frames…" : "Analysis \(job.status.rawValue)", request,
                             extra: ConversionController.jobContext(job))
     }

@@ -4,9 +4,9 @@ import Synchronization
 import Testing
 @testable import WebApp
 
-@Suite("Conversion queue", .serialized)
-struct ConversionQueueTests {
-    func waitFor(_ queue: ConversionQueue, _ id: String, viewer: Int64?, until done: (ConversionQueue.Snapshot) -> Bool) -> ConversionQueue.Snapshot? {
+@Suite("Job queue", .serialized)
+struct JobQueueTests {
+    func waitFor(_ queue: JobQueue, _ id: String, viewer: Int64?, until done: (JobQueue.Snapshot) -> Bool) -> JobQueue.Snapshot? {
         for _ in 0..<400 {
             if let s = queue.snapshot(id: id, viewer: viewer), done(s) { return s }
             Thread.sleep(forTimeInterval: 0.01)
@@ -16,7 +16,7 @@ struct ConversionQueueTests {
 
     @Test("jobs run one at a time, in order, with progress that only grows")
     func oneAtATime() throws {
-        let queue = ConversionQueue()
+        let queue = JobQueue()
         let log = Mutex<[String]>([])
         var ids: [String] = []
         for name in ["a", "b", "c"] {
@@ -29,13 +29,13 @@ struct ConversionQueueTests {
             })
         }
         let last = waitFor(queue, ids[2], viewer: 1) { $0.status == .done }
-        #expect(last?.imageIDs == ["image-c"] && last?.progress == 1)
+        #expect(last?.resultIDs == ["image-c"] && last?.progress == 1)
         #expect(log.withLock { $0 } == ["start a", "end a", "start b", "end b", "start c", "end c"])
     }
 
     @Test("cancel a queued job (never runs) and a running one (stops between layers)")
     func cancellation() throws {
-        let queue = ConversionQueue()
+        let queue = JobQueue()
         let started = Mutex<Bool>(false)
         let running = try queue.submit(owner: 1) { progress, isCancelled in
             started.withLock { $0 = true }
@@ -53,7 +53,7 @@ struct ConversionQueueTests {
         #expect(queue.snapshot(id: queued, viewer: 1)?.status == .cancelled)
         #expect(queue.cancel(id: running, viewer: 1))
         let stopped = waitFor(queue, running, viewer: 1) { $0.status != .running }
-        #expect(stopped?.status == .cancelled && stopped?.error == nil && stopped?.imageIDs.isEmpty == true)
+        #expect(stopped?.status == .cancelled && stopped?.error == nil && stopped?.resultIDs.isEmpty == true)
         Thread.sleep(forTimeInterval: 0.05)
         #expect(!ranQueued.withLock { $0 } && started.withLock { $0 })
         #expect(!queue.cancel(id: running, viewer: 1)) // already finished
@@ -62,7 +62,7 @@ struct ConversionQueueTests {
     @Test("a failing job reports its error")
     func failure() throws {
         struct Broken: Error, CustomStringConvertible { var description: String { "corrupt JPEG data (bad Huffman code)" } }
-        let queue = ConversionQueue()
+        let queue = JobQueue()
         let id = try queue.submit(owner: nil) { _, _ in throw Broken() }
         let result = waitFor(queue, id, viewer: nil) { $0.status == .failed }
         #expect(result?.error == "corrupt JPEG data (bad Huffman code)")
@@ -70,9 +70,9 @@ struct ConversionQueueTests {
 
     @Test("limits: a full queue is 503, too many of one member's is 429; only the owner sees or cancels")
     func limitsAndOwnership() throws {
-        let queue = ConversionQueue(maxQueued: 3, maxPerMember: 2)
+        let queue = JobQueue(maxQueued: 3, maxPerMember: 2)
         let gate = DispatchSemaphore(value: 0)
-        let slow: ConversionQueue.Work = { _, _ in gate.wait(); return [] }
+        let slow: JobQueue.Work = { _, _ in gate.wait(); return [] }
         let first = try queue.submit(owner: 1, work: slow)
         _ = try queue.submit(owner: 1, work: slow)
         #expect { _ = try queue.submit(owner: 1, work: slow) } throws: { ($0 as? HTTPError)?.status.code == 429 }
@@ -86,9 +86,9 @@ struct ConversionQueueTests {
 
     @Test("anonymous visitors are limited per address")
     func anonymousPerAddress() throws {
-        let queue = ConversionQueue(maxQueued: 8, maxPerMember: 1)
+        let queue = JobQueue(maxQueued: 8, maxPerMember: 1)
         let gate = DispatchSemaphore(value: 0)
-        let slow: ConversionQueue.Work = { _, _ in gate.wait(); return [] }
+        let slow: JobQueue.Work = { _, _ in gate.wait(); return [] }
         let first = try queue.submit(owner: nil, address: "10.0.0.1", work: slow)
         #expect { _ = try queue.submit(owner: nil, address: "10.0.0.1", work: slow) } throws: { ($0 as? HTTPError)?.status.code == 429 }
         _ = try queue.submit(owner: nil, address: "10.0.0.2", work: slow)

@@ -8,7 +8,7 @@ import Synchronization
 /// then run one at a time on a dedicated thread (one inference uses every core; two would only
 /// slow each other), never on a connection thread. Bounded in total and per member; a full
 /// queue is 503, too many of one member's is 429.
-final class ConversionQueue: Sendable {
+final class JobQueue: Sendable {
     enum Status: String, Sendable, Codable { case queued, running, done, failed, cancelled }
 
     struct Snapshot: Sendable, Equatable {
@@ -16,14 +16,15 @@ final class ConversionQueue: Sendable {
         var owner: Int64?
         var status: Status
         var progress: Double
-        var imageIDs: [String]
+        var resultIDs: [String]
         var error: String?
 
         var waiting: Bool { status == .queued || status == .running }
     }
 
-    /// What a job does: given progress and cancellation hooks, produce image ids (or throw; an
-    /// error's description is shown to the user, so throw readable ones).
+    /// What a job does: given progress and cancellation hooks, produce the ids of what it made
+    /// (images, or a movie), or throw: an error's description is shown to the user, so throw
+    /// readable ones.
     typealias Work = @Sendable (_ progress: @escaping @Sendable (Double) -> Void, _ isCancelled: @escaping @Sendable () -> Bool) throws -> [String]
 
     final class Job: Sendable {
@@ -40,7 +41,7 @@ final class ConversionQueue: Sendable {
             self.owner = owner
             self.address = address
             self.work = work
-            state = Mutex(Snapshot(id: id, owner: owner, status: .queued, progress: 0, imageIDs: [], error: nil))
+            state = Mutex(Snapshot(id: id, owner: owner, status: .queued, progress: 0, resultIDs: [], error: nil))
         }
     }
 
@@ -94,17 +95,17 @@ final class ConversionQueue: Sendable {
             let ids = try job.work({ fraction in
                 job.state.withLock { $0.progress = max($0.progress, min(fraction, 1)) } // never goes backwards
             }, { job.cancelRequested.load(ordering: .relaxed) })
-            finish(job, status: .done, imageIDs: ids)
+            finish(job, status: .done, resultIDs: ids)
         } catch {
             let cancelled = job.cancelRequested.load(ordering: .relaxed)
             finish(job, status: cancelled ? .cancelled : .failed, error: cancelled ? nil : "\(error)")
         }
     }
 
-    private func finish(_ job: Job, status: Status, imageIDs: [String] = [], error: String? = nil) {
+    private func finish(_ job: Job, status: Status, resultIDs: [String] = [], error: String? = nil) {
         job.state.withLock { snapshot in
             snapshot.status = status
-            snapshot.imageIDs = imageIDs
+            snapshot.resultIDs = resultIDs
             snapshot.error = error
             if status == .done { snapshot.progress = 1 }
         }
