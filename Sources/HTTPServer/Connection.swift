@@ -27,6 +27,8 @@ final class Connection: @unchecked Sendable {
     var state = State.head
     var input: [UInt8] = []
     var inputStart = 0
+    /// How far the current request head has been looked at.
+    var scanner = HeadScanner()
     var output: [UInt8] = []
     var outputStart = 0
     var body: [UInt8] = []
@@ -140,14 +142,18 @@ final class Connection: @unchecked Sendable {
                 if headStarted == nil { headStarted = now() }
                 let parsed: (RequestHead, Int)?
                 do {
+                    // Only the bytes that arrived since the last read are scanned (`HeadScanner`).
                     parsed = try input.withUnsafeBufferPointer { (b) throws(HTTPParseError) -> (RequestHead, Int)? in
-                        try RequestHeadParser.parse(UnsafeBufferPointer(rebasing: b[inputStart...]), limits: configuration.limits)
+                        let bytes = UnsafeBufferPointer(rebasing: b[inputStart...])
+                        guard let end = try scanner.scan(bytes, limits: configuration.limits) else { return nil }
+                        return (try scanner.head(bytes, limits: configuration.limits), end)
                     }
                 } catch {
                     fail(error.status, error.reason)
                     return
                 }
                 guard let (head, used) = parsed else { return }
+                scanner = HeadScanner()
                 consume(used)
                 headStarted = nil
                 if loop.stopping { closeAfterWrite = true }

@@ -50,70 +50,97 @@ public struct HTTPParseError: Error, Equatable, CustomStringConvertible {
     public var description: String { "\(status): \(reason)" }
 }
 
-/// Parses a request head from the start of `bytes` (RFC 9112 §2–§7).
-public enum RequestHeadParser {
-    /// `nil` when the head is not complete yet (and within the limits so far); otherwise the head
-    /// and the number of bytes it took.
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) throws(HTTPParseError) -> (RequestHead, Int)? {
+/// Finds the end of a request head as its bytes arrive, looking at each byte once: a client
+/// that sends its head one byte per packet costs O(n) in all, not O(n²) (re-scanning from the
+/// first byte on every read did). It checks line endings and size limits on the way, so a head
+/// that can never be valid is refused as soon as that is known.
+public struct HeadScanner: Sendable {
+    /// Next byte to look at, relative to the start of the buffered request.
+    var position = 0
+    /// Where the request line starts (after the empty lines allowed before it).
+    var start: Int? = nil
+    var lineStart = 0
+    /// Each complete line, without its CRLF.
+    var lines: [Range<Int>] = []
+
+    public init() {}
+
+    /// The head's length in bytes once the empty line that ends it has arrived; nil until then.
+    /// `bytes` must begin where the previous call's began and hold at least what it held.
+    public mutating func scan(_ bytes: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) throws(HTTPParseError) -> Int? {
         let cr: UInt8 = 13, lf: UInt8 = 10
-        // RFC 9112 §2.2: ignore empty lines before the request line (bounded by the head limit).
-        var start = 0
-        while start < bytes.count, bytes[start] == cr || bytes[start] == lf {
-            if bytes[start] == cr, start + 1 < bytes.count, bytes[start + 1] != lf {
-                throw HTTPParseError(.badRequest, "bare CR")
+        var i = position
+        defer { position = i }
+        if start == nil {
+            // RFC 9112 §2.2: ignore at least one empty line (CRLF) before the request line. Only
+            // CRLF, and only a bounded number of bytes of them.
+            while i < bytes.count, bytes[i] == cr || bytes[i] == lf {
+                guard bytes[i] == cr else { throw HTTPParseError(.badRequest, "bare LF") }
+                guard i + 1 < bytes.count else { return nil }
+                guard bytes[i + 1] == lf else { throw HTTPParseError(.badRequest, "bare CR") }
+                i += 2
+                if i > limits.maxHeadBytes { throw HTTPParseError(.requestHeaderFieldsTooLarge, "request head too large") }
             }
-            start += 1
+            guard i < bytes.count else { return nil }
+            start = i
+            lineStart = i
         }
-        // Find the end of the head: an empty line. Lines end in CRLF; a lone LF is accepted
-        // (RFC 9112 §2.2 MAY), a CR not followed by LF is not (§2.2 MUST NOT treat as a line end).
-        var lines: [Range<Int>] = []
-        var lineStart = start
-        var i = start
-        var end: Int? = nil
+        let start = self.start!
+        // Lines end in CRLF only. RFC 9112 §2.2 lets a recipient accept a bare LF; a strict server
+        // must not, because a proxy in front that reads the bytes differently would see other
+        // requests than we do (request smuggling). A CR not followed by LF is never a line end.
         while i < bytes.count {
             let b = bytes[i]
             if b == cr {
                 guard i + 1 < bytes.count else { break } // wait for the next byte
                 guard bytes[i + 1] == lf else { throw HTTPParseError(.badRequest, "bare CR") }
-                if i == lineStart { end = i + 2; break }
+                if i == lineStart {
+                    i += 2
+                    if i - start > limits.maxHeadBytes { throw HTTPParseError(.requestHeaderFieldsTooLarge, "request head too large") }
+                    return i
+                }
                 lines.append(lineStart..<i)
                 i += 2
                 lineStart = i
+                if lines.count - 1 > limits.maxHeaderCount {
+                    throw HTTPParseError(.requestHeaderFieldsTooLarge, "too many header fields")
+                }
                 continue
             }
-            if b == lf {
-                if i == lineStart { end = i + 1; break }
-                lines.append(lineStart..<i)
-                i += 1
-                lineStart = i
-                continue
-            }
+            if b == lf { throw HTTPParseError(.badRequest, "bare LF") }
             i += 1
             if lines.isEmpty, i - start > limits.maxTargetBytes + 64 {
                 // Still in the request line: whatever else it holds, the target is too long.
                 throw HTTPParseError(.uriTooLong, "request line too long")
             }
         }
-        guard let headEnd = end else {
-            if bytes.count - start > limits.maxHeadBytes {
-                throw HTTPParseError(.requestHeaderFieldsTooLarge, "request head too large")
-            }
-            return nil
-        }
-        if headEnd - start > limits.maxHeadBytes {
+        if i - start > limits.maxHeadBytes {
             throw HTTPParseError(.requestHeaderFieldsTooLarge, "request head too large")
         }
+        return nil
+    }
+
+    /// The parsed head, once `scan` has returned its end (the same `bytes`).
+    public func head(_ bytes: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) throws(HTTPParseError) -> RequestHead {
         guard let requestLine = lines.first else { throw HTTPParseError(.badRequest, "no request line") }
-        var head = try parseRequestLine(UnsafeBufferPointer(rebasing: bytes[requestLine]), limits: limits)
-        if lines.count - 1 > limits.maxHeaderCount {
-            throw HTTPParseError(.requestHeaderFieldsTooLarge, "too many header fields")
-        }
+        var head = try RequestHeadParser.parseRequestLine(UnsafeBufferPointer(rebasing: bytes[requestLine]), limits: limits)
         for line in lines.dropFirst() {
-            let (name, value) = try parseField(UnsafeBufferPointer(rebasing: bytes[line]))
+            let (name, value) = try RequestHeadParser.parseField(UnsafeBufferPointer(rebasing: bytes[line]))
             head.headers.add(name, value)
         }
-        try applySemantics(&head, limits: limits)
-        return (head, headEnd)
+        try RequestHeadParser.applySemantics(&head, limits: limits)
+        return head
+    }
+}
+
+/// Parses a request head from the start of `bytes` (RFC 9112 §2–§7).
+public enum RequestHeadParser {
+    /// `nil` when the head is not complete yet (and within the limits so far); otherwise the head
+    /// and the number of bytes it took. (A connection keeps a `HeadScanner` across reads instead.)
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) throws(HTTPParseError) -> (RequestHead, Int)? {
+        var scanner = HeadScanner()
+        guard let end = try scanner.scan(bytes, limits: limits) else { return nil }
+        return (try scanner.head(bytes, limits: limits), end)
     }
 
     // MARK: request line (RFC 9112 §3)
@@ -184,6 +211,12 @@ public enum RequestHeadParser {
             rest = rest[..<q]
         } else {
             query = ""
+        }
+        // The query is decoded later, parameter by parameter; a malformed escape or invalid UTF-8
+        // (an overlong sequence such as %C0%AF among them, Unicode §3.9 table 3-7) would make
+        // that parameter silently vanish, so the whole request is refused here instead.
+        guard percentDecode(query, plusIsSpace: true) != nil else {
+            throw HTTPParseError(.badRequest, "bad percent-encoding in query")
         }
         var segments: [String] = []
         let raw = rest.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
@@ -271,6 +304,8 @@ public enum RequestHeadParser {
         if hosts.count > 1 || (head.version == .http1_1 && hosts.isEmpty) {
             throw HTTPParseError(.badRequest, hosts.isEmpty ? "missing Host" : "more than one Host")
         }
+        // "… or a Host header field with an invalid field value" is a 400 too (RFC 9112 §3.2).
+        if let host = hosts.first, !isValidHost(host) { throw HTTPParseError(.badRequest, "invalid Host") }
         // Framing (RFC 9112 §6.1, §6.3).
         let transferEncodings = headers.values("Transfer-Encoding")
         let lengths = headers.values("Content-Length")
@@ -309,6 +344,43 @@ public enum RequestHeadParser {
             head.expectsContinue = head.version == .http1_1
         }
     }
+}
+
+extension RequestHeadParser {
+    /// Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2–3.2.3). Refused: empty
+    /// (this server has no use for an authority-less target), userinfo ("@"), a path, query or
+    /// fragment, whitespace or a comma (two hosts in one field), a bad port. IP literals are
+    /// bracketed and hold hex digits, ":" and "." only.
+    static func isValidHost(_ value: String) -> Bool {
+        var host = Substring(value)
+        guard !host.isEmpty else { return false }
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            let literal = host[host.index(after: host.startIndex)..<close]
+            guard !literal.isEmpty, literal.utf8.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else {
+                return false
+            }
+            host = host[host.index(after: close)...]
+            guard host.isEmpty || host.hasPrefix(":") else { return false }
+        } else {
+            let name = host.prefix { $0 != ":" }
+            // reg-name = *( unreserved / pct-encoded / sub-delims ), less "," (a list of hosts)
+            // and the sub-delims no DNS name has.
+            guard !name.isEmpty, name.utf8.allSatisfy({ b in
+                isHexDigit(b) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
+                    || b == UInt8(ascii: "_") || b == UInt8(ascii: "~") || b == UInt8(ascii: "%")
+            }) else { return false }
+            host = host[name.endIndex...]
+        }
+        if host.hasPrefix(":") {
+            let port = host.dropFirst()
+            // port = *DIGIT; an empty port is allowed (RFC 3986 §3.2.3), a huge one is not a port.
+            guard port.count <= 5, port.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), (Int(port) ?? 0) <= 65535 else { return false }
+        }
+        return true
+    }
+
+    static func isHexDigit(_ b: UInt8) -> Bool { hexValue(b) != nil }
 }
 
 /// Decodes a chunked body incrementally (RFC 9112 §7.1), appending data to `body`.

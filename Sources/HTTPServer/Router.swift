@@ -172,10 +172,38 @@ public final class Router: HTTPResponder, @unchecked Sendable {
         return defaultBodyLimit
     }
 
+    /// The methods a path answers to (HEAD with GET, OPTIONS always); every method any route
+    /// answers to for "*".
+    func allowedMethods(path: String) -> [String] {
+        var methods: Set<String>
+        if path == "*" {
+            methods = Set(routes.map(\.method))
+        } else {
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            let segments = Array(parts.last == "" ? parts.dropLast() : parts[...])
+            methods = Set(routes.filter { Self.match($0, segments) != nil }.map(\.method))
+            if methods.isEmpty { return [] }
+        }
+        if methods.contains("GET") { methods.insert("HEAD") }
+        methods.insert("OPTIONS")
+        return methods.sorted()
+    }
+
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        // OPTIONS (RFC 9110 §9.3.7): what this resource, or with "*" the server as a whole,
+        // supports, in Allow; no content.
+        if request.method == "OPTIONS" {
+            var explicit = false // a route of its own for OPTIONS answers itself
+            if case .found = lookup(method: "OPTIONS", path: request.path) { explicit = true }
+            let methods = allowedMethods(path: request.path)
+            if !explicit && !methods.isEmpty {
+                respond(HTTPResponse(status: .ok, headers: ["Allow": methods.joined(separator: ", ")]))
+                return
+            }
+        }
         switch lookup(method: request.method, path: request.path) {
         case .notFound:
-            respond(errorResponse(HTTPError(.notFound, "There is no page at \(request.path)."), id: request.id, path: request.path))
+            respond(errorResponse(HTTPError(.notFound, "There is no page at this address."), id: request.id, path: request.path))
         case let .methodNotAllowed(methods):
             var response = errorResponse(HTTPError(.methodNotAllowed, "\(request.method) is not allowed here."),
                                          id: request.id, path: request.path)

@@ -42,10 +42,33 @@ struct ParserTests {
         #expect(head.expectsContinue == expectsContinue)
     }
 
-    @Test("leading empty lines and bare LF line ends are tolerated (RFC 9112 §2.2)")
-    func lenientLineEnds() throws {
-        let (head, _) = try #require(try parse("\r\n\nGET /a HTTP/1.1\nHost: x\n\n"))
-        #expect(head.path == "/a")
+    @Test("leading empty lines (CRLF) before the request line are ignored (RFC 9112 §2.2)")
+    func leadingEmptyLines() throws {
+        let (head, used) = try #require(try parse("\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n"))
+        #expect(head.path == "/a" && used == 32)
+    }
+
+    @Test("Host values a server may take (RFC 9110 §7.2)", arguments: [
+        "example.com", "example.com:8080", "EXAMPLE.com:", "127.0.0.1", "[::1]", "[::1]:80", "xn--9n2bp8q.kr", "a_b.local",
+    ])
+    func goodHosts(host: String) throws {
+        let (head, _) = try #require(try parse("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n"))
+        #expect(head.headers["Host"] == host)
+    }
+
+    @Test("a head fed one byte at a time is found once, at the same place")
+    func incremental() throws {
+        let wire = Array("\r\nPOST /up?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc".utf8)
+        var scanner = HeadScanner()
+        var found: Int? = nil
+        for n in 1...wire.count where found == nil {
+            found = try Array(wire[0..<n]).withUnsafeBufferPointer { (b) throws(HTTPParseError) -> Int? in
+                try scanner.scan(b, limits: HTTPLimits())
+            }
+        }
+        #expect(found == wire.count - 3)
+        let head = try wire.withUnsafeBufferPointer { (b) throws(HTTPParseError) -> RequestHead in try scanner.head(b, limits: HTTPLimits()) }
+        #expect(head.path == "/up" && head.query == "x=1" && head.framing == .length(3))
     }
 
     @Test("paths are decoded and normalised so '..' never reaches a handler", arguments: [
@@ -96,6 +119,23 @@ struct ParserTests {
         ("head too large", "GET / HTTP/1.1\r\nHost: a\r\nX: " + String(repeating: "b", count: 40000) + "\r\n\r\n", 431),
         ("endless headers", "GET / HTTP/1.1\r\nHost: a\r\nX: " + String(repeating: "b", count: 40000), 431),
         ("too many fields", "GET / HTTP/1.1\r\nHost: a\r\n" + String(repeating: "X: y\r\n", count: 101) + "\r\n", 431),
+        // Issue 12, item 13: strictness a proxy in front relies on.
+        ("bare LF ending the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400),
+        ("bare LF ending a header line", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400),
+        ("bare LF ending the head", "GET / HTTP/1.1\r\nHost: a\r\n\n", 400),
+        ("bare LF before the request line", "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("Host with userinfo", "GET / HTTP/1.1\r\nHost: user@evil.example\r\n\r\n", 400),
+        ("Host with a path", "GET / HTTP/1.1\r\nHost: a.example/x\r\n\r\n", 400),
+        ("empty Host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", 400),
+        ("two hosts in one field", "GET / HTTP/1.1\r\nHost: a.example, b.example\r\n\r\n", 400),
+        ("two hosts with a space", "GET / HTTP/1.1\r\nHost: a.example b.example\r\n\r\n", 400),
+        ("Host with a bad port", "GET / HTTP/1.1\r\nHost: a.example:80x\r\n\r\n", 400),
+        ("Host port out of range", "GET / HTTP/1.1\r\nHost: a.example:99999\r\n\r\n", 400),
+        ("unclosed IP literal", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
+        ("overlong UTF-8 in the path", "GET /%C0%AF HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("overlong UTF-8 in the query", "GET /a?next=%C0%AFetc HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("overlong NUL in the query", "GET /a?x=%C0%80 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("bad escape in the query", "GET /a?x=%G1 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ])
     func hostile(name: String, wire: String, status: Int) {
         do {

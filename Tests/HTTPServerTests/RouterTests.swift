@@ -89,4 +89,20 @@ struct RouterTests {
         #expect(try Self.answer(router, "GET /files/x/y.css HTTP/1.1\r\nHost: t\r\n\r\n").body == Array("x/y.css".utf8))
         #expect(try Self.answer(router, "POST /a/7 HTTP/1.1\r\nHost: t\r\n\r\n").headers["Allow"] == "GET, HEAD")
     }
+
+    @Test("OPTIONS answers 200 with Allow: for '*' the whole server, else the resource (RFC 9110 §9.3.7)", arguments: [
+        ("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 200, "DELETE, GET, HEAD, OPTIONS, POST"),
+        ("OPTIONS /items/7 HTTP/1.1\r\nHost: t\r\n\r\n", 200, "DELETE, GET, HEAD, OPTIONS"),
+        ("OPTIONS /upload HTTP/1.1\r\nHost: t\r\n\r\n", 200, "OPTIONS, POST"),
+        ("OPTIONS /nowhere HTTP/1.1\r\nHost: t\r\n\r\n", 404, nil),
+    ])
+    func options(wire: String, status: Int, allow: String?) throws {
+        let router = Router(logger: Logger(label: "t"))
+        router.get("/items/:id") { _ in .text("item") }
+        router.add("DELETE", "/items/:id") { _ in HTTPResponse(status: .noContent) }
+        router.post("/upload") { _ in .text("ok") }
+        let response = try Self.answer(router, wire)
+        #expect(response.status.code == status)
+        #expect(response.headers["Allow"] == allow)
+    }
 }
