@@ -35,12 +35,14 @@ let package = Package(
         .systemLibrary(name: "CXCrypt", path: "Sources/CXCrypt"),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
+        // The one HTML escaper (per Unicode scalar) for templates, SVG and hand-built markup.
+        .target(name: "Markup"),
         .target(
             name: "ImageIO",
             dependencies: ["CTurboJPEG", "CPNG"]
         ),
         // Colour spaces and distances, k-means, scene and movie palettes.
-        .target(name: "Palette", dependencies: ["ImageIO"]),
+        .target(name: "Palette", dependencies: ["ImageIO", "Markup"]),
         // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
         .target(name: "Kernels", exclude: ["README.md"]),
         // Bytes on the wire <-> requests and responses; knows nothing about the app.
@@ -57,7 +59,7 @@ let package = Package(
         .target(name: "Auth", dependencies: ["CXCrypt", .product(name: "Crypto", package: "swift-crypto")]),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN", "Palette", "CZlib",
+            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -72,6 +74,7 @@ let package = Package(
 
         // Shared test data and a seeded random source, for the test targets only.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "MarkupTests", dependencies: ["Markup"]),
         .testTarget(
             name: "ImageIOTests",
             dependencies: ["ImageIO", "CTurboJPEG", "CZlib", "TestSupport"]
@@ -102,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WebAppTests",
-            dependencies: ["WebApp", "HTTPServer", "TestSupport", "ImageIO", "CartoonGAN", "Storage", "Palette", "CZlib",
+            dependencies: ["WebApp", "HTTPServer", "TestSupport", "ImageIO", "CartoonGAN", "Storage", "Palette", "Markup", "CZlib",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import Markup
 
 /// Server-drawn SVG pictures of palettes: swatch strips, 3D scatter plots (RGB cube, HSV
 /// cylinder) and a hue histogram. Colours are `fill` attributes, never inline styles, so the
@@ -7,7 +8,7 @@ public enum PalettePlots {
     /// A horizontal strip of swatches, widths proportional to the weights.
     public static func strip(_ colours: [WeightedColour], width: Int = 600, height: Int = 40, label: String) -> String {
         let total = colours.reduce(0) { $0 + max($1.weight, 0) }
-        var svg = "<svg class=\"strip\" viewBox=\"0 0 \(width) \(height)\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(escape(label))\">"
+        var svg = "<svg class=\"strip\" viewBox=\"0 0 \(width) \(height)\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(HTML.escape(label))\">"
         guard total > 0 else { return svg + "</svg>" }
         var x = 0.0
         for c in colours where c.weight > 0 {
@@ -135,8 +136,8 @@ public enum PalettePlots {
             let q = view.project(p)
             return SIMD3(centre + q.x * scale, centre + q.y * scale, q.z)
         }
-        var svg = "<svg class=\"plot3d\" viewBox=\"0 0 \(size) \(size)\" role=\"img\" aria-label=\"\(escape(title))\">"
-            + "<title>\(escape(title))</title><rect width=\"\(size)\" height=\"\(size)\" fill=\"#f4f4f6\"/>"
+        var svg = "<svg class=\"plot3d\" viewBox=\"0 0 \(size) \(size)\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
+            + "<title>\(HTML.escape(title))</title><rect width=\"\(size)\" height=\"\(size)\" fill=\"#f4f4f6\"/>"
         svg += "<g stroke=\"#9a9aa6\" stroke-width=\"1\" fill=\"none\">"
         for (a, b) in edges {
             let p = screen(a), q = screen(b)
@@ -157,11 +158,11 @@ public enum PalettePlots {
         for (name, from, to) in axes {
             let p = screen(from), q = screen(to)
             svg += "<line x1=\"\(f(p.x))\" y1=\"\(f(p.y))\" x2=\"\(f(q.x))\" y2=\"\(f(q.y))\" stroke=\"#222228\" stroke-width=\"1.5\"/>"
-            svg += "<text x=\"\(f(q.x))\" y=\"\(f(q.y))\" text-anchor=\"middle\">\(escape(name))</text>"
+            svg += "<text x=\"\(f(q.x))\" y=\"\(f(q.y))\" text-anchor=\"middle\">\(HTML.escape(name))</text>"
         }
         if let (name, at) = origin {
             let p = screen(at)
-            svg += "<text x=\"\(f(p.x))\" y=\"\(f(p.y + 14))\" text-anchor=\"middle\">\(escape(name))</text>"
+            svg += "<text x=\"\(f(p.x))\" y=\"\(f(p.y + 14))\" text-anchor=\"middle\">\(HTML.escape(name))</text>"
         }
         return svg + "</g></svg>"
     }
@@ -185,7 +186,7 @@ public enum PalettePlots {
             let x = 10 + Double(i) * barWidth + (i == 36 ? barWidth * 0.5 : 0)
             let percent = total > 0 ? value / total * 100 : 0
             svg += "<rect x=\"\(f(x))\" y=\"\(f(plotHeight - h + 4))\" width=\"\(f(barWidth - 1))\" height=\"\(f(h))\" fill=\"\(fill)\">"
-                + "<title>\(escape(label)): \(f(percent))%</title></rect>"
+                + "<title>\(HTML.escape(label)): \(f(percent))%</title></rect>"
         }
         for (i, value) in bins.enumerated() {
             bar(i, value, Colour(h: Double(i) * 10 + 5, s: 0.75, v: 0.9).hex, "Hue \(i * 10)–\(i * 10 + 10)°")
@@ -202,20 +203,5 @@ public enum PalettePlots {
     static func f(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
     }
 }

@@ -1,10 +1,22 @@
 import Foundation
+import Markup
 import Mustache
 
 /// The `Templates/` folder, parsed once at start-up. Pages render inside `layout`; every
-/// `{{value}}` is HTML-escaped (Mustache's default), so user input cannot become markup.
+/// `{{value}}` goes through our one escaper, `HTML.escape`, so user input cannot become markup.
 public struct Templates: Sendable {
     let library: MustacheLibrary
+
+    /// swift-mustache's built-in HTML escaping walks `Character`s (grapheme clusters), so a
+    /// combining or prepended mark glued to `<` or `"` slips through it. Every template starts
+    /// with this pragma, which makes `{{value}}` use `HTML.escape` instead. Partials need it too:
+    /// the library resets the content type to its own HTML type when it enters a partial.
+    static let contentType = "ARTWORKER_HTML"
+    static let pragma = "{{% CONTENT_TYPE: \(contentType)}}"
+
+    struct EscapedHTML: MustacheContentType {
+        func escapeText(_ text: String) -> String { HTML.escape(text) }
+    }
 
     public struct LoadError: Error, CustomStringConvertible {
         public let description: String
@@ -13,6 +25,7 @@ public struct Templates: Sendable {
     /// Loads every `*.mustache` below `directory`, named by its relative path without extension
     /// (`errors/error`). A template that does not parse stops start-up with its file and line.
     public init(directory: URL) throws {
+        MustacheContentTypes.register(EscapedHTML(), named: Self.contentType)
         var library = MustacheLibrary()
         let root = directory.standardizedFileURL.path
         guard let walker = FileManager.default.enumerator(atPath: root) else {
@@ -25,7 +38,7 @@ public struct Templates: Sendable {
                 throw LoadError(description: "\(path): cannot be read as UTF-8")
             }
             do {
-                library.register(try MustacheTemplate(string: text), named: String(relative.dropLast(".mustache".count)))
+                library.register(try MustacheTemplate(string: Self.pragma + text), named: String(relative.dropLast(".mustache".count)))
             } catch let error as MustacheTemplate.ParserError {
                 throw LoadError(description: "\(path):\(error.context.lineNumber):\(error.context.columnNumber): "
                                 + "template error \(error.error) near “\(error.context.line.trimmingCharacters(in: .whitespaces))”")

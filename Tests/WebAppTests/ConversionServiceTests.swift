@@ -32,7 +32,7 @@ struct ConversionServiceTests {
     @Test("bad requests are refused before anything runs", arguments: [
         ([], "hayao", nil, nil, 400, "at least one photo"),
         ([photo, photo], "hayao", nil, nil, 400, "At most 1 photo at once without an account"),
-        ([photo], "ghibli", nil, nil, 400, "Unknown style 'ghibli'"),
+        ([photo], "ghibli", nil, nil, 400, "Unknown style: choose"),
         ([photo], "hosoda", nil, nil, 503, "Hosoda model is not installed"),
         ([photo], "hayao", 101, nil, 400, "from 0 to 100"),
         ([photo], "hayao", nil, 4, 400, "processing size"),

@@ -18,7 +18,7 @@ struct UploadRefusalTests {
         ("anonymous", [cup, cup], [("style", "hayao")], 400, "At most 1 photo at once without an account"),
         ("member", Array(repeating: cup, count: 6), [("style", "hayao")], 400, "At most 5 photos"),
         ("member", [cup, corrupt], [("style", "hayao")], 422, "photo2.png"),
-        ("member", [cup], [("style", "ghibli")], 400, "Unknown style 'ghibli'"),
+        ("member", [cup], [("style", "ghibli")], 400, "Unknown style: choose"),
         ("member", [cup], [("style", "hosoda")], 503, "not installed"),
         ("member", [cup], [], 400, "Choose a style"),
         ("member", [cup], [("style", "hayao"), ("strength", "101")], 400, "from 0 to 100"),

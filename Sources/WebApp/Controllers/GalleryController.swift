@@ -15,7 +15,7 @@ struct GalleryController {
     static func order(_ request: Request) throws -> ImageStore.PublicOrder {
         let text = request.http.query("sort") ?? "newest"
         guard let order = ImageStore.PublicOrder(rawValue: text) else {
-            throw HTTPError(.badRequest, "sort is newest, likes or style, not '\(text)'.")
+            throw HTTPError(.badRequest, "sort is newest, likes or style.")
         }
         return order
     }

@@ -33,7 +33,7 @@ struct ImageController {
         router.addAsync("GET", "/api/v1/images/:id/result") { request in
             let format = request.http.query("format")?.lowercased() ?? "png"
             guard let rendition = ["png": ImageLibrary.Rendition.png, "jpeg": .jpeg, "jpg": .jpeg][format] else {
-                throw HTTPError(.badRequest, "format is png or jpeg, not '\(format)'.")
+                throw HTTPError(.badRequest, "format is png or jpeg.")
             }
             return try c.library.bytes(rendition, id: try Self.id(request), request: request)
         }

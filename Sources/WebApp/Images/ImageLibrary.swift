@@ -186,7 +186,7 @@ extension Request {
     func pageNumber() throws -> Int {
         guard let text = http.query("page") else { return 1 }
         guard let page = Int(text), (1...100_000).contains(page) else {
-            throw HTTPError(.badRequest, "page must be a positive whole number, not '\(text)'.")
+            throw HTTPError(.badRequest, "page must be a positive whole number.")
         }
         return page
     }

@@ -53,7 +53,7 @@ struct ConversionService: Sendable {
         } else if let one = Style(rawValue: style.lowercased()) {
             styles = [one]
         } else {
-            throw HTTPError(.badRequest, "Unknown style '\(style)': choose hayao, hosoda, paprika, shinkai or all.")
+            throw HTTPError(.badRequest, "Unknown style: choose hayao, hosoda, paprika, shinkai or all.")
         }
         let available = Set(models.availableStyles)
         if let missing = styles.first(where: { !available.contains($0) }) {
