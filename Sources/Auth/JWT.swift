@@ -22,12 +22,17 @@ public struct JWTSigner: Sendable {
         public var exp: Int
         /// Token id, for revocation.
         public var jti: String
+        /// The account's session generation when the token was issued (a private claim, RFC 7519
+        /// §4.3): changing the password moves the account to the next one, which ends every
+        /// token of an earlier generation at once. Absent in tokens from before it existed (0).
+        public var gen: Int
 
-        public init(sub: String, iat: Int, exp: Int, jti: String) {
+        public init(sub: String, iat: Int, exp: Int, jti: String, gen: Int = 0) {
             self.sub = sub
             self.iat = iat
             self.exp = exp
             self.jti = jti
+            self.gen = gen
         }
     }
 
@@ -36,13 +41,13 @@ public struct JWTSigner: Sendable {
     }
 
     /// A token for `subject`, valid for `lifetime` seconds from `now`.
-    public func issue(subject: String, lifetime: TimeInterval = 7 * 86400, now: Date = Date()) -> (token: String, claims: Claims) {
+    public func issue(subject: String, generation: Int = 0, lifetime: TimeInterval = 7 * 86400, now: Date = Date()) -> (token: String, claims: Claims) {
         let iat = Int(now.timeIntervalSince1970)
-        let claims = Claims(sub: subject, iat: iat, exp: iat + Int(lifetime), jti: Self.randomID())
+        let claims = Claims(sub: subject, iat: iat, exp: iat + Int(lifetime), jti: Self.randomID(), gen: generation)
         let header = Self.base64URL(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let payload = Self.base64URL(Array(try! encoder.encode(claims))) // encoding four plain fields cannot fail
+        let payload = Self.base64URL(Array(try! encoder.encode(claims))) // encoding five plain fields cannot fail
         let input = header + "." + payload
         return (input + "." + Self.base64URL(signature(input)), claims)
     }
@@ -66,7 +71,8 @@ public struct JWTSigner: Sendable {
         let t = now.timeIntervalSince1970
         guard Double(claims.exp) > t else { throw .expired }
         guard Double(claims.iat) <= t + leeway, Double(claims.nbf ?? claims.iat) <= t + leeway else { throw .notYetValid }
-        return Claims(sub: claims.sub, iat: claims.iat, exp: claims.exp, jti: claims.jti)
+        guard (claims.gen ?? 0) >= 0 else { throw .missingClaims }
+        return Claims(sub: claims.sub, iat: claims.iat, exp: claims.exp, jti: claims.jti, gen: claims.gen ?? 0)
     }
 
     struct Header: Decodable {
@@ -81,6 +87,7 @@ public struct JWTSigner: Sendable {
         var exp: Int
         var jti: String
         var nbf: Int?
+        var gen: Int?
     }
 
     /// HMAC-SHA256 of `input` under this key (also used for CSRF tokens).

@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The SQLite database in the data folder: a GRDB pool in WAL mode, with named migrations
 /// recorded in the database itself.
@@ -10,9 +13,36 @@ public final class AppDatabase: Sendable {
     public let pool: DatabasePool
 
     /// Opens (creating if needed) `data/artworker.sqlite` and migrates it to the current schema.
+    ///
+    /// The database holds bcrypt hashes and private pictures: the folder is made 0700 and the
+    /// database 0600 before SQLite opens it, so no other local user can read either. SQLite gives
+    /// the WAL and shared-memory files the database file's mode; files left by an older version
+    /// with wider modes are narrowed here too.
     public static func open(directory: URL) throws -> AppDatabase {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try AppDatabase(path: directory.appendingPathComponent("artworker.sqlite").path)
+        try privateFolder(directory)
+        let path = directory.appendingPathComponent("artworker.sqlite").path
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DatabaseFileError(path: path, reason: String(cString: strerror(errno))) }
+        close(fd)
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            guard chmod(file, 0o600) == 0 else { throw DatabaseFileError(path: file, reason: String(cString: strerror(errno))) }
+        }
+        return try AppDatabase(path: path)
+    }
+
+    /// Creates `directory` (and missing parents) and makes it 0700 whether new or not.
+    public static func privateFolder(_ directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        guard chmod(directory.path, 0o700) == 0 else {
+            throw DatabaseFileError(path: directory.path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    public struct DatabaseFileError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot prepare \(path): \(reason)" }
     }
 
     public init(path: String) throws {
@@ -184,6 +214,34 @@ public final class AppDatabase: Sendable {
                     colours TEXT NOT NULL
                 )
                 """)
+        }
+        migrator.registerMigration("v5: session generations") { db in
+            // A session token carries the generation it was issued for; a password change moves
+            // the account to the next one, which ends every older session at once (stateless
+            // tokens cannot be listed to revoke them one by one).
+            try db.execute(sql: """
+                ALTER TABLE user ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0
+                    CHECK (session_generation >= 0)
+                """)
+        }
+        migrator.registerMigration("v6: sign-in attempts") { db in
+            // Sign-in and sign-up attempts, for rate limits that survive a restart. A sign-in is
+            // written as failed before its password is checked and cleared when it matches.
+            try db.execute(sql: """
+                CREATE TABLE auth_attempt (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('login', 'signup')),
+                    -- lower-cased; none for sign-ups (the name is not taken yet, or not theirs)
+                    username TEXT CHECK ((kind = 'login') = (username IS NOT NULL)),
+                    -- an IPv4 address, or an IPv6 /64 prefix ("2001:db8:0:1::/64")
+                    address TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    failed INTEGER NOT NULL CHECK (failed IN (0, 1))
+                )
+                """)
+            try db.execute(sql: "CREATE INDEX auth_attempt_username ON auth_attempt (kind, username, at)")
+            try db.execute(sql: "CREATE INDEX auth_attempt_address ON auth_attempt (kind, address, at)")
+            try db.execute(sql: "CREATE INDEX auth_attempt_at ON auth_attempt (at)")
         }
         return migrator
     }

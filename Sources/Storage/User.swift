@@ -9,11 +9,14 @@ public struct User: Codable, Sendable, Equatable, FetchableRecord, MutablePersis
     public var username: String
     public var passwordHash: String
     public var createdAt: Date
+    /// Sessions issued for an earlier generation are no longer valid (see `updatePasswordHash`).
+    public var sessionGeneration: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case id, username
         case passwordHash = "password_hash"
         case createdAt = "created_at"
+        case sessionGeneration = "session_generation"
     }
 
     public init(username: String, passwordHash: String, createdAt: Date = Date()) {
@@ -60,9 +63,15 @@ public struct UserStore: Sendable {
         try database.pool.read { db in try User.fetchOne(db, key: id) }
     }
 
-    public func updatePasswordHash(id: Int64, to hash: String) throws {
+    /// Sets a new password hash and moves the account to its next session generation, in one
+    /// transaction, so every session issued before the change stops working; returns the new
+    /// generation (the caller issues the one session that made the change anew).
+    @discardableResult
+    public func updatePasswordHash(id: Int64, to hash: String) throws -> Int {
         try database.pool.write { db in
-            try db.execute(sql: "UPDATE user SET password_hash = ? WHERE id = ?", arguments: [hash, id])
+            try db.execute(sql: "UPDATE user SET password_hash = ?, session_generation = session_generation + 1 WHERE id = ?",
+                           arguments: [hash, id])
+            return try Int.fetchOne(db, sql: "SELECT session_generation FROM user WHERE id = ?", arguments: [id]) ?? 0
         }
     }
 

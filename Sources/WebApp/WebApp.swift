@@ -25,9 +25,9 @@ public final class WebApp: Sendable {
         try configuration.validate()
         let templates = try Templates(directory: configuration.templatesDirectory)
         do {
-            try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+            try AppDatabase.privateFolder(configuration.dataDirectory) // 0700: hashes and private pictures live here
         } catch {
-            throw ConfigurationError("cannot create the data folder \(configuration.dataDirectory.path): \(error.localizedDescription)")
+            throw ConfigurationError("cannot create the data folder \(configuration.dataDirectory.path): \(error)")
         }
         let database = try AppDatabase.open(directory: configuration.dataDirectory)
         let secret = try SessionSecret.load(dataDirectory: configuration.dataDirectory, environment: configuration.environment)
@@ -50,7 +50,7 @@ public final class WebApp: Sendable {
         var conversions = ConversionService(models: ModelRegistry(folder: configuration.weightsDirectory), images: images)
         conversions.threads = configuration.conversionThreads
         conversions.anonymousLifetime = configuration.anonymousLifetime
-        let queue = JobQueue(maxQueued: configuration.maxQueuedConversions)
+        let queue = JobQueue(maxQueued: configuration.maxQueuedConversions, logger: logger)
         let staticFiles = StaticFiles(root: configuration.publicDirectory)
         let openAPI = try OpenAPIDocument(files: staticFiles)
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
@@ -68,7 +68,7 @@ public final class WebApp: Sendable {
         let movieService = MovieService(movies: MovieStore(database: database))
         ImageController(library: library, pages: pages, movies: movieService).mount(on: router)
         // Frame analysis has a queue of its own: a movie never waits behind conversions.
-        MovieController(service: movieService, queue: JobQueue(maxQueued: 8, maxPerMember: 2, noun: "movie analyses"),
+        MovieController(service: movieService, queue: JobQueue(maxQueued: 8, maxPerMember: 2, noun: "movie analyses", logger: logger),
                         pages: pages).mount(on: router)
         GalleryController(library: library, pages: pages).mount(on: router)
         openAPI.mount(on: router)

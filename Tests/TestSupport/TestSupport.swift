@@ -55,8 +55,19 @@ public final class LoopbackClient {
     public let fd: Int32
     public var buffer: [UInt8] = []
 
-    public init(port: Int, timeout: Double = 5) throws {
+    /// `source`: the local address to connect from (any of 127.0.0.0/8), so a test can be
+    /// several clients at different addresses.
+    public init(port: Int, timeout: Double = 5, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { close(fd); throw ClientError.connect }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian

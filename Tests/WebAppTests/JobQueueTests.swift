@@ -59,13 +59,15 @@ struct JobQueueTests {
         #expect(!queue.cancel(id: running, viewer: 1)) // already finished
     }
 
-    @Test("a failing job reports its error")
+    @Test("a job's own refusal is shown; anything else is a sentence with the request id, the details logged (issue 12, item 12)")
     func failure() throws {
-        struct Broken: Error, CustomStringConvertible { var description: String { "corrupt JPEG data (bad Huffman code)" } }
+        struct DatabaseTrouble: Error, CustomStringConvertible { var description: String { "SQLite error 13: /srv/data/artworker.sqlite: disk full" } }
         let queue = JobQueue()
-        let id = try queue.submit(owner: nil) { _, _ in throw Broken() }
-        let result = waitFor(queue, id, viewer: nil) { $0.status == .failed }
-        #expect(result?.error == "corrupt JPEG data (bad Huffman code)")
+        let refused = try queue.submit(owner: nil, requestID: "r1") { _, _ in throw JobFailure(description: "frame_7.png: the PNG file is truncated.") }
+        #expect(waitFor(queue, refused, viewer: nil) { $0.status == .failed }?.error == "frame_7.png: the PNG file is truncated.")
+        let broken = try queue.submit(owner: nil, requestID: "0a1b") { _, _ in throw DatabaseTrouble() }
+        let error = waitFor(queue, broken, viewer: nil) { $0.status == .failed }?.error ?? ""
+        #expect(error.contains("request id 0a1b") && !error.contains("SQLite") && !error.contains("/srv"))
     }
 
     @Test("limits: a full queue is 503, too many of one member's is 429; only the owner sees or cancels")

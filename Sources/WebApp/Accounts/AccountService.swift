@@ -10,17 +10,22 @@ final class AccountService: Sendable {
     let hasher: PasswordHasher
     let signer: JWTSigner
     let csrf: CSRFTokens
-    let throttle: LoginThrottle
+    let attempts: AuthAttempts
+    let loginPolicy: AuthAttempts.LoginPolicy
+    let signupPolicy: AuthAttempts.SignupPolicy
     let work: PasswordWork
     let sessionLifetime: TimeInterval = 7 * 86400
 
-    init(database: AppDatabase, secret: [UInt8], bcryptCost: Int, throttle: LoginThrottle = LoginThrottle()) throws {
+    init(database: AppDatabase, secret: [UInt8], bcryptCost: Int, loginPolicy: AuthAttempts.LoginPolicy = .init(),
+         signupPolicy: AuthAttempts.SignupPolicy = .init()) throws {
         users = UserStore(database: database)
         revoked = RevokedTokens(database: database)
         hasher = try PasswordHasher(cost: bcryptCost)
         signer = JWTSigner(secret: secret)
         csrf = CSRFTokens(signer: signer)
-        self.throttle = throttle
+        attempts = AuthAttempts(database: database)
+        self.loginPolicy = loginPolicy
+        self.signupPolicy = signupPolicy
         work = PasswordWork(concurrency: ProcessInfo.processInfo.activeProcessorCount)
     }
 
@@ -29,10 +34,16 @@ final class AccountService: Sendable {
         var claims: JWTSigner.Claims
     }
 
-    func signUp(username: String, password: String) async throws -> User {
+    /// A new account. Sign-ups are limited per address (an IPv6 /64 counts as one), counted
+    /// before the password is hashed.
+    func signUp(username: String, password: String, address: String) async throws -> User {
         if let problem = Credentials.problem(username: username) { throw HTTPError(.badRequest, problem) }
         if let problem = Credentials.problem(password: password, username: username) { throw HTTPError(.badRequest, problem) }
         if try users.find(username: username) != nil { throw HTTPError(.conflict, "That username is taken.") }
+        if case let .refused(wait) = try attempts.reserveSignup(address: AuthAttempts.addressKey(address), policy: signupPolicy) {
+            throw HTTPError(.tooManyRequests, "Too many accounts were made from your network. Try again in \(wait) seconds.",
+                            headers: ["Retry-After": String(wait)])
+        }
         let hasher = self.hasher
         let hash = try await work.run { try hasher.hash(password) }
         do {
@@ -42,28 +53,34 @@ final class AccountService: Sendable {
         }
     }
 
-    /// A new session token, or 401 (same answer and cost for unknown users) or 429.
+    /// A new session token, or 401 (same answer and cost for unknown users) or 429. The attempt
+    /// is reserved in the database before bcrypt runs, so parallel guesses are counted too.
     func signIn(username: String, password: String, address: String) async throws -> (token: String, session: Session) {
-        if let wait = throttle.retryAfter(username: username, address: address) {
+        let attempt: Int64
+        switch try attempts.reserveLogin(username: username, address: AuthAttempts.addressKey(address), policy: loginPolicy) {
+        case let .refused(wait):
             throw HTTPError(.tooManyRequests, "Too many failed sign-ins. Try again in \(wait) seconds.",
                             headers: ["Retry-After": String(wait)])
+        case let .allowed(id):
+            attempt = id
         }
         let user = try users.find(username: username)
         let hasher = self.hasher, stored = user?.passwordHash
         let matches = try await work.run { hasher.verify(password, against: stored) }
         guard matches, let user, let id = user.id else {
-            throttle.recordFailure(username: username, address: address)
-            throw HTTPError(.unauthorized, "Wrong username or password.")
+            throw HTTPError(.unauthorized, "Wrong username or password.") // the reservation stays a failure
         }
-        throttle.recordSuccess(username: username)
-        let (token, claims) = signer.issue(subject: String(id), lifetime: sessionLifetime)
+        try attempts.loginSucceeded(attempt: attempt, username: username)
+        let (token, claims) = signer.issue(subject: String(id), generation: user.sessionGeneration, lifetime: sessionLifetime)
         return (token, Session(user: user, claims: claims))
     }
 
-    /// The session a token stands for, or nil (bad, expired, revoked, or the user is gone).
+    /// The session a token stands for, or nil (bad, expired, revoked, of an earlier session
+    /// generation, or the user is gone).
     func session(token: String) -> Session? {
         guard let claims = try? signer.verify(token), let id = Int64(claims.sub),
-              (try? revoked.isRevoked(claims.jti)) == false, let user = try? users.find(id: id) else { return nil }
+              (try? revoked.isRevoked(claims.jti)) == false, let user = try? users.find(id: id),
+              claims.gen == user.sessionGeneration else { return nil }
         return Session(user: user, claims: claims)
     }
 
@@ -71,14 +88,18 @@ final class AccountService: Sendable {
         try revoked.revoke(tokenID: session.claims.jti, expiresAt: Date(timeIntervalSince1970: Double(session.claims.exp)))
     }
 
-    func changePassword(_ session: Session, current: String, new: String) async throws {
+    /// Changes the password and ends every other session of the account; returns a new token
+    /// for the session that made the change, so it stays signed in.
+    func changePassword(_ session: Session, current: String, new: String) async throws -> String {
         let hasher = self.hasher, stored = session.user.passwordHash
         guard try await work.run({ hasher.verify(current, against: stored) }) else {
             throw HTTPError(.forbidden, "The current password is wrong.")
         }
         if let problem = Credentials.problem(password: new, username: session.user.username) { throw HTTPError(.badRequest, problem) }
         let hash = try await work.run { try hasher.hash(new) }
-        try users.updatePasswordHash(id: session.user.id!, to: hash)
+        let generation = try users.updatePasswordHash(id: session.user.id!, to: hash)
+        try signOut(session)
+        return signer.issue(subject: session.claims.sub, generation: generation, lifetime: sessionLifetime).token
     }
 
     func deleteAccount(_ session: Session, password: String) async throws {

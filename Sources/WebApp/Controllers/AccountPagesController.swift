@@ -15,7 +15,7 @@ struct AccountPagesController {
             let form = try Self.fields(request)
             let username = form["username"] ?? "", password = form["password"] ?? ""
             do {
-                _ = try await page.accounts.signUp(username: username, password: password)
+                _ = try await page.accounts.signUp(username: username, password: password, address: request.http.remoteAddress)
                 let (token, _) = try await page.accounts.signIn(username: username, password: password,
                                                                 address: request.http.remoteAddress)
                 return page.signedIn(token: token, next: "/account")
@@ -49,8 +49,15 @@ struct AccountPagesController {
             guard let session = request.session else { return .redirect(to: "/login?next=%2Faccount") }
             let form = try Self.fields(request)
             do {
-                try await page.accounts.changePassword(session, current: form["current"] ?? "", new: form["new"] ?? "")
-                return page.pages.render("auth/account", "Your account", request, extra: ["notice": "Your password was changed."])
+                let token = try await page.accounts.changePassword(session, current: form["current"] ?? "", new: form["new"] ?? "")
+                // Every other session has ended; this one goes on with a token of the new generation.
+                guard let renewed = page.accounts.session(token: token) else { return page.signedIn(token: token, next: "/account") }
+                var signedIn = request
+                signedIn.context[SessionMiddleware.sessionKey] = renewed
+                var response = page.pages.render("auth/account", "Your account", signedIn,
+                                                 extra: ["notice": "Your password was changed. You were signed out everywhere else."])
+                response.setCookie(page.sessionCookie(token))
+                return response
             } catch let error as HTTPError {
                 return page.pages.render("auth/account", "Your account", request, status: error.status, extra: ["error": error.message])
             }
@@ -79,18 +86,18 @@ struct AccountPagesController {
         return result
     }
 
-    /// Only same-site paths ("/x", not "//evil.example" or "https://…"), so login cannot be
-    /// used to bounce people to another site.
+    /// Only a path on this site (`LocalRedirect`), so login cannot bounce people elsewhere.
     static func localPath(_ path: String?) -> String {
-        guard let path, path.hasPrefix("/"), !path.hasPrefix("//"), !path.hasPrefix("/\\"),
-              !path.contains(where: { $0.isNewline }) else { return "/" }
-        return path
+        LocalRedirect.path(path) ?? "/"
     }
 
     func signedIn(token: String, next: String) -> HTTPResponse {
         var response = HTTPResponse.redirect(to: next)
-        response.setCookie(SetCookie(name: SessionMiddleware.sessionCookie, value: token,
-                                     maxAge: Int(accounts.sessionLifetime), secure: secureCookies))
+        response.setCookie(sessionCookie(token))
         return response
+    }
+
+    func sessionCookie(_ token: String) -> SetCookie {
+        SetCookie(name: SessionMiddleware.sessionCookie, value: token, maxAge: Int(accounts.sessionLifetime), secure: secureCookies)
     }
 }

@@ -40,7 +40,8 @@ struct AuthAPIController {
         let accounts = self.accounts
         router.addAsync("POST", "/api/v1/auth/signup", bodyLimit: 16 * 1024) { request in
             let body = try Self.credentials(request)
-            let user = try await accounts.signUp(username: body.username, password: body.password)
+            let user = try await accounts.signUp(username: body.username, password: body.password,
+                                                 address: request.http.remoteAddress)
             return .json(UserBody(id: String(user.id!), username: user.username), status: .created)
         }
         router.addAsync("POST", "/api/v1/auth/login", bodyLimit: 16 * 1024) { request in

@@ -76,7 +76,7 @@ struct ConversionController {
         let prepared = try service.prepare(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
                                            owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
         let service = self.service
-        return try queue.submit(owner: owner, address: request.http.remoteAddress) { progress, isCancelled in
+        return try queue.submit(owner: owner, address: request.http.remoteAddress, requestID: request.id) { progress, isCancelled in
             try service.run(prepared, progress: progress, isCancelled: isCancelled)
         }
     }

@@ -42,7 +42,7 @@ struct MovieController {
         }
     }
 
-    func create(_ parts: [FormPart], owner: Int64) throws -> Created {
+    func create(_ parts: [FormPart], owner: Int64, requestID: String) throws -> Created {
         func text(_ name: String) -> String? { parts.first { $0.name == name }?.text }
         let info = try MovieService.info(title: text("title"), year: text("year"), director: text("director"), notes: text("notes"))
         // A browser sends an empty part for an empty file input; that is no file.
@@ -60,7 +60,7 @@ struct MovieController {
             let checked = try service.frames(from: frames.map { .init(name: $0.filename ?? "frame", bytes: $0.data) })
             let job = MovieService.Prepared(owner: owner, info: info, frames: checked)
             let service = self.service
-            let id = try queue.submit(owner: owner) { progress, isCancelled in
+            let id = try queue.submit(owner: owner, requestID: requestID) { progress, isCancelled in
                 [try service.analyse(job, progress: progress, isCancelled: isCancelled)]
             }
             return .job(id)
@@ -107,7 +107,7 @@ struct MovieController {
         router.addAsync("POST", "/api/v1/movies", bodyLimit: uploadLimit) { request in
             let owner = try AuthAPIController.session(request).user.id!
             var response: HTTPResponse
-            switch try c.create(try c.parts(request), owner: owner) {
+            switch try c.create(try c.parts(request), owner: owner, requestID: request.id) {
             case let .movie(id):
                 response = .json(["id": id], status: .created)
                 response.headers.set("Location", "/api/v1/movies/\(id)")
@@ -149,7 +149,7 @@ struct MovieController {
             var parts: [FormPart] = []
             do {
                 parts = try c.parts(request)
-                switch try c.create(parts, owner: user) {
+                switch try c.create(parts, owner: user, requestID: request.id) {
                 case let .movie(id): return .redirect(to: "/movies/\(id)")
                 case let .job(id): return .redirect(to: "/movies/jobs/\(id)")
                 }
@@ -319,7 +319,7 @@ struct MovieController {
         let m = loaded.summary
         let turnText = request.http.query("turn") ?? "0"
         guard let turn = Int(turnText), (-1000...1000).contains(turn) else {
-            throw HTTPError(.badRequest, "turn is a whole number of 45° steps, not '\(turnText)'.")
+            throw HTTPError(.badRequest, "turn is a whole number of 45° steps, from -1000 to 1000.")
         }
         let view = PalettePlots.View(yaw: 35 + 45 * Double(turn), pitch: 25)
         let colours = loaded.document.weightedColours

@@ -2,7 +2,15 @@ import Auth
 import Dispatch
 import Foundation
 import HTTPServer
+import Logging
 import Synchronization
+
+/// A job's failure worded for the person who asked for it (a frame that cannot be read, say).
+/// Any other error a job throws is unexpected: its details go to the log, and the person sees a
+/// general sentence with the request id to quote.
+struct JobFailure: Error, CustomStringConvertible {
+    let description: String
+}
 
 /// Long work as jobs (conversions; a movie's frame analysis on a queue of its own): queued,
 /// then run one at a time on a dedicated thread (one inference uses every core; two would only
@@ -23,8 +31,7 @@ final class JobQueue: Sendable {
     }
 
     /// What a job does: given progress and cancellation hooks, produce the ids of what it made
-    /// (images, or a movie), or throw: an error's description is shown to the user, so throw
-    /// readable ones.
+    /// (images, or a movie), or throw. Only a `JobFailure`'s sentence is shown to the user.
     typealias Work = @Sendable (_ progress: @escaping @Sendable (Double) -> Void, _ isCancelled: @escaping @Sendable () -> Bool) throws -> [String]
 
     final class Job: Sendable {
@@ -32,14 +39,17 @@ final class JobQueue: Sendable {
         let owner: Int64?
         /// The submitter's network address: anonymous visitors are limited per address.
         let address: String?
+        /// The id of the request that submitted it: what a user quotes, what the log records.
+        let requestID: String
         let work: Work
         let state: Mutex<Snapshot>
         let cancelRequested = Atomic<Bool>(false)
 
-        init(id: String, owner: Int64?, address: String?, work: @escaping Work) {
+        init(id: String, owner: Int64?, address: String?, requestID: String, work: @escaping Work) {
             self.id = id
             self.owner = owner
             self.address = address
+            self.requestID = requestID
             self.work = work
             state = Mutex(Snapshot(id: id, owner: owner, status: .queued, progress: 0, resultIDs: [], error: nil))
         }
@@ -53,8 +63,11 @@ final class JobQueue: Sendable {
     private let runner: DispatchQueue // serial: one at a time
     /// What the jobs are, in messages: "conversions", "movie analyses".
     let noun: String
+    let logger: Logger
 
-    init(maxQueued: Int = 16, maxPerMember: Int = 3, retention: TimeInterval = 3600, noun: String = "conversions") {
+    init(maxQueued: Int = 16, maxPerMember: Int = 3, retention: TimeInterval = 3600, noun: String = "conversions",
+         logger: Logger = Logger(label: "artworker.jobs")) {
+        self.logger = logger
         self.maxQueued = maxQueued
         self.maxPerMember = maxPerMember
         self.retention = retention
@@ -64,8 +77,8 @@ final class JobQueue: Sendable {
 
     /// Queues `work`; returns the new job's id. Members are limited by account, anonymous
     /// visitors by `address`.
-    func submit(owner: Int64?, address: String? = nil, work: @escaping Work) throws -> String {
-        let job = Job(id: JWTSigner.randomID(), owner: owner, address: address, work: work)
+    func submit(owner: Int64?, address: String? = nil, requestID: String = "", work: @escaping Work) throws -> String {
+        let job = Job(id: JWTSigner.randomID(), owner: owner, address: address, requestID: requestID, work: work)
         try jobs.withLock { table in
             forgetOld(&table)
             let waiting = table.all.values.filter { [.queued, .running].contains($0.state.withLock { $0.status }) }
@@ -97,9 +110,23 @@ final class JobQueue: Sendable {
             }, { job.cancelRequested.load(ordering: .relaxed) })
             finish(job, status: .done, resultIDs: ids)
         } catch {
-            let cancelled = job.cancelRequested.load(ordering: .relaxed)
-            finish(job, status: cancelled ? .cancelled : .failed, error: cancelled ? nil : "\(error)")
+            if job.cancelRequested.load(ordering: .relaxed) {
+                finish(job, status: .cancelled)
+            } else if let failure = error as? JobFailure {
+                logger.notice("job refused its input", metadata: ["job": "\(job.id)", "id": "\(job.requestID)", "reason": "\(failure)"])
+                finish(job, status: .failed, error: failure.description)
+            } else {
+                // Database or model errors name files and tables: for the log only.
+                logger.error("job failed", metadata: ["job": "\(job.id)", "id": "\(job.requestID)", "kind": "\(noun)", "error": "\(error)"])
+                finish(job, status: .failed, error: Self.unexpected(requestID: job.requestID))
+            }
         }
+    }
+
+    /// What a user reads when a job failed on our side.
+    static func unexpected(requestID: String) -> String {
+        "Something went wrong on our side and nothing was saved. Please try again; if it happens again, quote request id "
+            + (requestID.isEmpty ? "(none)" : requestID) + "."
     }
 
     private func finish(_ job: Job, status: Status, resultIDs: [String] = [], error: String? = nil) {

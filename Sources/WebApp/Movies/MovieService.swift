@@ -28,16 +28,19 @@ struct MovieService: Sendable {
         var frames: [Frame]
     }
 
-    /// A frame that could not be analysed; shown on the job page as is.
-    struct FrameError: Error, CustomStringConvertible { var description: String }
-
     // MARK: Checking input
+
+    /// A text's length as the database's CHECK constraints count it: SQLite's `length()` counts
+    /// the Unicode scalars of a TEXT value, while Swift's `count` counts grapheme clusters, so
+    /// "e" + U+0301 is 2 there and 1 here. Counting the same way keeps a text that passes this
+    /// check from failing the constraint (a 500) later.
+    static func length(_ text: String) -> Int { text.unicodeScalars.count }
 
     /// Title, year, director and notes as members type them; each refusal is a 400 sentence.
     static func info(title: String?, year: String?, director: String?, notes: String?) throws -> MovieInfo {
         let title = (title ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !title.isEmpty else { throw HTTPError(.badRequest, "Give the movie a title.") }
-        guard title.count <= 120 else { throw HTTPError(.badRequest, "A title has at most 120 characters.") }
+        guard Self.length(title) <= 120 else { throw HTTPError(.badRequest, "A title has at most 120 characters.") }
         var number: Int?
         if let text = year?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
             guard let value = Int(text), (1870...2100).contains(value) else {
@@ -46,9 +49,9 @@ struct MovieService: Sendable {
             number = value
         }
         let director = (director ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard director.count <= 120 else { throw HTTPError(.badRequest, "The studio or director has at most 120 characters.") }
+        guard Self.length(director) <= 120 else { throw HTTPError(.badRequest, "The studio or director has at most 120 characters.") }
         let notes = (notes ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard notes.count <= 4000 else { throw HTTPError(.badRequest, "Notes have at most 4,000 characters.") }
+        guard Self.length(notes) <= 4000 else { throw HTTPError(.badRequest, "Notes have at most 4,000 characters.") }
         return MovieInfo(title: title, year: number, director: director, notes: notes)
     }
 
@@ -120,7 +123,7 @@ struct MovieService: Sendable {
             do {
                 decoded = try ImageDecoder.decode(frame.bytes, limits: limits)
             } catch {
-                throw FrameError(description: "\(frame.name): \(error.description)")
+                throw JobFailure(description: "\(frame.name): \(error.description)")
             }
             let palette = analyzer.analyse(decoded.image)
             let thumbnail = try ImageEncoder.jpeg(decoded.image.fitting(maxSide: Self.thumbnailSide), quality: 80)

@@ -1,0 +1,209 @@
+import Foundation
+import HTTPServer
+import Synchronization
+import Testing
+import TestSupport
+@testable import WebApp
+
+/// Regression tests for the holes a hostile visitor found (issue 12), one or more per item.
+@Suite("Security regressions", .serialized)
+struct SecurityTests {
+    /// The markup an attacker wants on the page, glued to marks that form one grapheme cluster
+    /// with `<` (U+0600, a prepended mark) or with `"` (U+0301, a combining mark).
+    static let meta = "\u{600}<meta http-equiv=refresh content=\"0;url=https://evil.example/\">"
+    static let attributeBreak = "\"\u{301}><meta http-equiv=refresh content=0;url=//evil.example>"
+
+    static func percentEncoded(_ text: String) -> String {
+        text.utf8.map { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) ? String(UnicodeScalar(b)) : String(format: "%%%02X", b)
+        }.joined()
+    }
+
+    @Test("item 1: marks glued to < or \" never smuggle markup into pages (stored and reflected)")
+    func combiningMarks() throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let c = try LoopbackClient(port: app.port, timeout: 30)
+        let token = try c.member("satsuki")
+        // Stored: a movie title, shown on /movies, on its page and in its SVG plots' labels.
+        let posted = try c.send("POST", "/api/v1/movies", token: token, multipart: MultipartBody(
+            files: [("c.csv", Array("x,y,z\n1,2,3\n200,10,10\n".utf8))], fields: [("title", "X" + Self.meta)], field: "csv"))
+        #expect(posted.status == 201)
+        let id = try #require(object(posted)["id"] as? String)
+        // Reflected: a query value, a path, and the login page's `next` (an attribute value).
+        let pages = [
+            "/movies", "/movies/\(id)",
+            "/explore?sort=" + Self.percentEncoded(Self.meta),
+            "/" + Self.percentEncoded(Self.meta),
+            "/login?next=" + Self.percentEncoded("/" + Self.attributeBreak),
+            "/movies/\(id)?turn=" + Self.percentEncoded(Self.meta),
+        ]
+        for path in pages {
+            // A fresh connection each: a refused request (400) closes its connection.
+            let r = try LoopbackClient(port: app.port).send("GET", path)
+            #expect(!r.body.contains("<meta http-equiv=refresh"), "\(path) → \(r.status)")
+            #expect(!r.body.unicodeScalars.contains("\u{600}") || r.body.contains("\u{600}&lt;meta"), "\(path)")
+        }
+        let movie = try c.send("GET", "/movies/\(id)").body
+        #expect(movie.contains("X\u{600}&lt;meta http-equiv=refresh content=&quot;0;url="))
+    }
+
+    @Test("item 7: a redirect target is a path on this site or nothing", arguments: [
+        ("/gallery", "/gallery"), ("/i/abc?x=1#top", "/i/abc?x=1#top"), ("/caf\u{E9}", "/caf%C3%A9"),
+        ("/\t/evil.example/", nil), ("/\n/evil.example", nil), ("//evil.example", nil), ("/\\evil.example", nil),
+        ("/a\\b", nil), ("https://evil.example", nil), ("evil.example", nil), ("", nil), ("/ /x", nil),
+        ("/\u{7F}/x", nil), ("/\u{85}/x", nil), ("/\u{2028}/x", nil),
+    ] as [(String, String?)])
+    func localRedirect(candidate: String, expected: String?) {
+        #expect(LocalRedirect.path(candidate) == expected)
+    }
+
+    @Test("item 7: login never sends a browser off-site, whatever `next` says", arguments: [
+        "/%09/evil.example/", "%2F%2Fevil.example", "/%5Cevil.example", "/%0d%0aLocation:%20https://evil.example", "https://evil.example",
+    ])
+    func loginNext(next: String) throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let b = try Browser(port: app.port)
+        _ = try b.client.json("POST", "/api/v1/auth/signup", body: #"{"username":"chihiro","password":"a long enough secret phrase"}"#)
+        let page = try b.request("GET", "/login?next=\(next)")
+        #expect(page.status == 200 && !page.body.contains("evil.example"))
+        let token = try #require(Browser.csrf(in: page.body))
+        let decoded = next.removingPercentEncoding ?? next
+        let login = try b.request("POST", "/login", form: ["username": "chihiro", "password": "a long enough secret phrase",
+                                                           "_csrf": token, "next": decoded])
+        #expect(login.status == 303 && login.headers["location"] == "/")
+    }
+
+    @Test("item 10: a title is counted as the database counts it; no input is a 500")
+    func lengthRule() throws {
+        let combining = String(repeating: "e\u{301}", count: 100) // 100 clusters, 200 scalars
+        #expect(throws: (any Error).self) { try MovieService.info(title: combining, year: nil, director: nil, notes: nil) }
+        #expect((try? MovieService.info(title: String(repeating: "e\u{301}", count: 60), year: nil, director: nil, notes: nil)) != nil)
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let c = try LoopbackClient(port: app.port, timeout: 30)
+        let token = try c.member("satsuki")
+        let csv = Array("x,y,z\n1,2,3\n".utf8)
+        for (field, value) in [("title", combining), ("director", combining), ("notes", String(repeating: "a\u{308}", count: 2001))] {
+            var fields = [("title", "Fine"), (field, value)]
+            if field == "title" { fields = [(field, value)] }
+            let r = try c.send("POST", "/api/v1/movies", token: token, multipart: MultipartBody(files: [("c.csv", csv)], fields: fields, field: "csv"))
+            #expect(r.status == 400, "\(field) → \(r.status) \(r.body)")
+        }
+        #expect(try storedMovieCounts(data) == [0, 0, 0])
+    }
+
+    @Test("item 11: the data folder is 0700 and the database files 0600, also when they were wider")
+    func filePermissions() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-perm-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        FileManager.default.createFile(atPath: data.appendingPathComponent("artworker.sqlite").path, contents: nil,
+                                       attributes: [.posixPermissions: 0o644])
+        let (app, _) = try startApp(data: data)
+        defer { app.shutdown() }
+        let c = try LoopbackClient(port: app.port, timeout: 30)
+        _ = try c.member("satsuki") // writes: the WAL and shared-memory files exist now
+        func mode(_ name: String) throws -> Int {
+            let attributes = try FileManager.default.attributesOfItem(atPath: name.isEmpty ? data.path : data.appendingPathComponent(name).path)
+            return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        }
+        #expect(try mode("") == 0o700)
+        for file in ["artworker.sqlite", "artworker.sqlite-wal", "artworker.sqlite-shm", "jwt-secret"] {
+            #expect(try mode(file) == 0o600, "\(file)")
+        }
+    }
+
+    @Test("item 13: OPTIONS * is answered with Allow; hostile Hosts and bare LFs are 400 on the wire")
+    func protocolStrictness() throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        var c = try LoopbackClient(port: app.port)
+        c.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n")
+        let options = try c.response()
+        #expect(options.status == 200 && options.headers["allow"]?.contains("GET") == true && options.headers["allow"]?.contains("OPTIONS") == true)
+        for wire in ["GET / HTTP/1.1\nHost: t\r\n\r\n", "GET / HTTP/1.1\r\nHost: u@t\r\n\r\n", "GET / HTTP/1.1\r\nHost: t/x\r\n\r\n",
+                     "GET / HTTP/1.1\r\nHost: \r\n\r\n", "GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", "GET /?x=%C0%AF HTTP/1.1\r\nHost: t\r\n\r\n"] {
+            c = try LoopbackClient(port: app.port)
+            c.send(wire)
+            #expect(try c.response().status == 400, "\(wire.debugDescription)")
+        }
+    }
+
+    @Test("item 6: a password change ends every other session; the one that made it stays signed in")
+    func passwordChangeRevokes() throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let b = try Browser(port: app.port)
+        let signup = try #require(Browser.csrf(in: try b.request("GET", "/signup").body))
+        _ = try b.request("POST", "/signup", form: ["username": "haku", "password": "bathhouse dragon flight", "_csrf": signup])
+        let oldCookie = try #require(b.cookies["session"])
+        let api = try LoopbackClient(port: app.port)
+        let credentials = #"{"username":"haku","password":"bathhouse dragon flight"}"#
+        let other = try #require(object(try api.json("POST", "/api/v1/auth/login", body: credentials))["token"] as? String)
+        #expect(try api.json("GET", "/api/v1/me", token: other).status == 200)
+
+        let csrf = try #require(Browser.csrf(in: try b.request("GET", "/account").body))
+        let changed = try b.request("POST", "/account/password", form: ["current": "bathhouse dragon flight", "new": "kamaji boiler room", "_csrf": csrf])
+        #expect(changed.status == 200 && changed.body.contains("Your password was changed."))
+        #expect(b.cookies["session"] != oldCookie)
+        #expect(try b.request("GET", "/account").status == 200) // still signed in here
+        #expect(try api.json("GET", "/api/v1/me", token: other).status == 401) // and nowhere else
+        b.cookies["session"] = oldCookie
+        #expect(try b.request("GET", "/account").status == 303)
+        // A new login with the new password works; deleting the account ends that one too.
+        let fresh = try #require(object(try api.json("POST", "/api/v1/auth/login",
+                                                     body: #"{"username":"haku","password":"kamaji boiler room"}"#))["token"] as? String)
+        #expect(try api.json("GET", "/api/v1/me", token: fresh).status == 200)
+    }
+
+    @Test("item 5: 40 wrong passwords at once get at most 5 tries; the count survives a restart; a stranger cannot lock a member out")
+    func loginThrottle() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-throttle-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        var (app, _) = try startApp(data: data)
+        let port = app.port
+        _ = try LoopbackClient(port: port).json("POST", "/api/v1/auth/signup", body: #"{"username":"yubaba","password":"bathhouse contracts"}"#)
+        let statuses = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 40) { _ in
+            let status = (try? LoopbackClient(port: port, timeout: 30)
+                .json("POST", "/api/v1/auth/login", body: #"{"username":"yubaba","password":"wrong guess here"}"#).status) ?? -1
+            statuses.withLock { $0.append(status) }
+        }
+        let seen = statuses.withLock { $0 }
+        #expect(seen.filter { $0 == 401 }.count <= 5 && seen.filter { $0 == 429 }.count >= 35, "\(seen)")
+        #expect(seen.allSatisfy { $0 == 401 || $0 == 429 })
+
+        // A restart forgets nothing: the right password from the same address still waits.
+        app.shutdown()
+        (app, _) = try startApp(data: data)
+        defer { app.shutdown() }
+        let same = try LoopbackClient(port: app.port)
+        let limited = try same.json("POST", "/api/v1/auth/login", body: #"{"username":"yubaba","password":"bathhouse contracts"}"#)
+        #expect(limited.status == 429 && Int(limited.headers["retry-after"] ?? "") ?? 0 > 0)
+        // The member, elsewhere, is slowed at most a minute, never locked out for the window.
+        let member = try LoopbackClient(port: app.port, source: "127.0.0.2")
+        var status = 0
+        for _ in 0..<70 {
+            status = try member.json("POST", "/api/v1/auth/login", body: #"{"username":"yubaba","password":"bathhouse contracts"}"#).status
+            if status != 429 { break }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        #expect(status == 200)
+    }
+
+    @Test("item 5: sign-ups are limited per address")
+    func signupLimit() throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let c = try LoopbackClient(port: app.port, source: "127.0.0.3")
+        for i in 0..<10 {
+            #expect(try c.json("POST", "/api/v1/auth/signup", body: #"{"username":"spirit\#(i)","password":"no face gold nuggets"}"#).status == 201)
+        }
+        let refused = try c.json("POST", "/api/v1/auth/signup", body: #"{"username":"spirit10","password":"no face gold nuggets"}"#)
+        #expect(refused.status == 429 && refused.headers["retry-after"] != nil)
+        #expect(try LoopbackClient(port: app.port, source: "127.0.0.4")
+            .json("POST", "/api/v1/auth/signup", body: #"{"username":"spirit11","password":"no face gold nuggets"}"#).status == 201)
+    }
+}
