@@ -37,9 +37,10 @@ final class Connection: @unchecked Sendable {
     var processing = false
     var writeInterest = false
     var readPaused = false
-    var headStarted: Double? = nil
-    var lastActivity: Double
-    var lastWriteProgress: Double
+    /// Every deadline of this connection (the plain state machine; this class is its shell).
+    var deadlines: ConnectionDeadlines
+    /// Body bytes this request holds of the server's `maxBodyBytesInFlight`.
+    var reservedBody = 0
     var pendingSyncResponse: HTTPResponse? = nil
     var inHandler = false
 
@@ -47,8 +48,7 @@ final class Connection: @unchecked Sendable {
         self.fd = fd
         self.address = address
         self.loop = loop
-        lastActivity = now()
-        lastWriteProgress = lastActivity
+        deadlines = ConnectionDeadlines(limits: loop.server.deadlineLimits, acceptedAt: now())
     }
 
     var configuration: HTTPServerConfiguration { loop.server.configuration }
@@ -69,8 +69,8 @@ final class Connection: @unchecked Sendable {
         while !readPaused {
             let n = loop.readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
-                lastActivity = now()
                 if case .lingering = state { continue } // discard
+                if case .head = state { deadlines.headBytesArrived(at: now()) }
                 if case .closed = state { return }
                 loop.readBuffer.withUnsafeBufferPointer { input.append(contentsOf: $0[0..<n]) }
                 if n < loop.readBuffer.count { break }
@@ -139,7 +139,7 @@ final class Connection: @unchecked Sendable {
             switch state {
             case .head:
                 if buffered == 0 { return }
-                if headStarted == nil { headStarted = now() }
+                deadlines.headBytesArrived(at: now()) // pipelined bytes already here start a head too
                 let parsed: (RequestHead, Int)?
                 do {
                     // Only the bytes that arrived since the last read are scanned (`HeadScanner`).
@@ -155,7 +155,6 @@ final class Connection: @unchecked Sendable {
                 guard let (head, used) = parsed else { return }
                 scanner = HeadScanner()
                 consume(used)
-                headStarted = nil
                 if loop.stopping { closeAfterWrite = true }
                 let limit = loop.server.responder.bodyLimit(for: head)
                 switch head.framing {
@@ -165,13 +164,17 @@ final class Connection: @unchecked Sendable {
                     // Refuse before reading the body (RFC 9110 §15.5.14); with Expect: 100-continue
                     // the client never sends it.
                     if n > limit { fail(.contentTooLarge, "body of \(n) bytes, the limit is \(limit)"); return }
+                    // The whole server buffers a bounded amount of bodies: refuse before reading.
+                    guard reserveBody(n) else { return }
                     if head.expectsContinue { sendContinue() }
                     body = []
                     body.reserveCapacity(n)
+                    deadlines.bodyStarted(at: now())
                     state = .body(head, remaining: n)
                 case .chunked:
                     if head.expectsContinue { sendContinue() }
                     body = []
+                    deadlines.bodyStarted(at: now())
                     state = .chunked(head, ChunkedDecoder(maxBody: limit))
                 }
             case let .body(head, remaining):
@@ -179,6 +182,7 @@ final class Connection: @unchecked Sendable {
                 if n > 0 {
                     body.append(contentsOf: input[inputStart..<(inputStart + n)])
                     consume(n)
+                    deadlines.bodyBytesArrived(n, at: now())
                 }
                 if n == remaining {
                     dispatch(head, body: body)
@@ -198,6 +202,9 @@ final class Connection: @unchecked Sendable {
                     return
                 }
                 consume(used)
+                deadlines.bodyBytesArrived(used, at: now())
+                // A chunked body announces no size: it reserves its bytes as they come.
+                guard reserveBody(decoder.bodyBytes - reservedBody) else { return }
                 if decoder.isDone {
                     dispatch(head, body: body)
                     body = []
@@ -212,6 +219,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func dispatch(_ head: RequestHead, body: [UInt8]) {
+        deadlines.requestDispatched()
         let id = loop.nextRequestID()
         state = .responding(head, id: id, started: now())
         let request = HTTPRequest(head: head, body: body, remoteAddress: address, id: id)
@@ -260,8 +268,10 @@ final class Connection: @unchecked Sendable {
     }
 
     private func finishResponse(keepAlive: Bool) {
+        releaseBody()
         if keepAlive {
             state = .head
+            deadlines.awaitingNextRequest(at: now())
             setReadPaused(false)
         } else {
             closeAfterWrite = true
@@ -269,13 +279,30 @@ final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Reserves `n` more body bytes of the server's budget; on refusal answers 503 and closes.
+    private func reserveBody(_ n: Int) -> Bool {
+        guard loop.server.reserveBody(n) else {
+            fail(.serviceUnavailable, "the server is receiving too many uploads at once", retryAfter: 5)
+            return false
+        }
+        reservedBody += max(n, 0)
+        return true
+    }
+
+    func releaseBody() {
+        loop.server.releaseBody(reservedBody)
+        reservedBody = 0
+    }
+
     /// Answers a request the server refuses, then closes (the stream may be out of sync).
-    private func fail(_ status: HTTPStatus, _ reason: String) {
+    private func fail(_ status: HTTPStatus, _ reason: String, retryAfter: Int? = nil) {
         let id = loop.nextRequestID()
+        releaseBody()
         loop.server.logger.notice("refused request", metadata: [
             "id": "\(id)", "peer": "\(address)", "status": "\(status.code)", "reason": "\(reason)",
         ])
-        let response = loop.server.responder.errorResponse(status: status, reason: reason, requestID: id)
+        var response = loop.server.responder.errorResponse(status: status, reason: reason, requestID: id)
+        if let retryAfter { response.headers.set("Retry-After", String(retryAfter)) }
         queue(response.serialized(for: "GET", version: .http1_1, keepAlive: false, date: loop.date()))
         closeAfterWrite = true
         state = .closed
@@ -327,8 +354,9 @@ final class Connection: @unchecked Sendable {
             }
             if n > 0 {
                 outputStart += n
-                lastWriteProgress = now()
+                deadlines.outputPending(at: now(), progress: true)
             } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                deadlines.outputPending(at: now(), progress: false)
                 if !writeInterest { writeInterest = true; updateInterest() }
                 return
             } else if n < 0 && errno == EINTR {
@@ -340,6 +368,7 @@ final class Connection: @unchecked Sendable {
         }
         output.removeAll(keepingCapacity: output.capacity <= 256 * 1024)
         outputStart = 0
+        deadlines.outputDrained()
         if writeInterest { writeInterest = false; updateInterest() }
         if closeAfterWrite {
             switch state {
@@ -349,6 +378,7 @@ final class Connection: @unchecked Sendable {
             // Lingering close (RFC 9112 §9.6): stop writing, drain briefly, then close.
             shutdown(fd, Int32(SHUT_WR))
             state = .lingering(until: now() + 2)
+            deadlines.linger(until: now() + 2)
             setReadPaused(false)
             if peerClosed { abort() }
         }
@@ -357,28 +387,16 @@ final class Connection: @unchecked Sendable {
     // MARK: deadlines and shutdown
 
     func checkTimeouts(now t: Double) {
-        switch state {
-        case .head:
-            if let started = headStarted {
-                if t - started > configuration.headerTimeout { fail(.requestTimeout, "request head not received in time") }
-            } else if outputStart == output.count && t - lastActivity > configuration.idleTimeout {
-                abort()
-            }
-        case .body, .chunked:
-            if t - lastActivity > configuration.bodyTimeout { fail(.requestTimeout, "request body stalled") }
-        case let .lingering(until):
-            if t > until { abort() }
-        case .responding, .streaming, .closed:
-            break
-        }
-        if outputStart < output.count && t - lastWriteProgress > configuration.writeTimeout {
-            abort() // the client stopped reading its response
+        switch deadlines.verdict(at: t) {
+        case .keep: break
+        case let .requestTimeout(reason): fail(.requestTimeout, reason)
+        case .close: abort()
         }
     }
 
     func beginShutdown() {
         switch state {
-        case .head where buffered == 0 && headStarted == nil && outputStart == output.count:
+        case .head where buffered == 0 && outputStart == output.count:
             abort()
         default:
             closeAfterWrite = true

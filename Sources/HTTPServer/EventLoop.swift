@@ -114,7 +114,9 @@ final class EventLoop: @unchecked Sendable {
     private func acceptAll() {
         while !stopping, let (fd, address) = Socket.accept(listener) {
             let open = server.connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
-            if open > server.configuration.maxConnections {
+            let reason = open > server.configuration.maxConnections ? "too many open connections"
+                : server.admit(address) ? nil : "too many connections from this address"
+            if let reason {
                 // Saturated: answer at once rather than queue (best effort, non-blocking).
                 var response = server.responder.errorResponse(status: .serviceUnavailable,
                                                               reason: "the server is busy", requestID: "")
@@ -123,7 +125,7 @@ final class EventLoop: @unchecked Sendable {
                 _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 close(fd)
                 server.connectionCount.wrappingSubtract(1, ordering: .relaxed)
-                server.logger.warning("connection refused: too many open", metadata: ["peer": "\(address)"])
+                server.logger.warning("connection refused: \(reason)", metadata: ["peer": "\(address)"])
                 continue
             }
             let connection = Connection(fd: fd, address: address, loop: self)
@@ -133,6 +135,7 @@ final class EventLoop: @unchecked Sendable {
             } catch {
                 close(fd)
                 server.connectionCount.wrappingSubtract(1, ordering: .relaxed)
+                server.release(address)
             }
         }
     }
@@ -141,7 +144,9 @@ final class EventLoop: @unchecked Sendable {
         guard connections.removeValue(forKey: connection.fd) != nil else { return }
         epoll_ctl(epoll, EPOLL_CTL_DEL, connection.fd, nil)
         close(connection.fd)
+        connection.releaseBody()
         server.connectionCount.wrappingSubtract(1, ordering: .relaxed)
+        server.release(connection.address)
     }
 
     func beginShutdown(deadline: Double) {

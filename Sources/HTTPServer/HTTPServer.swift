@@ -28,10 +28,21 @@ public struct HTTPServerConfiguration: Sendable {
     public var limits = HTTPLimits()
     /// Open connections at most; more get a quick 503 with Retry-After.
     public var maxConnections = 1024
-    /// Seconds to receive a whole request head, from its first byte (slowloris).
+    /// Open connections from one address (an IPv6 /64 counts as one) at most: one client
+    /// cannot take every slot. More get a quick 503.
+    public var maxConnectionsPerAddress = 64
+    /// Bytes of request bodies the whole server buffers at once (from a head that announces a
+    /// body until its response is sent); past it, new bodies are refused with 503 + Retry-After.
+    public var maxBodyBytesInFlight = 256 * 1024 * 1024
+    /// Seconds to receive a whole request head, from its first byte (slowloris), and for a new
+    /// connection to send anything at all.
     public var headerTimeout = 10.0
     /// Longest pause while a body is arriving.
     public var bodyTimeout = 30.0
+    /// After this many seconds of a body, it must have averaged at least `minBodyRate` bytes a
+    /// second (a body trickled a byte at a time never pauses long).
+    public var bodyRateGrace = 10.0
+    public var minBodyRate = 1024.0
     /// A keep-alive connection with no request is closed after this.
     public var idleTimeout = 60.0
     /// Longest pause while the client does not read its response.
@@ -100,6 +111,62 @@ public final class HTTPServer: Sendable {
 
     /// Currently open connections.
     public var openConnections: Int { connectionCount.load(ordering: .relaxed) }
+
+    /// Open connections per address key (`addressKey`), across every loop.
+    let connectionsByAddress = Mutex<[String: Int]>([:])
+    /// Body bytes reserved by requests in progress (`maxBodyBytesInFlight`).
+    let bodyBytesInFlight = Atomic<Int>(0)
+
+    var deadlineLimits: ConnectionDeadlines.Limits {
+        ConnectionDeadlines.Limits(headerTimeout: configuration.headerTimeout, idleTimeout: configuration.idleTimeout,
+                                   bodyTimeout: configuration.bodyTimeout, bodyRateGrace: configuration.bodyRateGrace,
+                                   minBodyRate: configuration.minBodyRate, writeTimeout: configuration.writeTimeout)
+    }
+
+    /// Counts a new connection from `address`; false when that address already has its share.
+    func admit(_ address: String) -> Bool {
+        let key = Self.addressKey(address)
+        return connectionsByAddress.withLock { table in
+            let open = table[key, default: 0]
+            guard open < configuration.maxConnectionsPerAddress else { return false }
+            table[key] = open + 1
+            return true
+        }
+    }
+
+    func release(_ address: String) {
+        let key = Self.addressKey(address)
+        connectionsByAddress.withLock { table in
+            let open = table[key, default: 1] - 1
+            table[key] = open > 0 ? open : nil
+        }
+    }
+
+    /// Reserves `n` bytes of body buffering; false (nothing reserved) when the server is full.
+    func reserveBody(_ n: Int) -> Bool {
+        guard n > 0 else { return true }
+        let total = bodyBytesInFlight.wrappingAdd(n, ordering: .relaxed).newValue
+        if total > configuration.maxBodyBytesInFlight {
+            bodyBytesInFlight.wrappingSubtract(n, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func releaseBody(_ n: Int) {
+        if n > 0 { bodyBytesInFlight.wrappingSubtract(n, ordering: .relaxed) }
+    }
+
+    /// Body bytes buffered by requests in progress, server-wide.
+    public var bufferedBodyBytes: Int { bodyBytesInFlight.load(ordering: .relaxed) }
+
+    /// IPv4 as is, IPv6 by its /64 (one subscriber usually holds a whole /64).
+    static func addressKey(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, address, &v6) == 1 else { return address }
+        return withUnsafeBytes(of: v6) { Array($0.prefix(8)) }.map { String($0, radix: 16) }.joined(separator: ".") + "/64"
+    }
 }
 
 func now() -> Double {

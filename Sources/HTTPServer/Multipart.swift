@@ -134,8 +134,32 @@ public enum Multipart {
 }
 
 extension Request {
-    /// Form fields from an `application/x-www-form-urlencoded` or `multipart/form-data` body.
+    static let formKey = "form"
+
+    /// Parses the form once, with no per-part limits (the body limit already bounds it), keeps
+    /// the fields for the handler and drops the raw body: middleware that needs one field (the
+    /// CSRF token) and the handler that needs them all share one parse and one copy.
+    @discardableResult
+    public mutating func parseFormOnce() throws -> [FormPart] {
+        if let parsed = context[Self.formKey] as? [FormPart] { return parsed }
+        let parts = try parseForm(limits: MultipartLimits(maxParts: .max, maxPartBytes: .max))
+        context[Self.formKey] = parts
+        http.body = [] // the parts hold the bytes now
+        return parts
+    }
+
+    /// Form fields from an `application/x-www-form-urlencoded` or `multipart/form-data` body,
+    /// within `limits` (from the parse `parseFormOnce` kept, if there was one).
     public func formFields(limits: MultipartLimits = MultipartLimits()) throws -> [FormPart] {
+        guard let parsed = context[Self.formKey] as? [FormPart] else { return try parseForm(limits: limits) }
+        guard parsed.count <= limits.maxParts else { throw HTTPError(.contentTooLarge, "more than \(limits.maxParts) form parts") }
+        guard parsed.allSatisfy({ $0.data.count <= limits.maxPartBytes }) else {
+            throw HTTPError(.contentTooLarge, "a form part is over \(limits.maxPartBytes) bytes")
+        }
+        return parsed
+    }
+
+    func parseForm(limits: MultipartLimits) throws -> [FormPart] {
         let type = headers["Content-Type"] ?? ""
         if let boundary = Multipart.boundary(contentType: type) {
             return try Multipart.parse(body, boundary: boundary, limits: limits)

@@ -68,6 +68,8 @@ public final class Router: HTTPResponder, @unchecked Sendable {
         var pattern: String
         var segments: [Segment]
         var bodyLimit: Int?
+        /// A larger limit for requests whose head carries a valid session (`isSignedIn`).
+        var signedInBodyLimit: Int? = nil
         var handler: Handler?
         var asyncHandler: AsyncHandler?
     }
@@ -79,6 +81,10 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     let asyncExecutor = DispatchTaskExecutor(label: "artworker.async-routes")
     let logger: Logger
     public var renderError: ErrorRenderer
+    /// Whether a request head carries a valid session, asked only for routes that allow
+    /// signed-in members a larger body: a stranger's upload is held to the small limit before
+    /// any of its body is read (set by the app before the server starts).
+    public var isSignedIn: (@Sendable (RequestHead) -> Bool)? = nil
 
     public init(defaultBodyLimit: Int = HTTPLimits().maxBodyBytes, logger: Logger,
                 renderError: ErrorRenderer? = nil) {
@@ -95,14 +101,18 @@ public final class Router: HTTPResponder, @unchecked Sendable {
         middleware.append(m)
     }
 
-    public func add(_ method: String, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping Handler) {
+    public func add(_ method: String, _ pattern: String, bodyLimit: Int? = nil, signedInBodyLimit: Int? = nil,
+                    _ handler: @escaping Handler) {
         precondition(!frozen, "add routes before the server starts")
-        routes.append(Route(method: method, pattern: pattern, segments: Self.compile(pattern), bodyLimit: bodyLimit, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: Self.compile(pattern), bodyLimit: bodyLimit,
+                            signedInBodyLimit: signedInBodyLimit, handler: handler))
     }
 
-    public func addAsync(_ method: String, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping AsyncHandler) {
+    public func addAsync(_ method: String, _ pattern: String, bodyLimit: Int? = nil, signedInBodyLimit: Int? = nil,
+                         _ handler: @escaping AsyncHandler) {
         precondition(!frozen, "add routes before the server starts")
-        routes.append(Route(method: method, pattern: pattern, segments: Self.compile(pattern), bodyLimit: bodyLimit, asyncHandler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: Self.compile(pattern), bodyLimit: bodyLimit,
+                            signedInBodyLimit: signedInBodyLimit, asyncHandler: handler))
     }
 
     public func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
@@ -167,6 +177,7 @@ public final class Router: HTTPResponder, @unchecked Sendable {
 
     public func bodyLimit(for head: RequestHead) -> Int {
         if case let .found(route, _) = lookup(method: head.method, path: head.path) {
+            if let larger = route.signedInBodyLimit, isSignedIn?(head) == true { return larger }
             return route.bodyLimit ?? defaultBodyLimit
         }
         return defaultBodyLimit

@@ -72,4 +72,16 @@ struct FormTests {
         #expect((result.headers["Content-Encoding"] == "gzip") == compressed)
         if compressed { #expect(result.body.starts(with: [0x1F, 0x8B]) && result.body.count < response.body.count) }
     }
+
+    @Test("a form parsed once (for the CSRF token) is handed on: no second parse, the raw body dropped, the handler's limits still apply")
+    func parsedOnce() throws {
+        let body = "--B\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntoken\r\n"
+            + "--B\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n" + String(repeating: "p", count: 5000) + "\r\n--B--\r\n"
+        var request = Self.request(contentType: "multipart/form-data; boundary=B", body: body)
+        let first = try request.parseFormOnce()
+        #expect(first.first?.text == "token" && request.body.isEmpty)
+        #expect(try request.formFields().map(\.name) == ["_csrf", "image"])
+        #expect(throws: HTTPError.self) { try request.formFields(limits: MultipartLimits(maxParts: 64, maxPartBytes: 4000)) }
+        #expect(throws: HTTPError.self) { try request.formFields(limits: MultipartLimits(maxParts: 1, maxPartBytes: 10_000)) }
+    }
 }

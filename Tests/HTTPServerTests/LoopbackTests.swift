@@ -19,6 +19,9 @@ func startServer(configure: (inout HTTPServerConfiguration) -> Void = { _ in }) 
         return .text("slow")
     }
     router.get("/big") { _ in HTTPResponse(body: [UInt8](repeating: 65, count: 8 * 1024 * 1024)) }
+    // 100 bytes for strangers, 100 kB for a head that "signs in" (see isSignedIn below).
+    router.add("POST", "/upload", bodyLimit: 100, signedInBodyLimit: 100_000) { request in .text("\(request.body.count)") }
+    router.isSignedIn = { head in head.headers["Authorization"] == "Bearer member" }
     var configuration = HTTPServerConfiguration()
     configuration.port = 0
     configuration.eventLoops = 2
@@ -215,5 +218,89 @@ struct LoopbackTests {
         #expect(r.status == 200 && r.body == "slow" && r.headers["connection"] == "close")
         #expect(stopped.wait(timeout: .now() + 5) == .success)
         #expect((try? LoopbackClient(port: server.port)) == nil) // no longer accepting
+    }
+
+    // MARK: issue 12, items 2 and 8
+
+    @Test("one address cannot take every connection; others are still served")
+    func perAddressCap() throws {
+        let server = try startServer { $0.maxConnectionsPerAddress = 4 }
+        defer { server.shutdown() }
+        let hogs = try (0..<4).map { _ in try LoopbackClient(port: server.port, source: "127.0.0.5") }
+        for hog in hogs { hog.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"); #expect(try hog.response().status == 200) }
+        let fifth = try LoopbackClient(port: server.port, source: "127.0.0.5")
+        let refused = try fifth.response()
+        #expect(refused.status == 503 && refused.headers["retry-after"] != nil)
+        let other = try LoopbackClient(port: server.port, source: "127.0.0.6")
+        other.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try other.response().status == 200)
+        hogs[0].send("GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        _ = try hogs[0].response()
+        #expect(hogs[0].isClosedByServer())
+        Thread.sleep(forTimeInterval: 0.1)
+        let again = try LoopbackClient(port: server.port, source: "127.0.0.5")
+        again.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try again.response().status == 200) // a slot came free
+    }
+
+    @Test("a connection that sends nothing is closed at the head deadline, not the idle one")
+    func silentConnection() throws {
+        let server = try startServer { $0.headerTimeout = 0.5; $0.idleTimeout = 60 }
+        defer { server.shutdown() }
+        let silent = try LoopbackClient(port: server.port, timeout: 3)
+        let started = Date()
+        #expect(silent.isClosedByServer())
+        #expect(Date().timeIntervalSince(started) < 2)
+    }
+
+    @Test("a body trickled a byte at a time is cut off once its average rate is too low")
+    func trickledBody() throws {
+        let server = try startServer { $0.bodyRateGrace = 0.5; $0.minBodyRate = 1000 }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port, timeout: 4)
+        client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\n")
+        let started = Date(), fd = client.fd
+        let drip = Thread { // one byte every 0.2 s: it never pauses long, yet averages 5 bytes a second
+            for _ in 0..<20 { _ = "x".withCString { send(fd, $0, 1, Int32(MSG_NOSIGNAL)) }; Thread.sleep(forTimeInterval: 0.2) }
+        }
+        drip.start()
+        let answer = try client.response()
+        #expect(Date().timeIntervalSince(started) < 2.5)
+        #expect(answer.status == 408)
+    }
+
+    @Test("a stranger's body limit applies before the body is read; a session's head earns the larger one")
+    func signedInLimit() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let stranger = try LoopbackClient(port: server.port)
+        stranger.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n")
+        #expect(try stranger.response().status == 413)
+        let member = try LoopbackClient(port: server.port)
+        member.send("POST /upload HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer member\r\nContent-Length: 50000\r\n\r\n"
+                    + String(repeating: "z", count: 50000))
+        let r = try member.response()
+        #expect(r.status == 200 && r.body == "50000")
+    }
+
+    @Test("bodies in flight are capped server-wide: 503 with Retry-After, then room again")
+    func bodiesInFlight() throws {
+        let server = try startServer { $0.maxBodyBytesInFlight = 150_000 }
+        defer { server.shutdown() }
+        let first = try LoopbackClient(port: server.port)
+        first.send("POST /upload HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer member\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "a", count: 10))
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(server.bufferedBodyBytes == 100_000)
+        let second = try LoopbackClient(port: server.port)
+        second.send("POST /upload HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer member\r\nContent-Length: 100000\r\n\r\n")
+        let busy = try second.response()
+        #expect(busy.status == 503 && busy.headers["retry-after"] == "5")
+        first.send(String(repeating: "a", count: 99_990))
+        #expect(try first.response().body == "100000")
+        #expect(server.bufferedBodyBytes == 0)
+        let third = try LoopbackClient(port: server.port)
+        third.send("POST /upload HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer member\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        #expect(try third.response().body == "5")
+        #expect(server.bufferedBodyBytes == 0)
     }
 }
