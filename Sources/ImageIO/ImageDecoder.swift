@@ -12,6 +12,10 @@ public struct ImageInfo: Sendable, Equatable {
     public var colorModel: String
     /// Progressive JPEG or Adam7-interlaced PNG.
     public var isProgressive: Bool
+    /// Bytes of memory a full decode holds at its peak, from the header alone: the upright RGB
+    /// image and the decoder's own buffer (for a 16-bit Adam7 PNG, libpng's 16-bit linear RGBA
+    /// copy of the whole image as well). What a caller budgets before it decodes.
+    public var decodeCost: Int
 
     /// Dimensions once the orientation is applied: what a person sees.
     public var displayWidth: Int { orientation.swapsDimensions ? height : width }
@@ -72,14 +76,16 @@ public enum ImageDecoder {
             let info = ImageInfo(format: .jpeg, width: header.width, height: header.height,
                                  orientation: markers.orientation,
                                  colorModel: jpegColorModel(header),
-                                 isProgressive: markers.isProgressive)
+                                 isProgressive: markers.isProgressive,
+                                 decodeCost: header.width * header.height * 3 * 2) // decoded + turned upright
             return (info, .jpeg(header))
         case .png:
             let header = try PNGCodec.header(bytes)
             try limits.check(width: header.width, height: header.height)
             let info = ImageInfo(format: .png, width: header.width, height: header.height,
                                  orientation: .up, colorModel: pngColorModel(header),
-                                 isProgressive: header.isInterlaced)
+                                 isProgressive: header.isInterlaced,
+                                 decodeCost: header.width * header.height * (header.bitDepth == 16 && header.isInterlaced ? 8 + 3 : 3))
             return (info, .png(header))
         case nil:
             throw .unsupportedFormat

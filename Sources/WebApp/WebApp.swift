@@ -57,6 +57,10 @@ public final class WebApp: Sendable {
                          images: images)
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
+        // Upload routes allow members more than strangers: decided from the head, before the body.
+        router.isSignedIn = { head in
+            SessionMiddleware.token(path: head.path, headers: head.headers).flatMap(accounts.session(token:)) != nil
+        }
         let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies)
         HomeController(pages: pages).mount(on: router)
         staticFiles.mount(on: router)
@@ -64,7 +68,8 @@ public final class WebApp: Sendable {
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
         AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
         let library = ImageLibrary(images: images)
-        ConversionController(service: conversions, queue: queue, pages: pages).mount(on: router)
+        ConversionController(service: conversions, queue: queue, pages: pages,
+                             decoding: DecodeGate(capacity: configuration.decodeMemory)).mount(on: router)
         let movieService = MovieService(movies: MovieStore(database: database))
         ImageController(library: library, pages: pages, movies: movieService).mount(on: router)
         // Frame analysis has a queue of its own: a movie never waits behind conversions.

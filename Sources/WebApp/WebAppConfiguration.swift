@@ -17,6 +17,9 @@ public struct WebAppConfiguration: Sendable {
     public var conversionThreads = ProcessInfo.processInfo.activeProcessorCount
     /// Conversions waiting or running before the service answers 503.
     public var maxQueuedConversions = 16
+    /// Bytes of pixel memory uploads may hold while being decoded, all requests together; the
+    /// rest wait their turn (16 at most, then 503).
+    public var decodeMemory = 512 * 1024 * 1024
     /// How long anonymous visitors' results are kept.
     public var anonymousLifetime: TimeInterval = 3600
     public var server = HTTPServerConfiguration()
@@ -48,6 +51,11 @@ public struct WebAppConfiguration: Sendable {
         if let n = try number("ARTWORKER_THREADS") { conversionThreads = Int(n) }
         if let n = try number("ARTWORKER_MAX_QUEUED") { maxQueuedConversions = Int(n) }
         if let n = try number("ARTWORKER_ANONYMOUS_LIFETIME") { anonymousLifetime = n }
+        if let n = try number("ARTWORKER_DECODE_MEMORY") { decodeMemory = Int(n) }
+        if let n = try number("ARTWORKER_MAX_CONNECTIONS_PER_ADDRESS") { server.maxConnectionsPerAddress = Int(n) }
+        if let n = try number("ARTWORKER_MAX_BODY_BYTES_IN_FLIGHT") { server.maxBodyBytesInFlight = Int(n) }
+        if let n = try number("ARTWORKER_BODY_TIMEOUT") { server.bodyTimeout = n }
+        if let n = try number("ARTWORKER_MIN_BODY_RATE") { server.minBodyRate = n }
         if let flag = environment["ARTWORKER_SECURE_COOKIES"] { secureCookies = ["1", "true", "yes"].contains(flag.lowercased()) }
         self.environment = environment
     }

@@ -206,4 +206,68 @@ struct SecurityTests {
         #expect(try LoopbackClient(port: app.port, source: "127.0.0.4")
             .json("POST", "/api/v1/auth/signup", body: #"{"username":"spirit11","password":"no face gold nuggets"}"#).status == 201)
     }
+
+    @Test("item 2: a stranger's upload is held to the small limit before its body is read")
+    func memoryBeforeAuthentication() throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        for (path, length) in [("/movies", 199_000_000), ("/api/v1/movies", 199_000_000), ("/cartoonize", 60_000_000),
+                               ("/api/v1/conversions", 60_000_000)] {
+            let c = try LoopbackClient(port: app.port)
+            c.send("POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: \(length)\r\n\r\n")
+            #expect(try c.response().status == 413, "\(path)")
+        }
+        // A member's head (bearer token, checked before the body) earns the member's limit.
+        let c = try LoopbackClient(port: app.port)
+        let token = try c.member("satsuki")
+        c.send("POST /api/v1/movies HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(token)\r\nExpect: 100-continue\r\n"
+               + "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 150000000\r\n\r\n")
+        #expect(try c.response().status == 100)
+        #expect(try LoopbackClient(port: app.port).send("GET", "/healthz").status == 200)
+    }
+
+    /// A ZIP whose directory names one deflated entry `copies` times (overlapping entries).
+    static func overlappingZip(copies: Int) -> [UInt8] {
+        let one = makeZip([("a.png", Frames.png + [UInt8](repeating: 0, count: 1_000_000), true)])
+        func u32(_ b: [UInt8], _ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 | Int(b[i + 3]) << 24 }
+        let end = one.count - 22, offset = u32(one, end + 16)
+        let record = Array(one[offset..<end])
+        let directory = (0..<copies).flatMap { _ in record }
+        func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func le32(_ v: Int) -> [UInt8] { le16(v & 0xFFFF) + le16(v >> 16) }
+        return Array(one[..<offset]) + directory + [0x50, 0x4B, 0x05, 0x06, 0, 0, 0, 0] + le16(copies) + le16(copies)
+            + le32(directory.count) + le32(offset) + [0, 0]
+    }
+
+    /// A PNG that is only a signature and an IHDR claiming `side`×`side` pixels.
+    static func headerOnlyPNG(side: Int) -> [UInt8] {
+        func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be32(13) + Array("IHDR".utf8) + be32(side) + be32(side)
+            + [8, 2, 0, 0, 0] + be32(0) + be32(0) + Array("IEND".utf8) + be32(0)
+    }
+
+    @Test("item 3: overlapping ZIP entries, one inflation budget across a request's ZIPs, a pixel budget per movie")
+    func zipAmplification() throws {
+        #expect(throws: ZipArchive.FormatError.self) { try ZipArchive(Self.overlappingZip(copies: 16)) }
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let c = try LoopbackClient(port: app.port, timeout: 60)
+        let token = try c.member("satsuki")
+        func post(_ files: [(String, [UInt8])]) throws -> LoopbackClient.Response {
+            try c.send("POST", "/api/v1/movies", token: token, multipart: MultipartBody(files: files, fields: [("title", "Bomb")], field: "frames"))
+        }
+        let overlapping = try post([("film.zip", Self.overlappingZip(copies: 16))])
+        #expect(overlapping.status == 422 && (object(overlapping)["error"] as? String ?? "").contains("overlap"))
+        // Nine small ZIPs, each a 24 MB frame (a PNG header, then zeros): 216 MB > the 200 MB budget.
+        let padded = makeZip([("f.png", Frames.png + [UInt8](repeating: 0, count: 24_000_000), true)])
+        #expect(padded.count < 100_000)
+        let nine = try post((0..<9).map { ("part\($0).zip", padded) })
+        #expect(nine.status == 413 && (object(nine)["error"] as? String ?? "").contains("unpack to more than"), "\(nine.body)")
+        // Seventy header-only 6000×6000 PNGs: 2.52 gigapixels of work from a few kilobytes.
+        let huge = makeZip((0..<70).map { ("frame\($0).png", Self.headerOnlyPNG(side: 6000), false) })
+        let pixels = try post([("huge.zip", huge)])
+        #expect(pixels.status == 413 && (object(pixels)["error"] as? String ?? "").contains("megapixels"), "\(pixels.body)")
+        #expect(try storedMovieCounts(data) == [0, 0, 0])
+        #expect(try c.send("GET", "/healthz").status == 200)
+    }
 }

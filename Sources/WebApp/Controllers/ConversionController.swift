@@ -17,12 +17,16 @@ struct ConversionController {
     let service: ConversionService
     let queue: JobQueue
     let pages: Pages
+    /// Photos are decoded here, within a memory budget, never more at once.
+    let decoding: DecodeGate
 
     static let memberPhotos = 5
     static let anonymousPhotos = 1
 
-    /// The upload route's body limit: every photo at the largest file size, plus the form.
+    /// The upload routes' body limits: every photo at the largest file size, plus the form; a
+    /// visitor without a session may send one photo (known from the head, before the body).
     var uploadLimit: Int { Self.memberPhotos * service.limits.maxBytes + 64 * 1024 }
+    var anonymousUploadLimit: Int { Self.anonymousPhotos * service.limits.maxBytes + 64 * 1024 }
 
     struct StatusBody: Encodable {
         var id: String
@@ -69,13 +73,19 @@ struct ConversionController {
         }
     }
 
-    /// Checks and queues a conversion; returns the job id.
-    func submit(_ request: Request) throws -> String {
+    /// Checks and queues a conversion; returns the job id. The cheap checks come first: room
+    /// in the queue for this member or address, then the photos' headers; only then are the
+    /// photos decoded, on the bounded `decoding` gate.
+    func submit(_ request: Request) async throws -> String {
         let owner = request.session?.user.id
         let form = try UploadForm(request, limits: service.limits)
-        let prepared = try service.prepare(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
-                                           owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
+        try queue.checkRoom(owner: owner, address: request.http.remoteAddress)
         let service = self.service
+        let cost = try service.decodeCost(form.uploads)
+        let prepared = try await decoding.run(cost: cost) {
+            try service.prepare(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
+                                owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
+        }
         return try queue.submit(owner: owner, address: request.http.remoteAddress, requestID: request.id) { progress, isCancelled in
             try service.run(prepared, progress: progress, isCancelled: isCancelled)
         }
@@ -97,8 +107,8 @@ struct ConversionController {
 
     func mount(on router: Router) {
         let c = self
-        router.addAsync("POST", "/api/v1/conversions", bodyLimit: uploadLimit) { request in
-            let id = try c.submit(request)
+        router.addAsync("POST", "/api/v1/conversions", bodyLimit: anonymousUploadLimit, signedInBodyLimit: uploadLimit) { request in
+            let id = try await c.submit(request)
             var response = HTTPResponse.json(["id": id], status: .accepted)
             response.headers.set("Location", "/api/v1/conversions/\(id)")
             return response
@@ -110,9 +120,9 @@ struct ConversionController {
         }
 
         router.get("/cartoonize") { request in c.form(request) }
-        router.addAsync("POST", "/cartoonize", bodyLimit: uploadLimit) { request in
+        router.addAsync("POST", "/cartoonize", bodyLimit: anonymousUploadLimit, signedInBodyLimit: uploadLimit) { request in
             do {
-                return .redirect(to: "/jobs/\(try c.submit(request))")
+                return .redirect(to: "/jobs/\(try await c.submit(request))")
             } catch let error as HTTPError {
                 return c.form(request, error: error)
             }

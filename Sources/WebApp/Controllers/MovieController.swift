@@ -101,10 +101,11 @@ struct MovieController {
 
     func mount(on router: Router) {
         let c = self
-        let uploadLimit = MovieService.maxUploadBytes + 1_000_000
+        // Members only: a request without a session may send a small form, not 200 MB.
+        let uploadLimit = MovieService.maxUploadBytes + 1_000_000, anonymousLimit = 64 * 1024
 
         // API
-        router.addAsync("POST", "/api/v1/movies", bodyLimit: uploadLimit) { request in
+        router.addAsync("POST", "/api/v1/movies", bodyLimit: anonymousLimit, signedInBodyLimit: uploadLimit) { request in
             let owner = try AuthAPIController.session(request).user.id!
             var response: HTTPResponse
             switch try c.create(try c.parts(request), owner: owner, requestID: request.id) {
@@ -144,7 +145,7 @@ struct MovieController {
             guard request.session != nil else { return .redirect(to: "/login?next=%2Fmovies%2Fnew") }
             return c.form(request)
         }
-        router.addAsync("POST", "/movies", bodyLimit: uploadLimit) { request in
+        router.addAsync("POST", "/movies", bodyLimit: anonymousLimit, signedInBodyLimit: uploadLimit) { request in
             guard let user = request.session?.user.id else { return .redirect(to: "/login?next=%2Fmovies%2Fnew") }
             var parts: [FormPart] = []
             do {

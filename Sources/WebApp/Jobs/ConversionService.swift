@@ -41,6 +41,28 @@ struct ConversionService: Sendable {
         var owner: Int64?
     }
 
+    /// What decoding these uploads will hold in memory at most, from their headers only; a
+    /// header that is refused throws the same sentence `prepare` would.
+    func decodeCost(_ uploads: [Upload]) throws -> Int {
+        var total = 0
+        for upload in uploads {
+            do {
+                total += try ImageDecoder.info(upload.bytes, limits: limits).decodeCost
+            } catch {
+                throw Self.refusal(error, name: upload.filename.map { "\($0): " } ?? "")
+            }
+        }
+        return total
+    }
+
+    static func refusal(_ error: ImageError, name: String) -> HTTPError {
+        let status: HTTPStatus = switch error {
+        case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
+        default: .unprocessableContent
+        }
+        return HTTPError(status, name + error.description)
+    }
+
     /// Checks the whole request; every refusal is a 4xx with a sentence.
     func prepare(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, owner: Int64?, maxPhotos: Int) throws -> Prepared {
         guard !uploads.isEmpty else { throw HTTPError(.badRequest, "Choose at least one photo.") }
@@ -78,11 +100,7 @@ struct ConversionService: Sendable {
                                     inputHeight: decoded.image.height, mimeType: decoded.info.format.mimeType,
                                     original: upload.bytes, title: DownloadName.title(fromFilename: upload.filename)))
             } catch let error as ImageError {
-                let status: HTTPStatus = switch error {
-                case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
-                default: .unprocessableContent
-                }
-                throw HTTPError(status, name + error.description)
+                throw Self.refusal(error, name: name)
             }
         }
         return Prepared(photos: photos, styles: styles, strength: strength, maxSide: maxSide, owner: owner)

@@ -80,21 +80,33 @@ final class JobQueue: Sendable {
     func submit(owner: Int64?, address: String? = nil, requestID: String = "", work: @escaping Work) throws -> String {
         let job = Job(id: JWTSigner.randomID(), owner: owner, address: address, requestID: requestID, work: work)
         try jobs.withLock { table in
-            forgetOld(&table)
-            let waiting = table.all.values.filter { [.queued, .running].contains($0.state.withLock { $0.status }) }
-            guard waiting.count < maxQueued else {
-                throw HTTPError(.serviceUnavailable, "Too many \(noun) are waiting; try again in a minute.", headers: ["Retry-After": "30"])
-            }
-            let mine = waiting.filter { owner != nil ? $0.owner == owner : ($0.owner == nil && address != nil && $0.address == address) }
-            if mine.count >= maxPerMember {
-                throw HTTPError(.tooManyRequests, "You already have \(maxPerMember) \(noun) waiting; wait for one to finish.",
-                                headers: ["Retry-After": "10"])
-            }
+            try checkRoom(&table, owner: owner, address: address)
             table.all[job.id] = job
             table.order.append(job.id)
         }
         runner.async { [self] in run(job) }
         return job.id
+    }
+
+    /// Throws the refusal `submit` would give now (503 full, 429 too many of this member's or
+    /// this address's): asked *before* a request's photos are decoded, so a full queue costs
+    /// no decoding. `submit` checks again, under the same lock as it adds.
+    func checkRoom(owner: Int64?, address: String?) throws {
+        try jobs.withLock { table in try checkRoom(&table, owner: owner, address: address) }
+    }
+
+    private func checkRoom(_ table: inout (all: [String: Job], order: [String], finishedAt: [String: Date]),
+                           owner: Int64?, address: String?) throws {
+        forgetOld(&table)
+        let waiting = table.all.values.filter { [.queued, .running].contains($0.state.withLock { $0.status }) }
+        guard waiting.count < maxQueued else {
+            throw HTTPError(.serviceUnavailable, "Too many \(noun) are waiting; try again in a minute.", headers: ["Retry-After": "30"])
+        }
+        let mine = waiting.filter { owner != nil ? $0.owner == owner : ($0.owner == nil && address != nil && $0.address == address) }
+        if mine.count >= maxPerMember {
+            throw HTTPError(.tooManyRequests, "You already have \(maxPerMember) \(noun) waiting; wait for one to finish.",
+                            headers: ["Retry-After": "10"])
+        }
     }
 
     private func run(_ job: Job) {

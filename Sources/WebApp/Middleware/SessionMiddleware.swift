@@ -13,26 +13,29 @@ struct SessionMiddleware: Middleware {
     static let csrfCookie = "csrf"
     static let sessionKey = "session"
 
+    /// The session token a request carries: the bearer token under `/api/`, the cookie
+    /// elsewhere (never both, so a cookie cannot authorise an API call made by another site).
+    static func token(path: String, headers: HTTPHeaders) -> String? {
+        if path.hasPrefix("/api/") {
+            guard let header = headers["Authorization"], header.lowercased().hasPrefix("bearer ") else { return nil }
+            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        return Cookies.parse(headers)[sessionCookie]
+    }
+
     func prepare(_ request: Request) throws -> Request {
         var request = request
-        let isAPI = request.path.hasPrefix("/api/")
-        var token: String?
-        if isAPI {
-            if let header = request.headers["Authorization"], header.lowercased().hasPrefix("bearer ") {
-                token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-            }
-        } else {
-            token = request.cookies[Self.sessionCookie]
-        }
         // Verified once here (signature, revocation, user); handlers read `request.session`.
-        if let token, let session = accounts.session(token: token) {
+        if let token = Self.token(path: request.path, headers: request.headers), let session = accounts.session(token: token) {
             request.context[Self.sessionKey] = session
         }
-        if !isAPI, ["POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
-            // Only the token is looked for here, with no per-part limits (the route's body limit
-            // already bounds the body): the handler applies its own limits and explains them.
-            let lenient = MultipartLimits(maxParts: 10_000, maxPartBytes: .max)
-            let given = request.headers["X-CSRF-Token"] ?? (try? request.formFields(limits: lenient))?.first { $0.name == "_csrf" }?.text
+        if !request.path.hasPrefix("/api/"), ["POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
+            // Scripts send the header; forms carry the field. The form is parsed once, here, and
+            // handed to the handler with the parts (no second parse, no second copy).
+            var given = request.headers["X-CSRF-Token"]
+            if given == nil, !request.body.isEmpty {
+                given = try request.parseFormOnce().first { $0.name == "_csrf" }?.text
+            }
             guard let key = csrfKey(request), accounts.csrf.isValid(given, for: key) else {
                 throw HTTPError(.forbidden, "This form has expired or did not come from this site. Reload the page and try again.")
             }

@@ -14,6 +14,12 @@ struct MovieService: Sendable {
     static let maxCSVBytes = 16_000_000
     /// The whole upload (frames, a ZIP of them, or a colour file) and the form.
     static let maxUploadBytes = 200_000_000
+    /// What every ZIP of one request may inflate to, together: the frames a job holds are
+    /// bounded whichever way they came.
+    static let maxInflatedBytes = 200_000_000
+    /// The work one movie may ask for, in decoded pixels over all its frames (1000 frames of
+    /// 1080p fit; 1000 copies of a tiny 40-megapixel PNG, 14 minutes of CPU, do not).
+    static let maxTotalPixels = 2_500_000_000
     static let thumbnailSide = 240
 
     /// A frame as uploaded: its name orders the film (frame_0002 before frame_0010).
@@ -56,9 +62,29 @@ struct MovieService: Sendable {
     }
 
     /// The frames of an upload: image files and the images inside ZIP files, in name order.
-    /// Every frame's header is read (format and size within limits) before anything is queued.
+    /// Every frame's header is read (format and size within limits) as soon as the frame is at
+    /// hand, before the next is inflated, and before anything is queued; the request's ZIPs
+    /// share one inflation budget and the frames one budget of pixels.
     func frames(from uploads: [Frame]) throws -> [Frame] {
         var frames: [Frame] = []
+        var inflated = 0, pixels = 0
+        func check(_ frame: Frame) throws {
+            let info: ImageInfo
+            do {
+                info = try ImageDecoder.info(frame.bytes, limits: limits)
+            } catch {
+                let status: HTTPStatus = switch error {
+                case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
+                default: .unprocessableContent
+                }
+                throw HTTPError(status, "\(frame.name): \(error.description)")
+            }
+            pixels += info.width * info.height
+            guard pixels <= Self.maxTotalPixels else {
+                throw HTTPError(.contentTooLarge, "These frames hold more than \(Self.maxTotalPixels / 1_000_000) megapixels in all; "
+                                + "send fewer or smaller frames.")
+            }
+        }
         for upload in uploads {
             if ZipArchive.isZip(upload.bytes) {
                 do {
@@ -67,29 +93,25 @@ struct MovieService: Sendable {
                         guard frames.count < Self.maxFrames else {
                             throw HTTPError(.contentTooLarge, "At most \(Self.maxFrames) frames per movie.")
                         }
-                        frames.append(Frame(name: entry.name, bytes: try archive.contents(of: entry)))
+                        inflated += entry.size // inflation stops at the declared size
+                        guard inflated <= Self.maxInflatedBytes else {
+                            throw HTTPError(.contentTooLarge, "The ZIP files unpack to more than \(Self.maxInflatedBytes / 1_000_000) MB in all.")
+                        }
+                        let frame = Frame(name: entry.name, bytes: try archive.contents(of: entry))
+                        try check(frame)
+                        frames.append(frame)
                     }
                 } catch let error as ZipArchive.FormatError {
                     throw HTTPError(.unprocessableContent, "\(upload.name): \(error.description)")
                 }
             } else {
+                try check(upload)
                 frames.append(upload)
             }
             guard frames.count <= Self.maxFrames else { throw HTTPError(.contentTooLarge, "At most \(Self.maxFrames) frames per movie.") }
         }
         guard !frames.isEmpty else {
             throw HTTPError(.badRequest, "Add the movie's frames (JPEG or PNG files, or a ZIP of them) or a colour file (CSV).")
-        }
-        for frame in frames {
-            do {
-                _ = try ImageDecoder.info(frame.bytes, limits: limits)
-            } catch {
-                let status: HTTPStatus = switch error {
-                case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
-                default: .unprocessableContent
-                }
-                throw HTTPError(status, "\(frame.name): \(error.description)")
-            }
         }
         // By file name, numbers as numbers (frame_2 before frame_10), wherever the file came from.
         func order(_ a: Frame, _ b: Frame) -> Bool {

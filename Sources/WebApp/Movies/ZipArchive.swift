@@ -7,7 +7,9 @@ import Foundation
 ///
 /// Hostile archives are expected: every offset is bounds-checked, sizes are limited before
 /// anything is inflated (a "zip bomb" declares small and inflates large, so inflation stops at
-/// the declared size), and every file's CRC-32 is checked.
+/// the declared size), and every file's CRC-32 is checked. Entries must lie in the archive's
+/// data area one after another, without overlapping: sixteen directory entries pointing at one
+/// deflated run of zeros would otherwise multiply what a small upload inflates to.
 struct ZipArchive {
     struct Entry {
         var name: String
@@ -17,6 +19,8 @@ struct ZipArchive {
         var compressedSize: Int
         var size: Int
         var localHeaderOffset: Int
+        /// Where the entry's (compressed) data starts, past its local header.
+        var dataOffset = 0
         var isDirectory: Bool { name.hasSuffix("/") }
     }
 
@@ -79,19 +83,31 @@ struct ZipArchive {
             entries.append(entry)
             at += 46 + nameLength + extraLength + commentLength
         }
+        // Every entry's local header and data inside the data area (before the directory), and
+        // no two entries sharing bytes (APPNOTE 4.3.6: an archive is local records, one after
+        // another, then the directory).
+        for i in entries.indices {
+            let header = entries[i].localHeaderOffset
+            guard header + 30 <= directoryOffset, Self.u32(bytes, header) == 0x0403_4B50 else {
+                throw FormatError("The ZIP file is damaged (\(entries[i].name) cannot be found).")
+            }
+            let start = header + 30 + Int(Self.u16(bytes, header + 26)) + Int(Self.u16(bytes, header + 28))
+            guard start + entries[i].compressedSize <= directoryOffset else {
+                throw FormatError("The ZIP file is damaged (\(entries[i].name) reaches past its data).")
+            }
+            entries[i].dataOffset = start
+        }
+        let byPosition = entries.sorted { $0.localHeaderOffset < $1.localHeaderOffset }
+        for (a, b) in zip(byPosition, byPosition.dropFirst()) where a.dataOffset + a.compressedSize > b.localHeaderOffset {
+            throw FormatError("The ZIP file is damaged or crafted: \(a.name) and \(b.name) overlap.")
+        }
         self.entries = entries
     }
 
     /// The entry's bytes, inflated and checked against its CRC-32.
     func contents(of entry: Entry) throws -> [UInt8] {
         guard entry.flags & 1 == 0 else { throw FormatError("\(entry.name) in the ZIP file is encrypted.") }
-        let header = entry.localHeaderOffset
-        guard header + 30 <= bytes.count, Self.u32(bytes, header) == 0x0403_4B50 else {
-            throw FormatError("The ZIP file is damaged (\(entry.name) cannot be found).")
-        }
-        let start = header + 30 + Int(Self.u16(bytes, header + 26)) + Int(Self.u16(bytes, header + 28))
-        guard start + entry.compressedSize <= bytes.count else { throw FormatError("The ZIP file is truncated (\(entry.name)).") }
-        let data = bytes[start..<(start + entry.compressedSize)]
+        let data = bytes[entry.dataOffset..<(entry.dataOffset + entry.compressedSize)] // checked in init
         let output: [UInt8]
         switch entry.method {
         case 0:
