@@ -38,7 +38,13 @@ BROWSER_RUN := $(BROWSER_VENV)/bin/python Tests/Browser/browser_test.py --artwor
 	--frames $(SHARED)/testdata/photos/coffee.png $(SHARED)/testdata/photos/chelsea.png \
 	--csv $(SHARED)/testdata/palettes/Paprika_BGR.csv
 
-.PHONY: all setup build weights test test-browser browser-setup run bench bench-palette bench-http bench-e2e clean
+# `make fuzz`: libFuzzer targets (Package.swift, ARTWORKER_FUZZ=1), each run FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := FuzzRequestHead FuzzChunked FuzzMultipart FuzzCookies FuzzZip FuzzColourCSV FuzzJPEG FuzzPNG FuzzJWT
+FUZZ_BUILD := ARTWORKER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
+	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
+
+.PHONY: all setup build weights test test-browser browser-setup run bench bench-palette bench-http bench-e2e fuzz fuzz-build clean
 
 all: build
 
@@ -119,5 +125,21 @@ bench-e2e: weights
 	@$(BENCH_VENV)/bin/python -c "import numpy, PIL" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q $(BENCH_E2E_PACKAGES)
 	$(BENCH_VENV)/bin/python Tests/Bench/e2e-bench.py --artworker $(BIN) --photo $(SHARED)/testdata/photos/coffee.png
 
+## fuzz-build: every libFuzzer target, with AddressSanitizer, into .build-fuzz
+fuzz-build: setup
+	@for t in $(FUZZ_TARGETS); do $(FUZZ_BUILD) --product $$t 2>&1 | grep -E "error|warning: unre|complete" || exit 1; done
+
+## fuzz: run every target for FUZZ_SECONDS (default 60) from its seeds in Tests/Fuzz/Corpus;
+## a crash stops with the input in .build-fuzz/crashes (add it as a regression test)
+fuzz: fuzz-build
+	@mkdir -p .build-fuzz/crashes
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t; \
+	  .build-fuzz/release/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=.build-fuzz/crashes/$$t- .build-fuzz/corpus/$$t Tests/Fuzz/Corpus/$$t >.build-fuzz/$$t.log 2>&1 \
+	    || { tail -40 .build-fuzz/$$t.log; echo "fuzz: $$t crashed; the input is in .build-fuzz/crashes/"; exit 1; }; \
+	  echo "fuzz: $$t: $$(grep -o 'number_of_executed_units: [0-9]*' .build-fuzz/$$t.log | grep -o '[0-9]*$$') runs in $(FUZZ_SECONDS) s, $$(ls .build-fuzz/corpus/$$t | wc -l) inputs in its corpus, no crash"; \
+	done
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

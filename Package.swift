@@ -114,3 +114,19 @@ let package = Package(
         ),
     ]
 )
+
+// `make fuzz` only (ARTWORKER_FUZZ=1): libFuzzer targets, one per parser that reads what a
+// stranger sends. They are built with `-sanitize=fuzzer,address -parse-as-library`, which gives
+// them libFuzzer's main, so they stay out of every other build. Seeds: Tests/Fuzz/Corpus/<name>.
+if Context.environment["ARTWORKER_FUZZ"] == "1" {
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("FuzzRequestHead", ["HTTPServer"]), ("FuzzChunked", ["HTTPServer"]), ("FuzzMultipart", ["HTTPServer"]),
+        ("FuzzCookies", ["HTTPServer"]), ("FuzzZip", ["WebApp"]), ("FuzzColourCSV", ["Palette"]),
+        ("FuzzJPEG", ["ImageIO"]), ("FuzzPNG", ["ImageIO"]), ("FuzzJWT", ["Auth"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport",
+                                   swiftSettings: [.enableExperimentalFeature("Extern")]))
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(name: name, dependencies: dependencies + ["FuzzSupport"], path: "Tests/Fuzz/\(name)"))
+    }
+}
