@@ -23,20 +23,35 @@ public enum PalettePlots {
     /// Scenes over time: one column per scene, its colours stacked by share (darkest at the
     /// bottom); a fade is a black column.
     public static func fingerprint(_ scenes: [PaletteDocument.Scene], width: Int = 900, height: Int = 90) -> String {
+        fingerprint(columns: scenes.map { MoviePalette.weighted($0.colours) }, width: width, height: height)
+    }
+
+    /// At most this many stripes in a fingerprint: 600 columns of 18 colours each drew 657 KB
+    /// of SVG; a column 1.5 px wide shows its four largest shares just as well.
+    public static let fingerprintStripes = 2400
+
+    /// The same from columns of weighted colours (`MovieOverview` merges many scenes into one
+    /// column); an empty column is a fade. Each column keeps its largest shares, at most
+    /// `fingerprintStripes / columns` of them (1...18), scaled to fill the column.
+    public static func fingerprint(columns: [[WeightedColour]], width: Int = 900, height: Int = 90) -> String {
         var svg = "<svg class=\"fingerprint\" viewBox=\"0 0 \(width) \(height)\" preserveAspectRatio=\"none\" role=\"img\" "
             + "aria-label=\"The film's colours scene by scene, from the first scene on the left to the last\">"
-        guard !scenes.isEmpty else { return svg + "</svg>" }
-        let columnWidth = Double(width) / Double(scenes.count)
-        for (i, scene) in scenes.enumerated() {
+        guard !columns.isEmpty else { return svg + "</svg>" }
+        let columnWidth = Double(width) / Double(columns.count)
+        let perColumn = max(1, min(SceneAnalyzer.rows * SceneAnalyzer.columns * SceneAnalyzer.coloursPerTile,
+                                   fingerprintStripes / columns.count))
+        for (i, column) in columns.enumerated() {
             let x = Double(i) * columnWidth
-            let colours = MoviePalette.weighted(scene.colours).sorted { $0.colour.hsv.v > $1.colour.hsv.v }
+            let largest = column.filter { $0.weight > 0 }.sorted { $0.weight > $1.weight }.prefix(perColumn)
+            let keptWeight = largest.reduce(0) { $0 + $1.weight }
+            let colours = largest.sorted { $0.colour.hsv.v > $1.colour.hsv.v }
             if colours.isEmpty {
-                svg += "<rect x=\"\(f(x))\" y=\"0\" width=\"\(f(columnWidth + 0.5))\" height=\"\(height)\" fill=\"#000000\"><title>Scene \(scene.number): fade</title></rect>"
+                svg += "<rect x=\"\(f(x))\" y=\"0\" width=\"\(f(columnWidth + 0.5))\" height=\"\(height)\" fill=\"#000000\"/>"
                 continue
             }
             var y = 0.0
             for c in colours {
-                let h = Double(height) * c.weight
+                let h = Double(height) * c.weight / keptWeight
                 svg += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(columnWidth + 0.5))\" height=\"\(f(h + 0.5))\" fill=\"\(c.colour.hex)\"/>"
                 y += h
             }
@@ -170,13 +185,23 @@ public enum PalettePlots {
     /// How the film's colourful weight spreads over hue, in 10° bins; greys (saturation or value
     /// below 15 %) are one bar of their own on the right.
     public static func hueHistogram(_ colours: [WeightedColour], width: Int = 720, height: Int = 180) -> String {
-        var bins = [Double](repeating: 0, count: 36)
-        var neutral = 0.0, total = 0.0
+        hueHistogram(bins: hueBins(colours), width: width, height: height)
+    }
+
+    /// The weight per 10° of hue (36 bins), then the weight of greys (a 37th).
+    public static func hueBins(_ colours: [WeightedColour]) -> [Double] {
+        var bins = [Double](repeating: 0, count: 37)
         for c in colours where c.weight > 0 {
             let hsv = c.colour.hsv
-            total += c.weight
-            if hsv.s < 0.15 || hsv.v < 0.15 { neutral += c.weight } else { bins[min(35, Int(hsv.h / 10))] += c.weight }
+            if hsv.s < 0.15 || hsv.v < 0.15 { bins[36] += c.weight } else { bins[min(35, Int(hsv.h / 10))] += c.weight }
         }
+        return bins
+    }
+
+    /// The histogram from `hueBins`.
+    public static func hueHistogram(bins all: [Double], width: Int = 720, height: Int = 180) -> String {
+        let bins = Array(all.prefix(36)), neutral = all.count > 36 ? all[36] : 0
+        let total = all.reduce(0, +)
         let plotHeight = Double(height - 30), barWidth = Double(width - 60) / 37
         let tallest = max(bins.max() ?? 0, neutral, 1e-12)
         var svg = "<svg class=\"hues\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"Hue distribution of the film's colours\">"

@@ -243,6 +243,13 @@ public final class AppDatabase: Sendable {
             try db.execute(sql: "CREATE INDEX auth_attempt_address ON auth_attempt (kind, address, at)")
             try db.execute(sql: "CREATE INDEX auth_attempt_at ON auth_attempt (at)")
         }
+        migrator.registerMigration("v7: movie overviews") { db in
+            // What a movie page draws of the whole film (fingerprint, plots, hues), computed
+            // once and bounded in size; NULL for movies from before, filled on their first view.
+            try db.execute(sql: "ALTER TABLE movie ADD COLUMN overview TEXT CHECK (overview IS NULL OR json_valid(overview))")
+            // A page of scenes reads its colours by scene number, not the whole movie's.
+            try db.execute(sql: "CREATE INDEX colour_scene ON colour (movie_id, scene)")
+        }
         return migrator
     }
 

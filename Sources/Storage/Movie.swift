@@ -58,9 +58,12 @@ public struct NewMovie: Sendable {
     public var scenes: [Scene]
     public var colours: [MovieColour]
     public var dominant: [StoredColour]
+    /// What the movie page draws of the whole film (JSON), bounded whatever its length.
+    public var overview: String?
 
     public init(id: String = Image.newID(), ownerID: Int64, info: MovieInfo, source: Source, scenes: [Scene],
-                colours: [MovieColour], dominant: [StoredColour]) {
+                colours: [MovieColour], dominant: [StoredColour], overview: String? = nil) {
+        self.overview = overview
         self.id = id
         self.ownerID = ownerID
         self.info = info
@@ -155,10 +158,12 @@ public struct MovieStore: Sendable {
     public func insert(_ movie: NewMovie, now: Date = Date()) throws {
         try database.pool.write { db in
             try db.execute(sql: """
-                INSERT INTO movie (id, owner_id, title, year, director, notes, source, scene_count, colour_count, dominant, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO movie (id, owner_id, title, year, director, notes, source, scene_count, colour_count, dominant, created_at,
+                                   updated_at, overview)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [movie.id, movie.ownerID, movie.info.title, movie.info.year, movie.info.director, movie.info.notes,
-                                 movie.source.rawValue, movie.scenes.count, movie.colours.count, Self.json(movie.dominant), now, now])
+                                 movie.source.rawValue, movie.scenes.count, movie.colours.count, Self.json(movie.dominant), now, now,
+                                 movie.overview])
             let scene = try db.makeStatement(sql: "INSERT INTO scene (movie_id, number, flags, width, height, thumbnail) VALUES (?, ?, ?, ?, ?, ?)")
             for s in movie.scenes {
                 try scene.execute(arguments: [movie.id, s.number, s.flags.joined(separator: ","), s.width, s.height, s.thumbnail])
@@ -207,6 +212,35 @@ public struct MovieStore: Sendable {
                 SELECT scene, tile, rank, r, g, b, share FROM colour WHERE movie_id = ? ORDER BY position
                 """, arguments: [id])
             return (scenes, colours)
+        }
+    }
+
+    /// One page of a movie's scenes in order, with their colours (two indexed range reads,
+    /// whatever the movie's length), and whether more scenes follow.
+    public func scenes(id: String, page: Int, perPage: Int) throws -> (scenes: [MovieScene], colours: [MovieColour], hasMore: Bool) {
+        try database.pool.read { db in
+            var scenes = try MovieScene.fetchAll(db, sql: """
+                SELECT number, flags, width, height, thumbnail IS NOT NULL AS has_thumbnail FROM scene WHERE movie_id = ?
+                ORDER BY number LIMIT ? OFFSET ?
+                """, arguments: [id, perPage + 1, (max(page, 1) - 1) * perPage])
+            let hasMore = scenes.count > perPage
+            scenes = Array(scenes.prefix(perPage))
+            guard let first = scenes.first?.number, let last = scenes.last?.number else { return ([], [], hasMore) }
+            let colours = try MovieColour.fetchAll(db, sql: """
+                SELECT scene, tile, rank, r, g, b, share FROM colour WHERE movie_id = ? AND scene BETWEEN ? AND ? ORDER BY position
+                """, arguments: [id, first, last])
+            return (scenes, colours, hasMore)
+        }
+    }
+
+    /// The stored overview (JSON), or nil for a movie stored before there were overviews.
+    public func overview(id: String) throws -> String? {
+        try database.pool.read { db in try String.fetchOne(db, sql: "SELECT overview FROM movie WHERE id = ?", arguments: [id]) }
+    }
+
+    public func setOverview(id: String, json: String) throws {
+        try database.pool.write { db in
+            try db.execute(sql: "UPDATE movie SET overview = ? WHERE id = ?", arguments: [json, id])
         }
     }
 

@@ -115,4 +115,19 @@ struct PaletteFileTests {
         let hues = PalettePlots.hueHistogram(colours)
         #expect(hues.contains("Hue 0–10°: 75%") && hues.contains("Hue 240–250°: 25%"))
     }
+
+    @Test("a fingerprint keeps at most its stripe budget; each column's largest shares still fill it")
+    func fingerprintBudget() {
+        // 600 columns of 18 colours and a fade: 10,801 stripes unbounded; the budget of 2400
+        // leaves 3 per column (2400 / 601), the largest shares.
+        let column = (0..<18).map { WeightedColour(Colour(r: Double($0 * 14), g: 90, b: 40), weight: Double(18 - $0)) }
+        let svg = PalettePlots.fingerprint(columns: Array(repeating: column, count: 600) + [[]])
+        #expect(svg.components(separatedBy: "<rect").count - 1 == 600 * 3 + 1)
+        #expect(svg.contains(column[2].colour.hex) && !svg.contains(column[3].colour.hex))
+        // A short film keeps every colour; the kept shares (18 and 17 of 35) fill the 90 px column,
+        // each stripe drawn half a pixel taller so no seam shows.
+        let short = PalettePlots.fingerprint(columns: [Array(column.prefix(2))], width: 900, height: 90)
+        #expect(short.components(separatedBy: "<rect").count - 1 == 2)
+        #expect(short.contains(#"height="46.8""#) && short.contains(#"height="44.2""#))
+    }
 }

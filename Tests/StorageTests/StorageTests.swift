@@ -16,9 +16,10 @@ struct StorageTests {
         let (database, dir) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(try database.appliedMigrations() == ["v1: revoked tokens", "v1: users", "v2: images", "v3: image bytes apart, titles", "v4: movies",
-                                                       "v5: session generations", "v6: sign-in attempts"])
+                                                       "v5: session generations", "v6: sign-in attempts",
+                                                       "v7: movie overviews"])
         let reopened = try AppDatabase.open(directory: dir)
-        #expect(try reopened.appliedMigrations().count == 7)
+        #expect(try reopened.appliedMigrations().count == 8)
         let pragmas = try database.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
              try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))

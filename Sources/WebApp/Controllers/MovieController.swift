@@ -315,36 +315,38 @@ struct MovieController {
     }
 
     /// Plots turn in 45° steps with `?turn=N`, so the page needs no script to be explored.
+    /// Scenes come `MovieService.scenesPerPage` at a time (`?page=N`); the fingerprint, plots
+    /// and histogram are drawn from the movie's bounded overview, so a page costs the same for
+    /// ten scenes or a quarter of a million.
     func moviePage(_ request: Request) throws -> HTTPResponse {
-        let loaded = try service.load(try Self.id(request))
-        let m = loaded.summary
         let turnText = request.http.query("turn") ?? "0"
         guard let turn = Int(turnText), (-1000...1000).contains(turn) else {
             throw HTTPError(.badRequest, "turn is a whole number of 45° steps, from -1000 to 1000.")
         }
+        let scenePage = try request.pageNumber()
+        let loaded = try service.page(try Self.id(request), scenePage: scenePage)
+        let m = loaded.summary
         let view = PalettePlots.View(yaw: 35 + 45 * Double(turn), pitch: 25)
-        let colours = loaded.document.weightedColours
         let viewer = request.session?.user.id
-        let sceneThumbnails = Dictionary(uniqueKeysWithValues: loaded.scenes.map { ($0.number, $0.hasThumbnail) })
-        let scenes = loaded.document.scenes.map { scene -> [String: Any] in
-            let tiles = (0..<6).map { tile in
-                scene.colours.filter { $0.tile == tile }.sorted { $0.rank < $1.rank }
-            }
+        let scenes = loaded.scenes.map { scene -> [String: Any] in
+            let colours = loaded.colours[scene.number] ?? []
+            let tiles = (0..<6).map { tile in colours.filter { $0.tile == tile }.sorted { $0.rank < $1.rank } }
+            let flags = SceneFlags(names: scene.flags)
             return [
                 "number": scene.number,
-                "thumbnail": sceneThumbnails[scene.number] == true,
-                "flags": scene.flags.contains(.letterbox) ? "letterbox bars cut off" : false,
-                "fade": scene.flags.contains(.fade),
+                "thumbnail": scene.hasThumbnail,
+                "flags": flags.contains(.letterbox) ? "letterbox bars cut off" : false,
+                "fade": flags.contains(.fade),
                 "strip": PalettePlots.strip(tiles.flatMap { MoviePalette.weighted($0) }, width: 540, height: 36,
-                                            label: "Scene \(scene.number): \(scene.colours.count) colours, tile by tile"),
-                "hexes": scene.colours.map(\.colour.hex).joined(separator: " "),
+                                            label: "Scene \(scene.number): \(colours.count) colours, tile by tile"),
             ]
         }
-        let ungroupedStrip = loaded.document.ungrouped.isEmpty ? nil : PalettePlots.strip(
-            PalettePlots.plotted(loaded.document.ungrouped.map { WeightedColour($0, weight: 1) }, limit: 600)
-                .sorted { ($0.colour.hsv.h, $0.colour.hsv.v) < ($1.colour.hsv.h, $1.colour.hsv.v) },
+        let overview = loaded.overview
+        let ungroupedStrip = overview.ungrouped.isEmpty ? nil : PalettePlots.strip(
+            overview.ungrouped.sorted { ($0.colour.hsv.h, $0.colour.hsv.v) < ($1.colour.hsv.h, $1.colour.hsv.v) },
             width: 900, height: 48, label: "All imported colours, by hue")
         let total = max(m.dominant.reduce(0) { $0 + ($1.share ?? 0) }, 1e-12)
+        let base = "/movies/\(m.id)?turn=\(turn)&"
         return pages.render("movies/movie", m.info.title, request, extra: [
             "id": m.id,
             "title": m.info.title,
@@ -364,15 +366,19 @@ struct MovieController {
                         "rgb": "\(Int(colour.clamped.r.rounded())), \(Int(colour.clamped.g.rounded())), \(Int(colour.clamped.b.rounded()))",
                         "hsv": String(format: "%.0f°, %.0f%%, %.0f%%", hsv.h, hsv.s * 100, hsv.v * 100)]
             },
-            "fingerprint": loaded.document.scenes.isEmpty ? false : PalettePlots.fingerprint(loaded.document.scenes),
-            "rgbPlot": PalettePlots.rgbCube(colours, view: view),
-            "hsvPlot": PalettePlots.hsvCylinder(colours, view: view),
-            "hues": PalettePlots.hueHistogram(colours),
-            "turnLeft": "/movies/\(m.id)?turn=\(turn - 1)#plots",
-            "turnRight": "/movies/\(m.id)?turn=\(turn + 1)#plots",
+            "fingerprint": overview.fingerprint.isEmpty ? false : PalettePlots.fingerprint(columns: overview.fingerprint),
+            "rgbPlot": PalettePlots.rgbCube(overview.plot, view: view),
+            "hsvPlot": PalettePlots.hsvCylinder(overview.plot, view: view),
+            "hues": PalettePlots.hueHistogram(bins: overview.hues),
+            "turnLeft": "/movies/\(m.id)?turn=\(turn - 1)&page=\(scenePage)#plots",
+            "turnRight": "/movies/\(m.id)?turn=\(turn + 1)&page=\(scenePage)#plots",
             "scenes": scenes,
             "hasScenes": !scenes.isEmpty,
-            "ungrouped": loaded.document.ungrouped.isEmpty ? false : loaded.document.ungrouped.count,
+            "scenePages": loaded.hasMoreScenes || scenePage > 1,
+            "scenePage": scenePage,
+            "previousScenes": scenePage > 1 ? "\(base)page=\(scenePage - 1)#scenes" : false,
+            "nextScenes": loaded.hasMoreScenes ? "\(base)page=\(scenePage + 1)#scenes" : false,
+            "ungrouped": overview.ungroupedCount > 0 ? overview.ungroupedCount : false,
             "ungroupedStrip": ungroupedStrip ?? false,
         ])
     }

@@ -156,7 +156,7 @@ struct MovieService: Sendable {
         }
         if isCancelled() { throw CancellationError() }
         let movie = NewMovie(ownerID: job.owner, info: job.info, source: .frames, scenes: scenes,
-                             colours: Self.rows(document), dominant: Self.dominant(document))
+                             colours: Self.rows(document), dominant: Self.dominant(document), overview: MovieOverview(document).json())
         try movies.insert(movie)
         return movie.id
     }
@@ -176,7 +176,7 @@ struct MovieService: Sendable {
         let document = PaletteDocument(title: info.title, scenes: parsed.scenes, ungrouped: parsed.ungrouped)
         let movie = NewMovie(ownerID: owner, info: info, source: .csv,
                              scenes: parsed.scenes.map { NewMovie.Scene(number: $0.number, flags: []) },
-                             colours: Self.rows(document), dominant: Self.dominant(document))
+                             colours: Self.rows(document), dominant: Self.dominant(document), overview: MovieOverview(document).json())
         try movies.insert(movie)
         return movie.id
     }
@@ -222,6 +222,36 @@ struct MovieService: Sendable {
             scenes: scenes.map { PaletteDocument.Scene(number: $0.number, flags: SceneFlags(names: $0.flags), colours: byScene[$0.number] ?? []) },
             ungrouped: ungrouped)
         return Loaded(summary: summary, scenes: scenes, document: document, dominant: Self.clusters(summary.dominant))
+    }
+
+    /// A movie page's worth: the movie, its overview (computed and kept on the first view of a
+    /// movie stored before overviews existed) and one page of scenes with their colours.
+    struct Page {
+        var summary: MovieSummary
+        var overview: MovieOverview
+        var scenes: [MovieScene]
+        var colours: [Int: [TileColour]]
+        var hasMoreScenes: Bool
+    }
+
+    static let scenesPerPage = 60
+
+    func page(_ id: String, scenePage: Int) throws -> Page {
+        guard let summary = try movies.find(id: id) else { throw Self.notFound }
+        let overview: MovieOverview
+        if let json = try movies.overview(id: id), let stored = MovieOverview(json: json) {
+            overview = stored
+        } else {
+            overview = MovieOverview(try load(id).document)
+            try movies.setOverview(id: id, json: overview.json())
+        }
+        let (scenes, colours, hasMore) = try movies.scenes(id: id, page: scenePage, perPage: Self.scenesPerPage)
+        var byScene: [Int: [TileColour]] = [:]
+        for c in colours {
+            guard let scene = c.scene, let tile = c.tile, let rank = c.rank, let share = c.share else { continue }
+            byScene[scene, default: []].append(TileColour(tile: tile, rank: rank, colour: Colour(r: c.r, g: c.g, b: c.b), share: share))
+        }
+        return Page(summary: summary, overview: overview, scenes: scenes, colours: byScene, hasMoreScenes: hasMore)
     }
 
     static func clusters(_ stored: [StoredColour]) -> [KMeans.Cluster] {
