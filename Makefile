@@ -44,7 +44,7 @@ FUZZ_TARGETS := FuzzRequestHead FuzzChunked FuzzMultipart FuzzCookies FuzzZip Fu
 FUZZ_BUILD := ARTWORKER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
-.PHONY: all setup build weights test test-browser browser-setup run bench bench-palette bench-http bench-e2e fuzz fuzz-build clean
+.PHONY: all setup build weights test test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-attack fuzz fuzz-build clean
 
 all: build
 
@@ -124,6 +124,10 @@ bench-e2e: weights
 	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import numpy, PIL" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q $(BENCH_E2E_PACKAGES)
 	$(BENCH_VENV)/bin/python Tests/Bench/e2e-bench.py --artworker $(BIN) --photo $(SHARED)/testdata/photos/coffee.png
+
+## bench-attack: 4 anonymous 200 MB uploads and 4 trickled bodies at once: peak RSS, page latency
+bench-attack: build
+	python3 Tests/Bench/attack-bench.py --artworker $(BIN)
 
 ## fuzz-build: every libFuzzer target, with AddressSanitizer, into .build-fuzz
 fuzz-build: setup
