@@ -25,11 +25,10 @@ public struct MovieOverview: Sendable, Equatable {
             let start = column * scenes.count / columns, end = (column + 1) * scenes.count / columns
             let merged = scenes[start..<end].flatMap { MoviePalette.weighted($0.colours) }
             guard !merged.isEmpty else { return [] }
-            let total = merged.reduce(0) { $0 + $1.weight }
             let cells = end - start == 1 ? merged : PalettePlots.plotted(merged, limit: 0)
-            let kept = cells.sorted { $0.weight > $1.weight }.prefix(SceneAnalyzer.rows * SceneAnalyzer.columns * SceneAnalyzer.coloursPerTile)
+            let kept = cells.sorted { $0.weight > $1.weight }.prefix(SceneAnalyzer.coloursPerScene)
             let keptTotal = kept.reduce(0) { $0 + $1.weight }
-            return kept.map { WeightedColour($0.colour, weight: total > 0 ? $0.weight / keptTotal : 0) }
+            return kept.map { WeightedColour($0.colour, weight: keptTotal > 0 ? $0.weight / keptTotal : 0) }
         }
         let all = document.weightedColours
         plot = PalettePlots.plotted(all)

@@ -20,26 +20,20 @@ public enum PalettePlots {
         return svg + "</svg>"
     }
 
-    /// Scenes over time: one column per scene, its colours stacked by share (darkest at the
-    /// bottom); a fade is a black column.
-    public static func fingerprint(_ scenes: [PaletteDocument.Scene], width: Int = 900, height: Int = 90) -> String {
-        fingerprint(columns: scenes.map { MoviePalette.weighted($0.colours) }, width: width, height: height)
-    }
-
     /// At most this many stripes in a fingerprint: 600 columns of 18 colours each drew 657 KB
     /// of SVG; a column 1.5 px wide shows its four largest shares just as well.
     public static let fingerprintStripes = 2400
 
-    /// The same from columns of weighted colours (`MovieOverview` merges many scenes into one
-    /// column); an empty column is a fade. Each column keeps its largest shares, at most
+    /// Scenes over time, from columns of weighted colours (`MovieOverview` merges many scenes
+    /// into one column), stacked by share, darkest at the bottom; an empty column is a fade
+    /// (black). Each column keeps its largest shares, at most
     /// `fingerprintStripes / columns` of them (1...18), scaled to fill the column.
     public static func fingerprint(columns: [[WeightedColour]], width: Int = 900, height: Int = 90) -> String {
         var svg = "<svg class=\"fingerprint\" viewBox=\"0 0 \(width) \(height)\" preserveAspectRatio=\"none\" role=\"img\" "
             + "aria-label=\"The film's colours scene by scene, from the first scene on the left to the last\">"
         guard !columns.isEmpty else { return svg + "</svg>" }
         let columnWidth = Double(width) / Double(columns.count)
-        let perColumn = max(1, min(SceneAnalyzer.rows * SceneAnalyzer.columns * SceneAnalyzer.coloursPerTile,
-                                   fingerprintStripes / columns.count))
+        let perColumn = max(1, min(SceneAnalyzer.coloursPerScene, fingerprintStripes / columns.count))
         for (i, column) in columns.enumerated() {
             let x = Double(i) * columnWidth
             let largest = column.filter { $0.weight > 0 }.sorted { $0.weight > $1.weight }.prefix(perColumn)

@@ -60,6 +60,8 @@ public struct ScenePalette: Sendable, Equatable {
 /// on one core (`make bench-palette`), and the same frame always gives the same colours.
 public struct SceneAnalyzer: Sendable {
     public static let rows = 2, columns = 3, coloursPerTile = 3
+    /// Colours one scene has at most: k per tile, every tile (18).
+    public static let coloursPerScene = rows * columns * coloursPerTile
 
     /// Brightest channel value (0–255) still counted as near-black.
     public var darkLevel: UInt8 = 24
