@@ -110,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArtworkerCLITests",
-            dependencies: ["artworker", "ImageIO", "Storage", "TestSupport"]
+            dependencies: ["artworker", "ImageIO", "Storage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -250,6 +250,56 @@ public final class AppDatabase: Sendable {
             // A page of scenes reads its colours by scene number, not the whole movie's.
             try db.execute(sql: "CREATE INDEX colour_scene ON colour (movie_id, scene)")
         }
+        migrator.registerMigration("v8: durable jobs") { db in
+            // Conversions and movie analyses are rows, not closures in one process's memory: a
+            // restart forgets nothing, and any process (a web node, `artworker worker`) can show,
+            // run or cancel a job. A worker holds a job through a lease (a random token and an
+            // expiry it keeps pushing forward); results are stored only while the token is still
+            // the job's (see JobStore.finish), so a worker that lost its job cannot store twice.
+            try db.execute(sql: """
+                CREATE TABLE job (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) >= 22),
+                    kind TEXT NOT NULL CHECK (kind IN ('conversion', 'movie')),
+                    owner_id INTEGER REFERENCES user(id) ON DELETE CASCADE,
+                    -- visitors without an account are limited by their network address
+                    address TEXT CHECK (owner_id IS NULL OR address IS NULL),
+                    -- the submitting request's id: what a user quotes and the log records
+                    request_id TEXT NOT NULL,
+                    parameters TEXT NOT NULL CHECK (json_valid(parameters)),
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+                    progress REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    lease TEXT,
+                    lease_expires_at DATETIME,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+                    -- the sentence the owner reads: never an internal error's text
+                    error TEXT,
+                    results TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(results)),
+                    created_at DATETIME NOT NULL,
+                    started_at DATETIME,
+                    finished_at DATETIME,
+                    CHECK ((state = 'running') = (lease IS NOT NULL AND lease_expires_at IS NOT NULL)),
+                    CHECK ((state IN ('done', 'failed', 'cancelled')) = (finished_at IS NOT NULL)),
+                    CHECK ((state = 'failed') = (error IS NOT NULL))
+                )
+                """)
+            // Claiming reads the oldest queued job of a kind; limits count waiting jobs per
+            // member and per address; recovery looks for running jobs past their lease.
+            try db.execute(sql: "CREATE INDEX job_queue ON job (kind, state, created_at)")
+            try db.execute(sql: "CREATE INDEX job_owner ON job (owner_id, state) WHERE owner_id IS NOT NULL")
+            try db.execute(sql: "CREATE INDEX job_address ON job (address, state) WHERE address IS NOT NULL")
+            try db.execute(sql: "CREATE INDEX job_lease ON job (lease_expires_at) WHERE state = 'running'")
+            // The uploads a job works on, stored as picture bytes are; gone when the job ends.
+            try db.execute(sql: """
+                CREATE TABLE job_input (
+                    job_id TEXT NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL CHECK (position >= 0),
+                    name TEXT NOT NULL,
+                    bytes BLOB NOT NULL,
+                    PRIMARY KEY (job_id, position)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 

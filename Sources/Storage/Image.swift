@@ -159,12 +159,15 @@ public struct ImageStore: Sendable {
 
     /// Stores several images in one transaction: all of them, or none.
     public func insertAll(_ images: [Image]) throws {
-        try database.pool.write { db in
-            for image in images {
-                try image.insert(db)
-                for (part, bytes) in [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail)] {
-                    try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes) VALUES (?, ?, ?)", arguments: [image.id, part, bytes])
-                }
+        try database.pool.write { db in try Self.insert(images, in: db) }
+    }
+
+    /// Stores images inside a transaction someone else owns (a job's fenced finish).
+    static func insert(_ images: [Image], in db: Database) throws {
+        for image in images {
+            try image.insert(db)
+            for (part, bytes) in [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail)] {
+                try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes) VALUES (?, ?, ?)", arguments: [image.id, part, bytes])
             }
         }
     }

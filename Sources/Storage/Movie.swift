@@ -156,24 +156,27 @@ public struct MovieStore: Sendable {
 
     /// Stores a movie with its scenes and colours in one transaction: all of it, or nothing.
     public func insert(_ movie: NewMovie, now: Date = Date()) throws {
-        try database.pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO movie (id, owner_id, title, year, director, notes, source, scene_count, colour_count, dominant, created_at,
-                                   updated_at, overview)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [movie.id, movie.ownerID, movie.info.title, movie.info.year, movie.info.director, movie.info.notes,
-                                 movie.source.rawValue, movie.scenes.count, movie.colours.count, Self.json(movie.dominant), now, now,
-                                 movie.overview])
-            let scene = try db.makeStatement(sql: "INSERT INTO scene (movie_id, number, flags, width, height, thumbnail) VALUES (?, ?, ?, ?, ?, ?)")
-            for s in movie.scenes {
-                try scene.execute(arguments: [movie.id, s.number, s.flags.joined(separator: ","), s.width, s.height, s.thumbnail])
-            }
-            let colour = try db.makeStatement(sql: """
-                INSERT INTO colour (movie_id, position, scene, tile, rank, r, g, b, share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for (position, c) in movie.colours.enumerated() {
-                try colour.execute(arguments: [movie.id, position, c.scene, c.tile, c.rank, c.r, c.g, c.b, c.share])
-            }
+        try database.pool.write { db in try Self.insert(movie, now: now, in: db) }
+    }
+
+    /// Stores a movie inside a transaction someone else owns (a job's fenced finish).
+    static func insert(_ movie: NewMovie, now: Date, in db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO movie (id, owner_id, title, year, director, notes, source, scene_count, colour_count, dominant, created_at,
+                               updated_at, overview)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [movie.id, movie.ownerID, movie.info.title, movie.info.year, movie.info.director, movie.info.notes,
+                             movie.source.rawValue, movie.scenes.count, movie.colours.count, Self.json(movie.dominant), now, now,
+                             movie.overview])
+        let scene = try db.makeStatement(sql: "INSERT INTO scene (movie_id, number, flags, width, height, thumbnail) VALUES (?, ?, ?, ?, ?, ?)")
+        for s in movie.scenes {
+            try scene.execute(arguments: [movie.id, s.number, s.flags.joined(separator: ","), s.width, s.height, s.thumbnail])
+        }
+        let colour = try db.makeStatement(sql: """
+            INSERT INTO colour (movie_id, position, scene, tile, rank, r, g, b, share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (position, c) in movie.colours.enumerated() {
+            try colour.execute(arguments: [movie.id, position, c.scene, c.tile, c.rank, c.r, c.g, c.b, c.share])
         }
     }
 

@@ -15,6 +15,9 @@ public final class WebApp: Sendable {
     let logger: Logger
     let server: HTTPServer
     let images: ImageStore
+    let jobs: JobStore
+    /// This process's job workers (none on a web-only node).
+    let workers: JobWorkers
     /// Deletes anonymous results once they expire (made on start: GCD must not release a
     /// source that was never resumed).
     // Unchecked: DispatchSourceTimer is thread-safe but not marked Sendable.
@@ -47,14 +50,21 @@ public final class WebApp: Sendable {
             return response
         }
         let images = ImageStore(database: database)
-        var conversions = ConversionService(models: ModelRegistry(folder: configuration.weightsDirectory), images: images)
-        conversions.threads = configuration.conversionThreads
-        conversions.anonymousLifetime = configuration.anonymousLifetime
-        let queue = JobQueue(maxQueued: configuration.maxQueuedConversions, logger: logger)
+        let conversions = configuration.conversionService()
+        let jobStore = configuration.jobStore(database)
+        let workers = JobWorkers.make(store: jobStore, conversions: conversions, kinds: Job.Kind.allCases,
+                                      count: configuration.workers, logger: logger)
+        let nudge: @Sendable () -> Void = { workers.nudge() }
+        let conversionQueue = JobQueue(store: jobStore, kind: .conversion,
+                                       limits: .init(waiting: configuration.maxQueuedConversions, perSubmitter: configuration.maxQueuedPerMember),
+                                       noun: "conversions", nudge: nudge)
+        // Frame analysis is a kind of its own: a movie never waits behind conversions.
+        let movieQueue = JobQueue(store: jobStore, kind: .movie, limits: .init(waiting: 8, perSubmitter: 2),
+                                  noun: "movie analyses", nudge: nudge)
         let staticFiles = StaticFiles(root: configuration.publicDirectory)
         let openAPI = try OpenAPIDocument(files: staticFiles)
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
-                         images: images)
+                         images: images, jobs: jobStore, workers: workers)
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
         // Upload routes allow members more than strangers: decided from the head, before the body.
@@ -68,22 +78,23 @@ public final class WebApp: Sendable {
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
         AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
         let library = ImageLibrary(images: images)
-        ConversionController(service: conversions, queue: queue, pages: pages,
+        ConversionController(service: conversions, queue: conversionQueue, pages: pages,
                              decoding: DecodeGate(capacity: configuration.decodeMemory)).mount(on: router)
         let movieService = MovieService(movies: MovieStore(database: database))
         ImageController(library: library, pages: pages, movies: movieService).mount(on: router)
-        // Frame analysis has a queue of its own: a movie never waits behind conversions.
-        MovieController(service: movieService, queue: JobQueue(maxQueued: 8, maxPerMember: 2, noun: "movie analyses", logger: logger),
-                        pages: pages).mount(on: router)
+        MovieController(service: movieService, queue: movieQueue, pages: pages).mount(on: router)
         GalleryController(library: library, pages: pages).mount(on: router)
         openAPI.mount(on: router)
         router.freeze()
         return app
     }
 
-    init(configuration: WebAppConfiguration, router: Router, templates: Templates, logger: Logger, images: ImageStore) {
+    init(configuration: WebAppConfiguration, router: Router, templates: Templates, logger: Logger, images: ImageStore,
+         jobs: JobStore, workers: JobWorkers) {
         self.configuration = configuration
         self.images = images
+        self.jobs = jobs
+        self.workers = workers
         self.router = router
         self.templates = templates
         self.logger = logger
@@ -95,25 +106,34 @@ public final class WebApp: Sendable {
 
     public func start() throws {
         try server.start()
-        let timer = Self.purgeTimer(images, logger: logger)
+        workers.start()
+        let timer = Self.purgeTimer(images, jobs: jobs, logger: logger)
         purgeLock.withLock { _ in purgeTimer = timer }
         timer.resume()
     }
 
+    /// Stops the server (finishing requests in flight) and the workers (each finishes or
+    /// gives back the job in hand).
     public func shutdown() {
         purgeLock.withLock { _ in purgeTimer?.cancel() }
         server.shutdown()
+        workers.stop()
     }
 
+    /// How long an ended job's page and status stay readable (its results stay regardless).
+    static let jobRetention: TimeInterval = 3600
+
     /// Every minute, off the connection threads: anonymous results past their expiry go (reads
-    /// already hide them; this frees the space).
-    static func purgeTimer(_ images: ImageStore, logger: Logger) -> DispatchSourceTimer {
+    /// already hide them; this frees the space), and so do jobs that ended over an hour ago.
+    static func purgeTimer(_ images: ImageStore, jobs: JobStore, logger: Logger) -> DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "artworker.purge", qos: .utility))
         timer.schedule(deadline: .now(), repeating: 60, leeway: .seconds(5))
         timer.setEventHandler {
             do {
                 let removed = try images.purgeExpired()
                 if removed > 0 { logger.info("removed expired anonymous results", metadata: ["count": "\(removed)"]) }
+                let forgotten = try jobs.purge(finishedBefore: Date().addingTimeInterval(-jobRetention))
+                if forgotten > 0 { logger.debug("forgot ended jobs", metadata: ["count": "\(forgotten)"]) }
             } catch {
                 logger.error("purging expired results failed", metadata: ["error": "\(error)"])
             }

@@ -17,6 +17,17 @@ public struct WebAppConfiguration: Sendable {
     public var conversionThreads = ProcessInfo.processInfo.activeProcessorCount
     /// Conversions waiting or running before the service answers 503.
     public var maxQueuedConversions = 16
+    /// Conversions one member (or one visitor address) may have waiting or running (429 past it).
+    public var maxQueuedPerMember = 3
+    /// Workers `serve` runs beside the web server (each: one conversion and one movie
+    /// analysis at a time); 0 makes a web-only node that leaves jobs to `artworker worker`.
+    public var workers = 1
+    /// Seconds a worker's claim on a job lasts unless renewed (it renews every second or so):
+    /// how long a job waits after its worker died before another takes it.
+    public var jobLease: TimeInterval = 15
+    /// Claims a job may use up before it fails as "interrupted": each run cut short (a worker
+    /// killed or hung) costs one. Guards the workers against a job that kills them every time.
+    public var jobAttempts = 3
     /// Bytes of pixel memory uploads may hold while being decoded, all requests together; the
     /// rest wait their turn (16 at most, then 503).
     public var decodeMemory = 512 * 1024 * 1024
@@ -50,6 +61,13 @@ public struct WebAppConfiguration: Sendable {
         if let weights = environment["ARTWORKER_WEIGHTS"] { weightsDirectory = URL(fileURLWithPath: weights) }
         if let n = try number("ARTWORKER_THREADS") { conversionThreads = Int(n) }
         if let n = try number("ARTWORKER_MAX_QUEUED") { maxQueuedConversions = Int(n) }
+        if let n = try number("ARTWORKER_MAX_QUEUED_PER_MEMBER") { maxQueuedPerMember = Int(n) }
+        if let text = environment["ARTWORKER_WORKERS"] {
+            guard let n = Int(text) else { throw ConfigurationError("ARTWORKER_WORKERS must be a whole number, not '\(text)'") }
+            workers = n
+        }
+        if let n = try number("ARTWORKER_JOB_LEASE") { jobLease = n }
+        if let n = try number("ARTWORKER_JOB_ATTEMPTS") { jobAttempts = Int(n) }
         if let n = try number("ARTWORKER_ANONYMOUS_LIFETIME") { anonymousLifetime = n }
         if let n = try number("ARTWORKER_DECODE_MEMORY") { decodeMemory = Int(n) }
         if let n = try number("ARTWORKER_MAX_CONNECTIONS_PER_ADDRESS") { server.maxConnectionsPerAddress = Int(n) }
@@ -65,6 +83,9 @@ public struct WebAppConfiguration: Sendable {
         guard !host.isEmpty else { throw ConfigurationError("host is empty") }
         guard (1...256).contains(conversionThreads) else { throw ConfigurationError("conversion threads \(conversionThreads) is outside 1–256") }
         guard maxQueuedConversions >= 1 else { throw ConfigurationError("the conversion queue needs room for at least one job") }
+        guard (0...64).contains(workers) else { throw ConfigurationError("workers \(workers) is outside 0–64") }
+        guard jobAttempts >= 1 else { throw ConfigurationError("a job needs at least one attempt") }
+        guard jobLease >= 2 else { throw ConfigurationError("a job lease of \(jobLease) s is too short (at least 2)") }
         guard (4...20).contains(bcryptCost) else { throw ConfigurationError("bcrypt cost \(bcryptCost) is outside 4–20") }
     }
 }

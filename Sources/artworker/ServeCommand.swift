@@ -18,10 +18,14 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Folder for the database and secrets. Default: $ARTWORKER_DATA or ./data.")
     var data: String?
 
+    @Option(help: "Job workers to run beside the web server (0: web only; jobs then need `artworker worker`). Default: $ARTWORKER_WORKERS or 1.")
+    var workers: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default: $ARTWORKER_LOG_LEVEL or info.")
     var logLevel: String?
 
     func run() throws {
+        let termination = TerminationSignal()
         let environment = ProcessInfo.processInfo.environment
         var configuration = WebAppConfiguration()
         do {
@@ -32,10 +36,9 @@ struct ServeCommand: ParsableCommand {
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         if let data { configuration.dataDirectory = URL(fileURLWithPath: data) }
-        let levelName = logLevel ?? environment["ARTWORKER_LOG_LEVEL"] ?? "info"
-        guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level '\(levelName)'") }
+        if let workers { configuration.workers = workers }
         var logger = Logger(label: "artworker")
-        logger.logLevel = level
+        logger.logLevel = try artworker.logLevel(logLevel, environment: environment)
 
         let app: WebApp
         do {
@@ -47,19 +50,40 @@ struct ServeCommand: ParsableCommand {
         print("Artworker is running on http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(app.port)/")
         fflush(nil) // stdout is often a pipe to a log collector: announce now, not at exit (nil: all streams)
 
-        // SIGTERM / SIGINT: stop accepting, finish in-flight requests, exit 0.
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
+        termination.wait()
+        logger.info("shutting down")
+        app.shutdown()
+    }
+}
+
+/// SIGTERM and SIGINT, caught from the moment this is made: a signal that arrives while the
+/// process is still starting (loading models, opening the database) is kept, not lost, and
+/// `wait()` returns at once. A second one cannot kill the process while it shuts down in order.
+final class TerminationSignal {
+    private let stop = DispatchSemaphore(value: 0)
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
         for signalNumber in [SIGTERM, SIGINT] {
+            // Ignored first, as Dispatch asks: the source then sees the signal instead of the
+            // default action ending the process.
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.signal() }
+            source.setEventHandler { [stop] in stop.signal() }
             source.resume()
             sources.append(source)
         }
-        stop.wait()
-        logger.info("shutting down")
-        app.shutdown()
-        withExtendedLifetime(sources) {}
     }
+
+    /// Blocks until SIGTERM or SIGINT arrives (or has arrived since `init`).
+    func wait() {
+        stop.wait()
+    }
+}
+
+/// The log level from `--log-level` or ARTWORKER_LOG_LEVEL (default info).
+func logLevel(_ option: String?, environment: [String: String]) throws -> Logger.Level {
+    let name = option ?? environment["ARTWORKER_LOG_LEVEL"] ?? "info"
+    guard let level = Logger.Level(rawValue: name) else { throw ValidationError("unknown log level '\(name)'") }
+    return level
 }

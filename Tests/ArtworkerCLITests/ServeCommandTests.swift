@@ -18,17 +18,20 @@ struct ServeCommandTests {
         #expect(process.terminationStatus == 0)
     }
 
-    /// Starts `artworker serve` on an ephemeral port; returns the process and its port.
-    static func startServer(data: URL) throws -> (Process, Int) {
+    /// Starts `artworker serve` on an ephemeral port; returns the process and its port. The
+    /// process is ended after `lifetime` seconds at the latest, whatever the test does.
+    static func startServer(data: URL, arguments: [String] = [], environment: [String: String] = [:],
+                            lifetime: Double = 20) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = CLI.executable
-        process.arguments = ["serve", "--port", "0", "--data", data.path, "--log-level", "warning"]
+        process.arguments = ["serve", "--port", "0", "--data", data.path, "--log-level", "warning"] + arguments
         process.currentDirectoryURL = SharedData.packageRoot
         process.environment = ProcessInfo.processInfo.environment.merging(["ARTWORKER_BCRYPT_COST": "4"]) { $1 }
+            .merging(environment) { $1 }
         let out = Pipe()
         process.standardOutput = out
         try process.run()
-        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + lifetime) { if process.isRunning { process.terminate() } }
         var line = ""
         while !line.contains("\n") {
             let chunk = out.fileHandleForReading.availableData

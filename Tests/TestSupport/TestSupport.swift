@@ -136,3 +136,22 @@ public final class LoopbackClient {
     }
 }
 
+
+/// A multipart/form-data body (RFC 7578).
+public struct MultipartBody {
+    public static let boundary = "artworker-test-7f3a9c"
+    public var bytes: [UInt8] = []
+
+    /// `files` go in fields called `field` ("image" for conversions, "frames" or "csv" for movies).
+    public init(files: [(filename: String, bytes: [UInt8])] = [], fields: [(String, String)] = [], field: String = "image") {
+        for (name, value) in fields {
+            bytes += Array("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+        for file in files {
+            bytes += Array("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(file.filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+            bytes += file.bytes + Array("\r\n".utf8)
+        }
+        bytes += Array("--\(Self.boundary)--\r\n".utf8)
+    }
+}
+

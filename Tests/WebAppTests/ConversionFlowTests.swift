@@ -5,24 +5,6 @@ import Testing
 import TestSupport
 import WebApp
 
-/// A multipart/form-data body (RFC 7578).
-struct MultipartBody {
-    static let boundary = "artworker-test-7f3a9c"
-    var bytes: [UInt8] = []
-
-    /// `files` go in fields called `field` ("image" for conversions, "frames" or "csv" for movies).
-    init(files: [(filename: String, bytes: [UInt8])] = [], fields: [(String, String)] = [], field: String = "image") {
-        for (name, value) in fields {
-            bytes += Array("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
-        }
-        for file in files {
-            bytes += Array("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(file.filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
-            bytes += file.bytes + Array("\r\n".utf8)
-        }
-        bytes += Array("--\(Self.boundary)--\r\n".utf8)
-    }
-}
-
 extension LoopbackClient {
     func send(_ method: String, _ path: String, token: String? = nil, headers: [String: String] = [:],
               multipart: MultipartBody? = nil) throws -> Response {

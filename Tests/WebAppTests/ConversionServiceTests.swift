@@ -20,11 +20,15 @@ enum TestModels {
 
 @Suite("Conversion service", .serialized)
 struct ConversionServiceTests {
-    func service() throws -> (ConversionService, ImageStore, URL) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-conv-\(UUID().uuidString)")
-        let database = try AppDatabase.open(directory: dir)
-        let images = ImageStore(database: database)
-        return (ConversionService(models: ModelRegistry(folder: TestModels.folder), images: images), images, dir)
+    func service() throws -> ConversionService {
+        ConversionService(models: ModelRegistry(folder: TestModels.folder))
+    }
+
+    /// Checks the request and runs it as a worker would, from the job's inputs.
+    func convert(_ service: ConversionService, _ uploads: [ConversionService.Upload], strength: Int?, maxSide: Int,
+                 progress: @escaping @Sendable (Double) -> Void = { _ in }, isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> [Image] {
+        let parameters = try service.check(uploads: uploads, style: "hayao", strength: strength, maxSide: maxSide, owner: nil, maxPhotos: 1)
+        return try service.run(parameters, owner: nil, photos: ConversionService.inputs(uploads), progress: progress, isCancelled: isCancelled)
     }
 
     static let photo = try! SharedData.bytes("testdata/golden/coffee_104x156_input.png")
@@ -40,10 +44,9 @@ struct ConversionServiceTests {
         ([Array(photo.prefix(300))], "hayao", nil, nil, 422, "PNG"),
     ] as [([[UInt8]], String, Int?, Int?, Int, String)])
     func refusals(uploads: [[UInt8]], style: String, strength: Int?, maxSide: Int?, status: Int, message: String) throws {
-        let (service, _, dir) = try service()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let service = try service()
         #expect {
-            _ = try service.prepare(uploads: uploads.map { .init(bytes: $0, filename: "x.png") }, style: style,
+            _ = try service.check(uploads: uploads.map { .init(bytes: $0, filename: "x.png") }, style: style,
                                     strength: strength, maxSide: maxSide, owner: nil, maxPhotos: 1)
         } throws: { error in
             guard let e = error as? HTTPError else { return false }
@@ -51,18 +54,17 @@ struct ConversionServiceTests {
         }
     }
 
-    @Test("an anonymous conversion stores one expiring result with its provenance")
+    @Test("an anonymous conversion makes one expiring result with its provenance")
     func anonymousConversion() throws {
-        let (service, images, dir) = try service()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let job = try service.prepare(uploads: [.init(bytes: Self.photo, filename: "cup.png")], style: "hayao",
-                                      strength: nil, maxSide: 64, owner: nil, maxPhotos: 1)
+        let service = try service()
         let reports = Mutex<[Double]>([])
-        let ids = try service.run(job, progress: { fraction in reports.withLock { $0.append(fraction) } }, isCancelled: { false })
-        #expect(ids.count == 1)
+        let made = try convert(service, [.init(bytes: Self.photo, filename: "cup.png")], strength: nil, maxSide: 64,
+                               progress: { fraction in reports.withLock { $0.append(fraction) } })
+        #expect(made.count == 1)
         let fractions = reports.withLock { $0 }
         #expect(fractions.count > 20 && fractions.last == 1 && fractions == fractions.sorted()) // layer by layer, rising
-        let image = try #require(try images.find(id: ids[0], viewer: nil))
+        let image = try #require(made.first)
+        #expect(image.title == "cup")
         #expect(image.visibility == .anonymous && image.expiresAt != nil && image.ownerID == nil)
         #expect(image.inputWidth == 156 && image.inputHeight == 104 && image.width == 64 && image.height == 43)
         #expect(image.strength == 100 && image.style == "hayao" && image.modelSHA256.count == 64)
@@ -72,20 +74,25 @@ struct ConversionServiceTests {
         #expect(try ImageDecoder.info([UInt8](image.thumbnail)).format == .jpeg)
     }
 
-    @Test("strength 0 gives the photo back; a cancelled job stores nothing")
+    @Test("strength 0 gives the photo back; a cancelled run stops with nothing made")
     func strengthAndCancel() throws {
-        let (service, images, dir) = try service()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let plain = try service.prepare(uploads: [.init(bytes: Self.photo, filename: nil)], style: "hayao",
-                                        strength: 0, maxSide: 40, owner: nil, maxPhotos: 1)
-        let id = try service.run(plain, progress: { _ in }, isCancelled: { false })[0]
+        let service = try service()
+        let plain = try convert(service, [.init(bytes: Self.photo, filename: nil)], strength: 0, maxSide: 40)
         let expected = try ImageDecoder.decode(Self.photo).image.fitting(maxSide: 40)
-        #expect(try ImageDecoder.decode([UInt8](try #require(try images.find(id: id, viewer: nil)).result)).image == expected)
+        #expect(try ImageDecoder.decode([UInt8](try #require(plain.first).result)).image == expected)
+        #expect(throws: ModelError.cancelled) {
+            _ = try convert(service, [.init(bytes: Self.photo, filename: nil)], strength: 100, maxSide: 40, isCancelled: { true })
+        }
+    }
 
-        let job = try service.prepare(uploads: [.init(bytes: Self.photo, filename: nil)], style: "hayao",
-                                      strength: 100, maxSide: 40, owner: nil, maxPhotos: 1)
-        #expect(throws: ModelError.cancelled) { _ = try service.run(job, progress: { _ in }, isCancelled: { true }) }
-        #expect(try images.purgeExpired(now: Date().addingTimeInterval(7200)) == 1) // only the first one was stored
+    @Test("a photo that cannot be read when the job runs is the owner's refusal, not our error")
+    func unreadableInput() throws {
+        let service = try service()
+        let parameters = ConversionService.Parameters(styles: [.hayao], strength: 100, maxSide: 64)
+        #expect {
+            _ = try service.run(parameters, owner: nil, photos: [JobInput(name: "x.png", bytes: Data("junk".utf8))],
+                                progress: { _ in }, isCancelled: { false })
+        } throws: { ($0 as? JobFailure)?.description.hasPrefix("x.png: ") == true }
     }
 
     @Test("blending is a rounded per-channel mix")

@@ -1,101 +1,178 @@
 import Foundation
 import HTTPServer
+import Logging
+import Storage
 import Synchronization
 import Testing
 @testable import WebApp
 
-@Suite("Job queue", .serialized)
-struct JobQueueTests {
-    func waitFor(_ queue: JobQueue, _ id: String, viewer: Int64?, until done: (JobQueue.Snapshot) -> Bool) -> JobQueue.Snapshot? {
-        for _ in 0..<400 {
-            if let s = queue.snapshot(id: id, viewer: viewer), done(s) { return s }
+/// A job table in a temporary database, three members, a queue and workers on it.
+struct JobFixture {
+    let dir: URL
+    let store: JobStore
+    let queue: JobQueue
+    let members: [Int64]
+    let log = CapturedLog()
+
+    init(limits: JobStore.Limits = .init(waiting: 16, perSubmitter: 3), lease: TimeInterval = 2) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-jobs-\(UUID().uuidString)")
+        let database = try AppDatabase.open(directory: dir)
+        store = JobStore(database: database, leaseDuration: lease)
+        queue = JobQueue(store: store, kind: .conversion, limits: limits, noun: "conversions")
+        let users = UserStore(database: database)
+        members = try ["chihiro", "haku", "lin"].map { try users.create(username: $0, passwordHash: "$2b$04$" + String(repeating: "a", count: 53)).id! }
+    }
+
+    func worker(_ execute: @escaping JobWorker.Execute) -> JobWorker {
+        var logger = Logger(label: "test") { _ in log }
+        logger.logLevel = .debug
+        let worker = JobWorker(store: store, kinds: [.conversion], name: "test", logger: logger, pollInterval: 0.02, execute: execute)
+        worker.start()
+        return worker
+    }
+
+    func submit(owner: Int64?, address: String? = nil, requestID: String = "r") throws -> String {
+        try queue.submit(owner: owner, address: address, requestID: requestID, parameters: ["n": 1], inputs: [JobInput(name: "a", bytes: Data([1]))])
+    }
+
+    func wait(_ id: String, viewer: Int64?, until done: (JobQueue.Snapshot) -> Bool) throws -> JobQueue.Snapshot? {
+        for _ in 0..<500 {
+            if let s = try queue.snapshot(id: id, viewer: viewer), done(s) { return s }
             Thread.sleep(forTimeInterval: 0.01)
         }
-        return queue.snapshot(id: id, viewer: viewer)
+        return try queue.snapshot(id: id, viewer: viewer)
     }
 
-    @Test("jobs run one at a time, in order, with progress that only grows")
+    func remove() { try? FileManager.default.removeItem(at: dir) }
+}
+
+/// Keeps every log message and its metadata, to check what reaches the log.
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let text = "\(level) \(message) " + (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lock.withLock { lines.append(text) }
+    }
+    var all: [String] { lock.withLock { lines } }
+}
+
+@Suite("Job queue and workers", .serialized)
+struct JobQueueTests {
+    @Test("a worker runs jobs one at a time, oldest first; progress reaches the row and never goes back")
     func oneAtATime() throws {
-        let queue = JobQueue()
-        let log = Mutex<[String]>([])
-        var ids: [String] = []
-        for name in ["a", "b", "c"] {
-            ids.append(try queue.submit(owner: 1) { progress, _ in
-                log.withLock { $0.append("start \(name)") }
-                for i in 1...4 { Thread.sleep(forTimeInterval: 0.01); progress(Double(i) / 4) }
-                progress(0.5) // a late, smaller report must not move progress back
-                log.withLock { $0.append("end \(name)") }
-                return ["image-\(name)"]
-            })
+        let f = try JobFixture()
+        defer { f.remove() }
+        let order = Mutex<[String]>([])
+        let ids = try (0..<3).map { _ in try f.submit(owner: f.members[0]) }
+        let worker = f.worker { job, inputs, progress, _ in
+            order.withLock { $0.append("start \(job.id)") }
+            #expect(inputs == [JobInput(name: "a", bytes: Data([1]))])
+            progress(0.6)
+            Thread.sleep(forTimeInterval: 0.6) // a heartbeat or two
+            progress(0.3) // a late, smaller report must not move progress back
+            Thread.sleep(forTimeInterval: 0.6)
+            order.withLock { $0.append("end \(job.id)") }
+            return .images([])
         }
-        let last = waitFor(queue, ids[2], viewer: 1) { $0.status == .done }
-        #expect(last?.resultIDs == ["image-c"] && last?.progress == 1)
-        #expect(log.withLock { $0 } == ["start a", "end a", "start b", "end b", "start c", "end c"])
+        defer { worker.stop() }
+        let seen = try f.wait(ids[0], viewer: f.members[0]) { $0.status == .running && $0.progress > 0 }
+        #expect(seen?.progress == 0.6)
+        let last = try f.wait(ids[2], viewer: f.members[0]) { $0.status == .done }
+        #expect(last?.status == .done && last?.progress == 1)
+        #expect(order.withLock { $0 } == ids.flatMap { ["start \($0)", "end \($0)"] })
     }
 
-    @Test("cancel a queued job (never runs) and a running one (stops between layers)")
+    @Test("cancel a queued job (never runs) and a running one (stops at its next step, stores nothing)")
     func cancellation() throws {
-        let queue = JobQueue()
-        let started = Mutex<Bool>(false)
-        let running = try queue.submit(owner: 1) { progress, isCancelled in
-            started.withLock { $0 = true }
-            for i in 0..<500 {
+        let f = try JobFixture()
+        defer { f.remove() }
+        let me = f.members[0]
+        let running = try f.submit(owner: me)
+        let queued = try f.submit(owner: me)
+        let ran = Mutex<[String]>([])
+        let worker = f.worker { job, _, progress, isCancelled in
+            ran.withLock { $0.append(job.id) }
+            for i in 0..<1000 {
                 if isCancelled() { throw CancellationError() }
-                progress(Double(i) / 500)
+                progress(Double(i) / 1000)
                 Thread.sleep(forTimeInterval: 0.01)
             }
-            return ["never"]
+            return .failed("ran to the end")
         }
-        let ranQueued = Mutex<Bool>(false)
-        let queued = try queue.submit(owner: 1) { _, _ in ranQueued.withLock { $0 = true }; return [] }
-        _ = waitFor(queue, running, viewer: 1) { $0.status == .running }
-        #expect(queue.cancel(id: queued, viewer: 1))
-        #expect(queue.snapshot(id: queued, viewer: 1)?.status == .cancelled)
-        #expect(queue.cancel(id: running, viewer: 1))
-        let stopped = waitFor(queue, running, viewer: 1) { $0.status != .running }
+        _ = try f.wait(running, viewer: me) { $0.status == .running }
+        #expect(try f.queue.cancel(id: queued, viewer: me))
+        #expect(try f.queue.snapshot(id: queued, viewer: me)?.status == .cancelled)
+        #expect(try !f.queue.cancel(id: running, viewer: f.members[1])) // not theirs
+        #expect(try f.queue.cancel(id: running, viewer: me))
+        let stopped = try f.wait(running, viewer: me) { $0.status != .running }
+        worker.stop()
         #expect(stopped?.status == .cancelled && stopped?.error == nil && stopped?.resultIDs.isEmpty == true)
-        Thread.sleep(forTimeInterval: 0.05)
-        #expect(!ranQueued.withLock { $0 } && started.withLock { $0 })
-        #expect(!queue.cancel(id: running, viewer: 1)) // already finished
+        #expect(ran.withLock { $0 } == [running])
+        #expect(try !f.queue.cancel(id: running, viewer: me)) // already finished
+        #expect(try f.store.orphanedInputs() == 0)
     }
 
     @Test("a job's own refusal is shown; anything else is a sentence with the request id, the details logged (issue 12, item 12)")
     func failure() throws {
         struct DatabaseTrouble: Error, CustomStringConvertible { var description: String { "SQLite error 13: /srv/data/artworker.sqlite: disk full" } }
-        let queue = JobQueue()
-        let refused = try queue.submit(owner: nil, requestID: "r1") { _, _ in throw JobFailure(description: "frame_7.png: the PNG file is truncated.") }
-        #expect(waitFor(queue, refused, viewer: nil) { $0.status == .failed }?.error == "frame_7.png: the PNG file is truncated.")
-        let broken = try queue.submit(owner: nil, requestID: "0a1b") { _, _ in throw DatabaseTrouble() }
-        let error = waitFor(queue, broken, viewer: nil) { $0.status == .failed }?.error ?? ""
+        let f = try JobFixture()
+        defer { f.remove() }
+        let refused = try f.submit(owner: nil, requestID: "r1")
+        let broken = try f.submit(owner: nil, requestID: "0a1b")
+        let worker = f.worker { job, _, _, _ in
+            if job.id == refused { throw JobFailure(description: "frame_7.png: the PNG file is truncated.") }
+            throw DatabaseTrouble()
+        }
+        defer { worker.stop() }
+        #expect(try f.wait(refused, viewer: nil) { $0.status == .failed }?.error == "frame_7.png: the PNG file is truncated.")
+        let error = try f.wait(broken, viewer: nil) { $0.status == .failed }?.error ?? ""
         #expect(error.contains("request id 0a1b") && !error.contains("SQLite") && !error.contains("/srv"))
+        let logged = f.log.all.filter { $0.hasPrefix("error job failed") }
+        #expect(logged.count == 1 && logged[0].contains("disk full") && logged[0].contains("id=0a1b") && logged[0].contains("job=\(broken)"))
     }
 
-    @Test("limits: a full queue is 503, too many of one member's is 429; only the owner sees or cancels")
+    @Test("limits: a full queue is 503, too many of one member's is 429, visitors count per address; only the owner sees")
     func limitsAndOwnership() throws {
-        let queue = JobQueue(maxQueued: 3, maxPerMember: 2)
-        let gate = DispatchSemaphore(value: 0)
-        let slow: JobQueue.Work = { _, _ in gate.wait(); return [] }
-        let first = try queue.submit(owner: 1, work: slow)
-        _ = try queue.submit(owner: 1, work: slow)
-        #expect { _ = try queue.submit(owner: 1, work: slow) } throws: { ($0 as? HTTPError)?.status.code == 429 }
-        _ = try queue.submit(owner: 2, work: slow)
-        #expect { _ = try queue.submit(owner: 3, work: slow) } throws: { ($0 as? HTTPError)?.status.code == 503 }
-        #expect(queue.snapshot(id: first, viewer: 2) == nil && queue.snapshot(id: first, viewer: nil) == nil)
-        #expect(!queue.cancel(id: first, viewer: 2))
-        for _ in 0..<3 { gate.signal() }
-        #expect(waitFor(queue, first, viewer: 1) { $0.status == .done }?.status == .done)
+        let f = try JobFixture(limits: .init(waiting: 5, perSubmitter: 2))
+        defer { f.remove() }
+        let (a, b, c) = (f.members[0], f.members[1], f.members[2])
+        let first = try f.submit(owner: a)
+        _ = try f.submit(owner: a)
+        #expect { _ = try f.submit(owner: a) } throws: { ($0 as? HTTPError).map { $0.status.code == 429 && $0.headers["Retry-After"] == "10" } == true }
+        #expect { try f.queue.checkRoom(owner: a, address: nil) } throws: { ($0 as? HTTPError)?.status.code == 429 }
+        _ = try f.submit(owner: nil, address: "10.0.0.1")
+        _ = try f.submit(owner: nil, address: "10.0.0.1")
+        #expect { _ = try f.submit(owner: nil, address: "10.0.0.1") } throws: { ($0 as? HTTPError)?.status.code == 429 }
+        _ = try f.submit(owner: b) // 5 of 5
+        #expect { _ = try f.submit(owner: nil, address: "10.0.0.2") } throws: { ($0 as? HTTPError).map { $0.status.code == 503 && $0.headers["Retry-After"] == "30" } == true }
+        #expect(try f.queue.snapshot(id: first, viewer: c) == nil && f.queue.snapshot(id: first, viewer: nil) == nil)
+        #expect(try f.queue.snapshot(id: first, viewer: a)?.status == .queued)
     }
 
-    @Test("anonymous visitors are limited per address")
-    func anonymousPerAddress() throws {
-        let queue = JobQueue(maxQueued: 8, maxPerMember: 1)
-        let gate = DispatchSemaphore(value: 0)
-        let slow: JobQueue.Work = { _, _ in gate.wait(); return [] }
-        let first = try queue.submit(owner: nil, address: "10.0.0.1", work: slow)
-        #expect { _ = try queue.submit(owner: nil, address: "10.0.0.1", work: slow) } throws: { ($0 as? HTTPError)?.status.code == 429 }
-        _ = try queue.submit(owner: nil, address: "10.0.0.2", work: slow)
-        gate.signal(); gate.signal()
-        #expect(waitFor(queue, first, viewer: nil) { $0.status == .done }?.status == .done)
+    @Test("a stopping worker gives its job back (attempt not counted); the next worker finishes it")
+    func stoppingReleases() throws {
+        let f = try JobFixture()
+        defer { f.remove() }
+        let id = try f.submit(owner: f.members[0])
+        let first = f.worker { _, _, _, isCancelled in
+            while !isCancelled() { Thread.sleep(forTimeInterval: 0.01) }
+            throw CancellationError()
+        }
+        _ = try f.wait(id, viewer: f.members[0]) { $0.status == .running }
+        first.stop()
+        let job = try #require(try f.store.find(id: id, viewer: f.members[0]))
+        #expect(job.state == .queued && job.attempts == 0)
+        let second = f.worker { _, _, _, _ in .images([]) }
+        defer { second.stop() }
+        #expect(try f.wait(id, viewer: f.members[0]) { $0.status == .done }?.status == .done)
+        #expect(try f.store.find(id: id, viewer: f.members[0])?.attempts == 1)
     }
 }
 

@@ -12,7 +12,8 @@ import Storage
 ///     GET  /cartoonize  POST /cartoonize  GET /jobs/{id}  GET /jobs/{id}/status  POST /jobs/{id}/cancel
 ///
 /// Everything in a request is checked (and every photo decoded) before a job is queued, on the
-/// router's async executor, never on a connection thread; the job itself runs on the queue.
+/// router's async executor, never on a connection thread; the job itself is a row that a
+/// worker (in this process or another) runs.
 struct ConversionController {
     let service: ConversionService
     let queue: JobQueue
@@ -82,17 +83,16 @@ struct ConversionController {
         try queue.checkRoom(owner: owner, address: request.http.remoteAddress)
         let service = self.service
         let cost = try service.decodeCost(form.uploads)
-        let prepared = try await decoding.run(cost: cost) {
-            try service.prepare(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
-                                owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
+        let parameters = try await decoding.run(cost: cost) {
+            try service.check(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
+                              owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
         }
-        return try queue.submit(owner: owner, address: request.http.remoteAddress, requestID: request.id) { progress, isCancelled in
-            try service.run(prepared, progress: progress, isCancelled: isCancelled)
-        }
+        return try queue.submit(owner: owner, address: request.http.remoteAddress, requestID: request.id,
+                                parameters: parameters, inputs: ConversionService.inputs(form.uploads))
     }
 
     func snapshot(_ request: Request) throws -> JobQueue.Snapshot {
-        guard let id = request.parameter("id"), let snapshot = queue.snapshot(id: id, viewer: request.session?.user.id) else {
+        guard let id = request.parameter("id"), let snapshot = try queue.snapshot(id: id, viewer: request.session?.user.id) else {
             throw HTTPError(.notFound, "There is no conversion with this id (finished ones are kept for an hour).")
         }
         return snapshot
@@ -100,7 +100,7 @@ struct ConversionController {
 
     func cancel(_ request: Request) throws {
         let snapshot = try snapshot(request)
-        guard queue.cancel(id: snapshot.id, viewer: request.session?.user.id) else {
+        guard try queue.cancel(id: snapshot.id, viewer: request.session?.user.id) else {
             throw HTTPError(.conflict, "This conversion has already finished (\(snapshot.status.rawValue)).")
         }
     }
@@ -132,7 +132,7 @@ struct ConversionController {
         router.get("/jobs/:id/status") { request in Self.noStore(.json(Self.body(try c.snapshot(request)))) }
         router.post("/jobs/:id/cancel") { request in
             let id = try c.snapshot(request).id
-            _ = queue.cancel(id: id, viewer: request.session?.user.id)
+            _ = try queue.cancel(id: id, viewer: request.session?.user.id)
             return .redirect(to: "/jobs/\(id)")
         }
     }

@@ -57,12 +57,10 @@ struct MovieController {
             let id = try service.importCSV(csv[0].data, filename: csv[0].filename, info: info, owner: owner)
             return .movie(id)
         case (false, _):
+            try queue.checkRoom(owner: owner, address: nil)
             let checked = try service.frames(from: frames.map { .init(name: $0.filename ?? "frame", bytes: $0.data) })
-            let job = MovieService.Prepared(owner: owner, info: info, frames: checked)
-            let service = self.service
-            let id = try queue.submit(owner: owner, requestID: requestID) { progress, isCancelled in
-                [try service.analyse(job, progress: progress, isCancelled: isCancelled)]
-            }
+            let id = try queue.submit(owner: owner, address: nil, requestID: requestID, parameters: MovieService.Parameters(info),
+                                      inputs: checked.map { JobInput(name: $0.name, bytes: Data($0.bytes)) })
             return .job(id)
         }
     }
@@ -81,7 +79,7 @@ struct MovieController {
     }
 
     func jobSnapshot(_ request: Request) throws -> JobQueue.Snapshot {
-        guard let id = request.parameter("id"), let snapshot = queue.snapshot(id: id, viewer: request.session?.user.id) else {
+        guard let id = request.parameter("id"), let snapshot = try queue.snapshot(id: id, viewer: request.session?.user.id) else {
             throw HTTPError(.notFound, "There is no movie analysis with this id (finished ones are kept for an hour).")
         }
         return snapshot
@@ -162,7 +160,7 @@ struct MovieController {
         router.get("/movies/jobs/:id/status") { request in ConversionController.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
         router.post("/movies/jobs/:id/cancel") { request in
             let id = try c.jobSnapshot(request).id
-            _ = c.queue.cancel(id: id, viewer: request.session?.user.id)
+            _ = try c.queue.cancel(id: id, viewer: request.session?.user.id)
             return .redirect(to: "/movies/jobs/\(id)")
         }
         router.addAsync("GET", "/movies/:id") { request in try c.moviePage(request) }

@@ -4,14 +4,13 @@ import HTTPServer
 import ImageIO
 import Storage
 
-/// Turns uploaded photos into stored cartoons: validate everything first (so bad input is
-/// refused before anything is queued or stored), then run the generator per photo and style,
-/// blend by strength, and store result, original and thumbnail with their provenance.
+/// Turns uploaded photos into cartoons: check everything first (so bad input is refused
+/// before anything is queued or stored), then, in a worker, run the generator per photo and
+/// style, blend by strength, and hand back result, original and thumbnail with their
+/// provenance for the job to store.
 struct ConversionService: Sendable {
     let models: ModelRegistry
-    let images: ImageStore
     var limits = ImageLimits.default
-    var maxPhotos = 5
     var defaultMaxSide = 1280
     var largestMaxSide = 2048
     var anonymousLifetime: TimeInterval = 3600
@@ -22,27 +21,15 @@ struct ConversionService: Sendable {
         var filename: String?
     }
 
-    /// A checked photo, already at its processing size: a queued job holds this and the
-    /// upload's bytes, not the full decoded picture (36 MB for 12 MP).
-    struct Photo: Sendable {
-        var image: RGBImage
-        var inputWidth: Int
-        var inputHeight: Int
-        var mimeType: String
-        var original: [UInt8]
-        var title: String
-    }
-
-    struct Prepared: Sendable {
-        var photos: [Photo]
+    /// What a queued conversion asks for (the job row's JSON); the photos are its inputs.
+    struct Parameters: Codable, Sendable, Equatable {
         var styles: [Style]
         var strength: Int
         var maxSide: Int
-        var owner: Int64?
     }
 
     /// What decoding these uploads will hold in memory at most, from their headers only; a
-    /// header that is refused throws the same sentence `prepare` would.
+    /// header that is refused throws the same sentence `check` would.
     func decodeCost(_ uploads: [Upload]) throws -> Int {
         var total = 0
         for upload in uploads {
@@ -63,8 +50,9 @@ struct ConversionService: Sendable {
         return HTTPError(status, name + error.description)
     }
 
-    /// Checks the whole request; every refusal is a 4xx with a sentence.
-    func prepare(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, owner: Int64?, maxPhotos: Int) throws -> Prepared {
+    /// Checks the whole request, decoding every photo (then letting it go: the job keeps the
+    /// upload's bytes, not 36 MB of pixels per 12 MP photo); every refusal is a 4xx sentence.
+    func check(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, owner: Int64?, maxPhotos: Int) throws -> Parameters {
         guard !uploads.isEmpty else { throw HTTPError(.badRequest, "Choose at least one photo.") }
         guard uploads.count <= maxPhotos else {
             throw HTTPError(.badRequest, "At most \(maxPhotos) photo\(maxPhotos == 1 ? "" : "s") at once\(owner == nil ? " without an account" : "").")
@@ -87,7 +75,6 @@ struct ConversionService: Sendable {
         guard (Generator.minimumSide...largestMaxSide).contains(maxSide) else {
             throw HTTPError(.badRequest, "The processing size is between \(Generator.minimumSide) and \(largestMaxSide) pixels.")
         }
-        var photos: [Photo] = []
         for upload in uploads {
             let name = upload.filename.map { "\($0): " } ?? ""
             do {
@@ -96,47 +83,63 @@ struct ConversionService: Sendable {
                 guard min(size.width, size.height) >= Generator.minimumSide else {
                     throw HTTPError(.badRequest, "\(name)the photo is too small or too narrow (at least \(Generator.minimumSide)×\(Generator.minimumSide) pixels after resizing).")
                 }
-                photos.append(Photo(image: decoded.image.fitting(maxSide: maxSide), inputWidth: decoded.image.width,
-                                    inputHeight: decoded.image.height, mimeType: decoded.info.format.mimeType,
-                                    original: upload.bytes, title: DownloadName.title(fromFilename: upload.filename)))
             } catch let error as ImageError {
                 throw Self.refusal(error, name: name)
             }
         }
-        return Prepared(photos: photos, styles: styles, strength: strength, maxSide: maxSide, owner: owner)
+        return Parameters(styles: styles, strength: strength, maxSide: maxSide)
     }
 
-    /// Runs the conversions and stores the results (all or nothing); returns the new image ids.
-    func run(_ job: Prepared, progress: @escaping @Sendable (Double) -> Void,
-             isCancelled: @escaping @Sendable () -> Bool) throws -> [String] {
-        var stored: [Image] = []
-        let total = Double(job.photos.count * job.styles.count)
+    /// The job's inputs: each upload's bytes under its file name.
+    static func inputs(_ uploads: [Upload]) -> [JobInput] {
+        uploads.map { JobInput(name: $0.filename ?? "", bytes: Data($0.bytes)) }
+    }
+
+    /// Loads every installed model now, so a worker is ready before it claims a job (a job
+    /// should not spend its lease, or its attempts, on a worker still starting).
+    func warm() throws {
+        for style in models.availableStyles { _ = try models.model(style) }
+    }
+
+    /// Runs a queued conversion; returns the images to store (the job stores all or none).
+    func run(_ parameters: Parameters, owner: Int64?, photos: [JobInput], progress: @escaping @Sendable (Double) -> Void,
+             isCancelled: @escaping @Sendable () -> Bool) throws -> [Image] {
+        var made: [Image] = []
+        let total = Double(photos.count * parameters.styles.count)
         var done = 0.0
-        for upload in job.photos {
-            let photo = upload.image
-            for style in job.styles {
+        for input in photos {
+            let bytes = [UInt8](input.bytes)
+            let decoded: DecodedImage
+            do {
+                decoded = try ImageDecoder.decode(bytes, limits: limits)
+            } catch {
+                throw JobFailure(description: (input.name.isEmpty ? "" : "\(input.name): ") + error.description)
+            }
+            let photo = decoded.image.fitting(maxSide: parameters.maxSide)
+            for style in parameters.styles {
+                if isCancelled() { throw ModelError.cancelled }
                 let (generator, sha256) = try models.model(style)
                 let started = Date()
                 let base = done
                 var cartoon = try generator.cartoonize(photo, threads: threads, progress: { progress((base + $0) / total) },
                                                        isCancelled: isCancelled)
-                if job.strength < 100 { cartoon = Self.blend(cartoon, with: photo, strength: job.strength) }
+                if parameters.strength < 100 { cartoon = Self.blend(cartoon, with: photo, strength: parameters.strength) }
                 let thumbnail = try ImageEncoder.jpeg(cartoon.fitting(maxSide: 320), quality: 82)
-                stored.append(Image(
-                    id: Image.newID(), ownerID: job.owner, visibility: job.owner == nil ? .anonymous : .private,
-                    style: style.rawValue, strength: job.strength,
-                    inputWidth: upload.inputWidth, inputHeight: upload.inputHeight, width: photo.width, height: photo.height,
+                made.append(Image(
+                    id: Image.newID(), ownerID: owner, visibility: owner == nil ? .anonymous : .private,
+                    style: style.rawValue, strength: parameters.strength,
+                    inputWidth: decoded.image.width, inputHeight: decoded.image.height, width: photo.width, height: photo.height,
                     modelSHA256: sha256, durationMS: Int(Date().timeIntervalSince(started) * 1000),
-                    original: Data(upload.original), originalType: upload.mimeType,
-                    result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail), title: upload.title,
-                    expiresAt: job.owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil))
+                    original: input.bytes, originalType: decoded.info.format.mimeType,
+                    result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail),
+                    title: DownloadName.title(fromFilename: input.name),
+                    expiresAt: owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil))
                 done += 1
                 progress(done / total)
             }
         }
         if isCancelled() { throw ModelError.cancelled }
-        try images.insertAll(stored) // one transaction: a failed or cancelled job stores nothing
-        return stored.map(\.id)
+        return made
     }
 
     /// strength% cartoon over (100 − strength)% photo, per channel, rounded.

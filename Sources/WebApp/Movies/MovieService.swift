@@ -28,10 +28,21 @@ struct MovieService: Sendable {
         var bytes: [UInt8]
     }
 
-    struct Prepared: Sendable {
-        var owner: Int64
-        var info: MovieInfo
-        var frames: [Frame]
+    /// What a queued analysis asks for (the job row's JSON); the frames are its inputs.
+    struct Parameters: Codable, Sendable, Equatable {
+        var title: String
+        var year: Int?
+        var director: String
+        var notes: String
+
+        init(_ info: MovieInfo) {
+            title = info.title
+            year = info.year
+            director = info.director
+            notes = info.notes
+        }
+
+        var info: MovieInfo { MovieInfo(title: title, year: year, director: director, notes: notes) }
     }
 
     // MARK: Checking input
@@ -133,17 +144,18 @@ struct MovieService: Sendable {
 
     // MARK: Making movies
 
-    /// Analyses every frame in order and stores the movie (all or nothing); returns its id.
-    func analyse(_ job: Prepared, progress: @escaping @Sendable (Double) -> Void,
-                 isCancelled: @escaping @Sendable () -> Bool) throws -> String {
+    /// Analyses a queued movie's frames in order; returns the movie for the job to store (all
+    /// of it or nothing).
+    func analyse(_ parameters: Parameters, owner: Int64, frames: [JobInput], progress: @escaping @Sendable (Double) -> Void,
+                 isCancelled: @escaping @Sendable () -> Bool) throws -> NewMovie {
         let analyzer = SceneAnalyzer()
         var scenes: [NewMovie.Scene] = []
-        var document = PaletteDocument(title: job.info.title)
-        for (i, frame) in job.frames.enumerated() {
+        var document = PaletteDocument(title: parameters.title)
+        for (i, frame) in frames.enumerated() {
             if isCancelled() { throw CancellationError() }
             let decoded: DecodedImage
             do {
-                decoded = try ImageDecoder.decode(frame.bytes, limits: limits)
+                decoded = try ImageDecoder.decode([UInt8](frame.bytes), limits: limits)
             } catch {
                 throw JobFailure(description: "\(frame.name): \(error.description)")
             }
@@ -152,13 +164,11 @@ struct MovieService: Sendable {
             scenes.append(NewMovie.Scene(number: i + 1, flags: palette.flags.names, width: decoded.image.width,
                                          height: decoded.image.height, thumbnail: Data(thumbnail)))
             document.scenes.append(PaletteDocument.Scene(number: i + 1, flags: palette.flags, colours: palette.colours))
-            progress(Double(i + 1) / Double(job.frames.count + 1))
+            progress(Double(i + 1) / Double(frames.count + 1))
         }
         if isCancelled() { throw CancellationError() }
-        let movie = NewMovie(ownerID: job.owner, info: job.info, source: .frames, scenes: scenes,
-                             colours: Self.rows(document), dominant: Self.dominant(document), overview: MovieOverview(document).json())
-        try movies.insert(movie)
-        return movie.id
+        return NewMovie(ownerID: owner, info: parameters.info, source: .frames, scenes: scenes,
+                        colours: Self.rows(document), dominant: Self.dominant(document), overview: MovieOverview(document).json())
     }
 
     /// Imports a colour file as a movie at once; returns its id. Scenes only where the file

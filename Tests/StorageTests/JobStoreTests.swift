@@ -1,0 +1,153 @@
+import Foundation
+@testable import Storage
+import GRDB
+import Testing
+
+@Suite("Job store")
+struct JobStoreTests {
+    let limits = JobStore.Limits(waiting: 4, perSubmitter: 2)
+
+    func setUp() throws -> (URL, JobStore, ImageStore, Int64, Int64) {
+        let (database, dir) = try temporaryDatabase()
+        let users = UserStore(database: database)
+        let a = try users.create(username: "chihiro", passwordHash: hashA).id!
+        let b = try users.create(username: "haku", passwordHash: hashA).id!
+        return (dir, JobStore(database: database), ImageStore(database: database), a, b)
+    }
+
+    func submit(_ jobs: JobStore, owner: Int64?, address: String? = nil, kind: Job.Kind = .conversion, at now: Date = Date()) throws -> String {
+        try jobs.submit(kind: kind, owner: owner, address: address, requestID: "req", parameters: Data(#"{"style":"hayao"}"#.utf8),
+                        inputs: [JobInput(name: "a.png", bytes: Data([1, 2])), JobInput(name: "b.png", bytes: Data([3]))],
+                        limits: limits, now: now)
+    }
+
+    @Test("submit → claim (oldest first, inputs in order) → progress → finish stores results and ends the job in one go")
+    func lifecycle() throws {
+        let (dir, jobs, images, a, _) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = Date()
+        let first = try submit(jobs, owner: a, at: t)
+        let second = try submit(jobs, owner: a, at: t.addingTimeInterval(1))
+        #expect(try jobs.claim(kinds: [.movie], now: t) == nil) // another kind's queue
+        let lease = try #require(try jobs.claim(kinds: [.conversion], now: t.addingTimeInterval(2)))
+        #expect(lease.job.id == first && lease.job.state == .running && lease.job.attempts == 1)
+        #expect(try jobs.inputs(of: first) == [JobInput(name: "a.png", bytes: Data([1, 2])), JobInput(name: "b.png", bytes: Data([3]))])
+        #expect(try jobs.renew(lease, progress: 0.5, now: t.addingTimeInterval(3)) == .held(cancelRequested: false))
+        #expect(try jobs.renew(lease, progress: 0.2, now: t.addingTimeInterval(4)) == .held(cancelRequested: false))
+        #expect(try jobs.find(id: first, viewer: a)?.progress == 0.5) // never goes back
+        let image = Image.make(owner: a)
+        #expect(try jobs.finish(lease, .images([image])))
+        let done = try #require(try jobs.find(id: first, viewer: a))
+        #expect(done.state == .done && done.results == [image.id] && done.progress == 1 && done.finishedAt != nil)
+        #expect(try images.find(id: image.id, viewer: a) != nil)
+        #expect(try jobs.orphanedInputs() == 0)
+        #expect(try jobs.claim(kinds: [.conversion], now: t.addingTimeInterval(5))?.job.id == second)
+    }
+
+    @Test("(c) a worker whose lease was taken over can neither renew nor store anything")
+    func fencing() throws {
+        let (dir, jobs, images, a, _) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = Date()
+        let id = try submit(jobs, owner: a, at: t)
+        let stale = try #require(try jobs.claim(kinds: [.conversion], now: t))
+        // The first worker stalls past its lease; another claims the job.
+        let fresh = try #require(try jobs.claim(kinds: [.conversion], now: t.addingTimeInterval(jobs.leaseDuration + 1)))
+        #expect(fresh.job.id == id && fresh.token != stale.token && fresh.job.attempts == 2)
+        #expect(try jobs.renew(stale, progress: 0.9, now: t.addingTimeInterval(jobs.leaseDuration + 2)) == .lost)
+        let duplicate = Image.make(owner: a)
+        #expect(try !jobs.finish(stale, .images([duplicate])))
+        #expect(try images.find(id: duplicate.id, viewer: a) == nil)
+        #expect(try jobs.find(id: id, viewer: a)?.state == .running)
+        let kept = Image.make(owner: a)
+        #expect(try jobs.finish(fresh, .images([kept])))
+        #expect(try jobs.find(id: id, viewer: a)?.results == [kept.id])
+        #expect(try !jobs.finish(stale, .failed("late"))) // nor overwrite the finished state
+        #expect(try jobs.find(id: id, viewer: a)?.state == .done)
+    }
+
+    @Test("a job interrupted maxAttempts times fails with a sentence; a released job keeps its attempt")
+    func attempts() throws {
+        let (dir, jobs, _, a, _) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var t = Date()
+        let id = try submit(jobs, owner: a, at: t)
+        let polite = try #require(try jobs.claim(kinds: [.conversion], now: t))
+        try jobs.release(polite, now: t) // a worker stopping on SIGTERM gives the job back
+        let released = try #require(try jobs.find(id: id, viewer: a))
+        #expect(released.state == .queued && released.attempts == 0)
+        for attempt in 1...jobs.maxAttempts {
+            let lease = try #require(try jobs.claim(kinds: [.conversion], now: t))
+            #expect(lease.job.attempts == attempt)
+            t = t.addingTimeInterval(jobs.leaseDuration + 1) // the worker died: nobody renews
+        }
+        #expect(try jobs.claim(kinds: [.conversion], now: t) == nil)
+        let failed = try #require(try jobs.find(id: id, viewer: a))
+        #expect(failed.state == .failed && failed.error == JobStore.interruptedSentence(jobs.maxAttempts))
+        #expect(try jobs.orphanedInputs() == 0)
+    }
+
+    @Test("limits are counted per kind, per member and per visitor address; a full queue is refused")
+    func limitsCounted() throws {
+        let (dir, jobs, _, a, b) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try submit(jobs, owner: a)
+        _ = try submit(jobs, owner: a)
+        #expect(throws: JobStore.Refusal.tooManyOfYours(2)) { _ = try submit(jobs, owner: a) }
+        #expect(throws: JobStore.Refusal.tooManyOfYours(2)) { try jobs.checkRoom(kind: .conversion, owner: a, address: nil, limits: limits) }
+        _ = try submit(jobs, owner: a, kind: .movie) // another kind, counted apart
+        _ = try submit(jobs, owner: nil, address: "10.0.0.1")
+        _ = try submit(jobs, owner: b) // 4 of 4 conversions waiting now
+        #expect(throws: JobStore.Refusal.full) { _ = try submit(jobs, owner: nil, address: "10.0.0.2") }
+        #expect(try jobs.counts()[.conversion]?[.queued] == 4 && jobs.counts()[.movie]?[.queued] == 1)
+        let room = JobStore.Limits(waiting: 10, perSubmitter: 2)
+        _ = try jobs.submit(kind: .conversion, owner: nil, address: "10.0.0.1", requestID: "r", parameters: Data("{}".utf8), inputs: [], limits: room)
+        #expect(throws: JobStore.Refusal.tooManyOfYours(2)) {
+            _ = try jobs.submit(kind: .conversion, owner: nil, address: "10.0.0.1", requestID: "r", parameters: Data("{}".utf8), inputs: [], limits: room)
+        }
+    }
+
+    @Test("only the owner sees or cancels; a queued job is cancelled at once, a running one on request")
+    func cancelling() throws {
+        let (dir, jobs, images, a, b) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = Date()
+        let running = try submit(jobs, owner: a, at: t)
+        let queued = try submit(jobs, owner: a, at: t.addingTimeInterval(1))
+        let lease = try #require(try jobs.claim(kinds: [.conversion], now: t))
+        #expect(try jobs.find(id: running, viewer: b) == nil && jobs.find(id: running, viewer: nil) == nil)
+        #expect(try jobs.cancel(id: running, viewer: b) == nil)
+        #expect(try jobs.cancel(id: queued, viewer: a) == .cancelled)
+        #expect(try jobs.cancel(id: running, viewer: a) == .requested)
+        #expect(try jobs.renew(lease, progress: 0.1, now: t) == .held(cancelRequested: true))
+        #expect(try jobs.finish(lease, .cancelled))
+        #expect(try jobs.cancel(id: running, viewer: a) == .alreadyFinished(.cancelled))
+        #expect(try jobs.orphanedInputs() == 0 && images.list(owner: a, page: 1).items.isEmpty)
+        #expect(try jobs.purge(finishedBefore: Date().addingTimeInterval(1)) == 2)
+        #expect(try jobs.find(id: running, viewer: a) == nil)
+    }
+
+    @Test("many threads claiming at once never get the same job")
+    func concurrentClaims() throws {
+        let (dir, jobs, _, _, _) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let many = JobStore.Limits(waiting: 100, perSubmitter: 100)
+        var ids: Set<String> = []
+        for _ in 0..<40 {
+            ids.insert(try jobs.submit(kind: .conversion, owner: nil, address: nil, requestID: "r", parameters: Data("{}".utf8),
+                                       inputs: [], limits: many))
+        }
+        let claimed = ClaimLog()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            while let lease = try? jobs.claim(kinds: [.conversion]) { claimed.add(lease.job.id) }
+        }
+        #expect(claimed.ids.sorted() == ids.sorted())
+    }
+}
+
+final class ClaimLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ id: String) { lock.withLock { list.append(id) } }
+    var ids: [String] { lock.withLock { list } }
+}
