@@ -44,7 +44,7 @@ FUZZ_TARGETS := FuzzRequestHead FuzzChunked FuzzMultipart FuzzCookies FuzzZip Fu
 FUZZ_BUILD := ARTWORKER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
-.PHONY: all setup build weights test test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-attack fuzz fuzz-build clean
+.PHONY: all setup build weights test test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-attack bench-jobs fuzz fuzz-build clean
 
 all: build
 
@@ -128,6 +128,11 @@ bench-e2e: weights
 ## bench-attack: 4 anonymous 200 MB uploads and 4 trickled bodies at once: peak RSS, page latency
 bench-attack: build
 	python3 Tests/Bench/attack-bench.py --artworker $(BIN)
+
+## bench-jobs: the queue's own cost per job (target < 5 ms), then 2 workers × 1 thread against
+## 1 worker × 2 threads on 512-px conversions, with the home page's p99 while they work
+bench-jobs: weights
+	python3 Tests/Bench/jobs-bench.py --artworker $(BIN) --photo $(SHARED)/testdata/photos/coffee.png
 
 ## fuzz-build: every libFuzzer target, with AddressSanitizer, into .build-fuzz
 fuzz-build: setup

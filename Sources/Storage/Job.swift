@@ -160,14 +160,15 @@ public struct JobStore: Sendable {
         let kindList = kinds.map { "'\($0.rawValue)'" }.joined(separator: ", ")
         // Idle workers poll: a read (which never waits in WAL mode) decides whether the write
         // lock is worth taking.
-        let worthIt = try database.pool.read { db in
-            try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM job WHERE kind IN (\(kindList)) AND state = 'queued')
-                    OR EXISTS (SELECT 1 FROM job WHERE state = 'running' AND lease_expires_at < ?)
-                """, arguments: [now]) ?? false
+        let (queued, expired) = try database.pool.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM job WHERE kind IN (\(kindList)) AND state = 'queued') AS queued,
+                       EXISTS (SELECT 1 FROM job WHERE state = 'running' AND lease_expires_at < ?) AS expired
+                """, arguments: [now])
+            return (row?["queued"] as Bool? ?? false, row?["expired"] as Bool? ?? false)
         }
-        guard worthIt else { return nil }
-        _ = try recoverExpired(now: now)
+        if expired { _ = try recoverExpired(now: now) }
+        guard queued || expired else { return nil }
         let token = Self.newID()
         return try database.pool.write { db in
             guard let row = try Row.fetchOne(db, sql: """
