@@ -85,6 +85,9 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     /// signed-in members a larger body: a stranger's upload is held to the small limit before
     /// any of its body is read (set by the app before the server starts).
     public var isSignedIn: (@Sendable (RequestHead) -> Bool)? = nil
+    /// Turns the app's own errors (its services' refusals) into HTTP errors: the one place where
+    /// the app's reasons become status codes (set by the app before the server starts).
+    public var translateError: (@Sendable (any Error) -> HTTPError?)? = nil
 
     public init(defaultBodyLimit: Int = HTTPLimits().maxBodyBytes, logger: Logger,
                 renderError: ErrorRenderer? = nil) {
@@ -264,7 +267,7 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     }
 
     func response(for error: any Error, request: Request) -> HTTPResponse {
-        if let error = error as? HTTPError {
+        if let error = error as? HTTPError ?? translateError?(error) {
             var response = errorResponse(error, id: request.id, path: request.path)
             for field in error.headers { response.headers.set(field.name, field.value) }
             return response

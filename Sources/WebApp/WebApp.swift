@@ -65,6 +65,7 @@ public final class WebApp: Sendable {
         let openAPI = try OpenAPIDocument(files: staticFiles)
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
                          images: images, jobs: jobStore, workers: workers)
+        router.translateError = { ($0 as? Refusal).map(HTTPError.init) }
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
         // Upload routes allow members more than strangers: decided from the head, before the body.

@@ -49,7 +49,8 @@ struct ConversionServiceTests {
             _ = try service.check(uploads: uploads.map { .init(bytes: $0, filename: "x.png") }, style: style,
                                     strength: strength, maxSide: maxSide, owner: nil, maxPhotos: 1)
         } throws: { error in
-            guard let e = error as? HTTPError else { return false }
+            guard let refusal = error as? Refusal else { return false }
+            let e = HTTPError(refusal) // the status the web layer answers with
             return e.status.code == status && e.message.contains(message)
         }
     }

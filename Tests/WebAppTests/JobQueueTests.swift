@@ -138,20 +138,20 @@ struct JobQueueTests {
         #expect(logged.count == 1 && logged[0].contains("disk full") && logged[0].contains("id=0a1b") && logged[0].contains("job=\(broken)"))
     }
 
-    @Test("limits: a full queue is 503, too many of one member's is 429, visitors count per address; only the owner sees")
+    @Test("limits: a full queue is busy (try in 30 s), too many of one member's is too many (10 s), visitors count per address; only the owner sees")
     func limitsAndOwnership() throws {
         let f = try JobFixture(limits: .init(waiting: 5, perSubmitter: 2))
         defer { f.remove() }
         let (a, b, c) = (f.members[0], f.members[1], f.members[2])
         let first = try f.submit(owner: a)
         _ = try f.submit(owner: a)
-        #expect { _ = try f.submit(owner: a) } throws: { ($0 as? HTTPError).map { $0.status.code == 429 && $0.headers["Retry-After"] == "10" } == true }
-        #expect { try f.queue.checkRoom(owner: a, address: nil) } throws: { ($0 as? HTTPError)?.status.code == 429 }
+        #expect { _ = try f.submit(owner: a) } throws: { ($0 as? Refusal)?.reason == .tooMany(retryAfter: 10) }
+        #expect { try f.queue.checkRoom(owner: a, address: nil) } throws: { ($0 as? Refusal)?.reason == .tooMany(retryAfter: 10) }
         _ = try f.submit(owner: nil, address: "10.0.0.1")
         _ = try f.submit(owner: nil, address: "10.0.0.1")
-        #expect { _ = try f.submit(owner: nil, address: "10.0.0.1") } throws: { ($0 as? HTTPError)?.status.code == 429 }
+        #expect { _ = try f.submit(owner: nil, address: "10.0.0.1") } throws: { ($0 as? Refusal)?.reason == .tooMany(retryAfter: 10) }
         _ = try f.submit(owner: b) // 5 of 5
-        #expect { _ = try f.submit(owner: nil, address: "10.0.0.2") } throws: { ($0 as? HTTPError).map { $0.status.code == 503 && $0.headers["Retry-After"] == "30" } == true }
+        #expect { _ = try f.submit(owner: nil, address: "10.0.0.2") } throws: { ($0 as? Refusal)?.reason == .busy(retryAfter: 30) }
         #expect(try f.queue.snapshot(id: first, viewer: c) == nil && f.queue.snapshot(id: first, viewer: nil) == nil)
         #expect(try f.queue.snapshot(id: first, viewer: a)?.status == .queued)
     }
@@ -191,5 +191,20 @@ struct PageHelperTests {
     ])
     func titles(filename: String, title: String) {
         #expect(DownloadName.title(fromFilename: filename) == title)
+    }
+}
+
+@Suite("Refusals as HTTP")
+struct RefusalMappingTests {
+    @Test("each reason has one status; waits travel as Retry-After", arguments: [
+        (Refusal.Reason.invalid, 400, nil), (.unreadable, 422, nil), (.tooLarge, 413, nil), (.notFound, 404, nil),
+        (.forbidden, 403, nil), (.wrongCredentials, 401, nil), (.conflict, 409, nil), (.tooMany(retryAfter: 10), 429, "10"),
+        (.busy(retryAfter: 30), 503, "30"), (.unavailable, 503, nil),
+    ] as [(Refusal.Reason, Int, String?)])
+    func mapping(reason: Refusal.Reason, status: Int, retryAfter: String?) {
+        let error = HTTPError(Refusal(reason, "A sentence."))
+        #expect(error.status.code == status && error.message == "A sentence." && error.headers["Retry-After"] == retryAfter)
+        #expect(HTTPError.from(Refusal(reason, "A sentence."))?.status.code == status)
+        #expect(HTTPError.from(CancellationError()) == nil) // unexpected: the router's generic 500
     }
 }

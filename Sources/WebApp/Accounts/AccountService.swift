@@ -1,6 +1,5 @@
 import Auth
 import Foundation
-import HTTPServer
 import Storage
 
 /// Sign-up, sign-in, sessions and account changes, independent of pages or JSON.
@@ -37,19 +36,18 @@ final class AccountService: Sendable {
     /// A new account. Sign-ups are limited per address (an IPv6 /64 counts as one), counted
     /// before the password is hashed.
     func signUp(username: String, password: String, address: String) async throws -> User {
-        if let problem = Credentials.problem(username: username) { throw HTTPError(.badRequest, problem) }
-        if let problem = Credentials.problem(password: password, username: username) { throw HTTPError(.badRequest, problem) }
-        if try users.find(username: username) != nil { throw HTTPError(.conflict, "That username is taken.") }
+        if let problem = Credentials.problem(username: username) { throw Refusal(.invalid, problem) }
+        if let problem = Credentials.problem(password: password, username: username) { throw Refusal(.invalid, problem) }
+        if try users.find(username: username) != nil { throw Refusal(.conflict, "That username is taken.") }
         if case let .refused(wait) = try attempts.reserveSignup(address: AuthAttempts.addressKey(address), policy: signupPolicy) {
-            throw HTTPError(.tooManyRequests, "Too many accounts were made from your network. Try again in \(wait) seconds.",
-                            headers: ["Retry-After": String(wait)])
+            throw Refusal(.tooMany(retryAfter: wait), "Too many accounts were made from your network. Try again in \(wait) seconds.")
         }
         let hasher = self.hasher
         let hash = try await work.run { try hasher.hash(password) }
         do {
             return try users.create(username: username, passwordHash: hash)
         } catch UserStoreError.usernameTaken {
-            throw HTTPError(.conflict, "That username is taken.")
+            throw Refusal(.conflict, "That username is taken.")
         }
     }
 
@@ -59,8 +57,7 @@ final class AccountService: Sendable {
         let attempt: Int64
         switch try attempts.reserveLogin(username: username, address: AuthAttempts.addressKey(address), policy: loginPolicy) {
         case let .refused(wait):
-            throw HTTPError(.tooManyRequests, "Too many failed sign-ins. Try again in \(wait) seconds.",
-                            headers: ["Retry-After": String(wait)])
+            throw Refusal(.tooMany(retryAfter: wait), "Too many failed sign-ins. Try again in \(wait) seconds.")
         case let .allowed(id):
             attempt = id
         }
@@ -68,7 +65,7 @@ final class AccountService: Sendable {
         let hasher = self.hasher, stored = user?.passwordHash
         let matches = try await work.run { hasher.verify(password, against: stored) }
         guard matches, let user, let id = user.id else {
-            throw HTTPError(.unauthorized, "Wrong username or password.") // the reservation stays a failure
+            throw Refusal(.wrongCredentials, "Wrong username or password.") // the reservation stays a failure
         }
         try attempts.loginSucceeded(attempt: attempt, username: username)
         let (token, claims) = signer.issue(subject: String(id), generation: user.sessionGeneration, lifetime: sessionLifetime)
@@ -93,9 +90,9 @@ final class AccountService: Sendable {
     func changePassword(_ session: Session, current: String, new: String) async throws -> String {
         let hasher = self.hasher, stored = session.user.passwordHash
         guard try await work.run({ hasher.verify(current, against: stored) }) else {
-            throw HTTPError(.forbidden, "The current password is wrong.")
+            throw Refusal(.forbidden, "The current password is wrong.")
         }
-        if let problem = Credentials.problem(password: new, username: session.user.username) { throw HTTPError(.badRequest, problem) }
+        if let problem = Credentials.problem(password: new, username: session.user.username) { throw Refusal(.invalid, problem) }
         let hash = try await work.run { try hasher.hash(new) }
         let generation = try users.updatePasswordHash(id: session.user.id!, to: hash)
         try signOut(session)
@@ -105,7 +102,7 @@ final class AccountService: Sendable {
     func deleteAccount(_ session: Session, password: String) async throws {
         let hasher = self.hasher, stored = session.user.passwordHash
         guard try await work.run({ hasher.verify(password, against: stored) }) else {
-            throw HTTPError(.forbidden, "The password is wrong.")
+            throw Refusal(.forbidden, "The password is wrong.")
         }
         try users.delete(id: session.user.id!)
         try signOut(session)

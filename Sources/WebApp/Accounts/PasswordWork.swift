@@ -1,5 +1,4 @@
 import Dispatch
-import HTTPServer
 import Synchronization
 
 /// bcrypt runs here, never on an event loop: as many at once as there are cores, a bounded
@@ -18,7 +17,7 @@ final class PasswordWork: Sendable {
     func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         guard waiting.wrappingAdd(1, ordering: .relaxed).newValue <= maxWaiting else {
             waiting.wrappingSubtract(1, ordering: .relaxed)
-            throw HTTPError(.serviceUnavailable, "Too many sign-ins at once; try again in a moment.", headers: ["Retry-After": "1"])
+            throw Refusal(.busy(retryAfter: 1), "Too many sign-ins at once; try again in a moment.")
         }
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {

@@ -19,7 +19,8 @@ struct AccountPagesController {
                 let (token, _) = try await page.accounts.signIn(username: username, password: password,
                                                                 address: request.http.remoteAddress)
                 return page.signedIn(token: token, next: "/account")
-            } catch let error as HTTPError {
+            } catch {
+                guard let error = HTTPError.from(error) else { throw error }
                 return page.pages.render("auth/signup", "Sign up", request, status: error.status, extra: [
                     "error": error.message, "username": username,
                 ], headers: error.headers)
@@ -35,7 +36,8 @@ struct AccountPagesController {
                 let (token, _) = try await page.accounts.signIn(username: username, password: form["password"] ?? "",
                                                                 address: request.http.remoteAddress)
                 return page.signedIn(token: token, next: next)
-            } catch let error as HTTPError {
+            } catch {
+                guard let error = HTTPError.from(error) else { throw error }
                 return page.pages.render("auth/login", "Log in", request, status: error.status, extra: [
                     "error": error.message, "username": username, "next": next,
                 ], headers: error.headers)
@@ -58,7 +60,8 @@ struct AccountPagesController {
                                                  extra: ["notice": "Your password was changed. You were signed out everywhere else."])
                 response.setCookie(page.sessionCookie(token))
                 return response
-            } catch let error as HTTPError {
+            } catch {
+                guard let error = HTTPError.from(error) else { throw error }
                 return page.pages.render("auth/account", "Your account", request, status: error.status, extra: ["error": error.message])
             }
         }
@@ -71,7 +74,8 @@ struct AccountPagesController {
             }
             do {
                 try await page.accounts.deleteAccount(session, password: form["password"] ?? "")
-            } catch let error as HTTPError {
+            } catch {
+                guard let error = HTTPError.from(error) else { throw error }
                 return page.pages.render("auth/account", "Your account", request, status: error.status, extra: ["error": error.message])
             }
             var response = HTTPResponse.redirect(to: "/")

@@ -123,7 +123,8 @@ struct ConversionController {
         router.addAsync("POST", "/cartoonize", bodyLimit: anonymousUploadLimit, signedInBodyLimit: uploadLimit) { request in
             do {
                 return .redirect(to: "/jobs/\(try await c.submit(request))")
-            } catch let error as HTTPError {
+            } catch {
+                guard let error = HTTPError.from(error) else { throw error }
                 return c.form(request, error: error)
             }
         }

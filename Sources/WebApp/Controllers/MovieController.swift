@@ -152,7 +152,8 @@ struct MovieController {
                 case let .movie(id): return .redirect(to: "/movies/\(id)")
                 case let .job(id): return .redirect(to: "/movies/jobs/\(id)")
                 }
-            } catch let error as HTTPError {
+            } catch {
+                guard let error = HTTPError.from(error) else { throw error }
                 return c.form(request, error: error, values: Self.typedFields(parts))
             }
         }
@@ -177,7 +178,8 @@ struct MovieController {
                 let info = try MovieService.info(title: form["title"], year: form["year"], director: form["director"], notes: form["notes"])
                 guard try c.movies.update(id: movie.id, owner: user, info: info) else { throw MovieService.notFound }
                 return .redirect(to: "/movies/\(movie.id)")
-            } catch let error as HTTPError where error.status == .badRequest {
+            } catch let refusal as Refusal where refusal.reason == .invalid {
+                let error = HTTPError(refusal)
                 var edited = movie
                 edited.info = MovieInfo(title: form["title"] ?? "", year: Int(form["year"] ?? ""), director: form["director"] ?? "",
                                         notes: form["notes"] ?? "")

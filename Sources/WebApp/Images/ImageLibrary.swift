@@ -11,7 +11,7 @@ struct ImageLibrary: Sendable {
 
     /// The same answer for "no such id" and "someone else's private image", so ids cannot be
     /// probed.
-    static let notFound = HTTPError(.notFound, "There is no image here, or it is not yours to see.")
+    static let notFound = Refusal(.notFound, "There is no image here, or it is not yours to see.")
 
     /// The downloadable forms of an image.
     enum Rendition: String, Sendable {
@@ -43,7 +43,7 @@ struct ImageLibrary: Sendable {
     /// can (a shared image) but it is not theirs.
     func owned(_ id: String, by user: Int64, action: String) throws -> ImageDetails {
         let details = try details(id, viewer: user)
-        guard details.ownerID == user else { throw HTTPError(.forbidden, "Only the owner can \(action) this image.") }
+        guard details.ownerID == user else { throw Refusal(.forbidden, "Only the owner can \(action) this image.") }
         return details
     }
 

@@ -1,6 +1,5 @@
 import CartoonGAN
 import Foundation
-import HTTPServer
 import ImageIO
 import Storage
 
@@ -42,20 +41,21 @@ struct ConversionService: Sendable {
         return total
     }
 
-    static func refusal(_ error: ImageError, name: String) -> HTTPError {
-        let status: HTTPStatus = switch error {
-        case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
-        default: .unprocessableContent
+    /// An image that cannot be taken, as a refusal: too large, or not readable.
+    static func refusal(_ error: ImageError, name: String) -> Refusal {
+        let reason: Refusal.Reason = switch error {
+        case .fileTooLarge, .sideTooLong, .tooManyPixels: .tooLarge
+        default: .unreadable
         }
-        return HTTPError(status, name + error.description)
+        return Refusal(reason, name + error.description)
     }
 
     /// Checks the whole request, decoding every photo (then letting it go: the job keeps the
-    /// upload's bytes, not 36 MB of pixels per 12 MP photo); every refusal is a 4xx sentence.
+    /// upload's bytes, not 36 MB of pixels per 12 MP photo); anything wrong is a `Refusal`.
     func check(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, owner: Int64?, maxPhotos: Int) throws -> Parameters {
-        guard !uploads.isEmpty else { throw HTTPError(.badRequest, "Choose at least one photo.") }
+        guard !uploads.isEmpty else { throw Refusal(.invalid, "Choose at least one photo.") }
         guard uploads.count <= maxPhotos else {
-            throw HTTPError(.badRequest, "At most \(maxPhotos) photo\(maxPhotos == 1 ? "" : "s") at once\(owner == nil ? " without an account" : "").")
+            throw Refusal(.invalid, "At most \(maxPhotos) photo\(maxPhotos == 1 ? "" : "s") at once\(owner == nil ? " without an account" : "").")
         }
         let styles: [Style]
         if style.lowercased() == "all" {
@@ -63,17 +63,17 @@ struct ConversionService: Sendable {
         } else if let one = Style(rawValue: style.lowercased()) {
             styles = [one]
         } else {
-            throw HTTPError(.badRequest, "Unknown style: choose hayao, hosoda, paprika, shinkai or all.")
+            throw Refusal(.invalid, "Unknown style: choose hayao, hosoda, paprika, shinkai or all.")
         }
         let available = Set(models.availableStyles)
         if let missing = styles.first(where: { !available.contains($0) }) {
-            throw HTTPError(.serviceUnavailable, "The \(missing.displayName) model is not installed on this server.")
+            throw Refusal(.unavailable, "The \(missing.displayName) model is not installed on this server.")
         }
         let strength = strength ?? 100
-        guard (0...100).contains(strength) else { throw HTTPError(.badRequest, "Strength is a percentage from 0 to 100.") }
+        guard (0...100).contains(strength) else { throw Refusal(.invalid, "Strength is a percentage from 0 to 100.") }
         let maxSide = maxSide ?? defaultMaxSide
         guard (Generator.minimumSide...largestMaxSide).contains(maxSide) else {
-            throw HTTPError(.badRequest, "The processing size is between \(Generator.minimumSide) and \(largestMaxSide) pixels.")
+            throw Refusal(.invalid, "The processing size is between \(Generator.minimumSide) and \(largestMaxSide) pixels.")
         }
         for upload in uploads {
             let name = upload.filename.map { "\($0): " } ?? ""
@@ -81,7 +81,7 @@ struct ConversionService: Sendable {
                 let decoded = try ImageDecoder.decode(upload.bytes, limits: limits)
                 let size = RGBImage.fittedSize(width: decoded.image.width, height: decoded.image.height, maxSide: maxSide)
                 guard min(size.width, size.height) >= Generator.minimumSide else {
-                    throw HTTPError(.badRequest, "\(name)the photo is too small or too narrow (at least \(Generator.minimumSide)×\(Generator.minimumSide) pixels after resizing).")
+                    throw Refusal(.invalid, "\(name)the photo is too small or too narrow (at least \(Generator.minimumSide)×\(Generator.minimumSide) pixels after resizing).")
                 }
             } catch let error as ImageError {
                 throw Self.refusal(error, name: name)

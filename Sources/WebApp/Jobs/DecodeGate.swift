@@ -1,5 +1,4 @@
 import Dispatch
-import HTTPServer
 import Synchronization
 
 /// Decoding uploaded pictures before a job is queued, on a bounded executor: each decode
@@ -60,8 +59,7 @@ final class DecodeGate: Sendable {
             case .now: continuation.resume()
             case .wait: break // resumed by `release`
             case .full:
-                continuation.resume(throwing: HTTPError(.serviceUnavailable, "The server is busy reading other uploads; try again in a moment.",
-                                                        headers: ["Retry-After": "5"]))
+                continuation.resume(throwing: Refusal(.busy(retryAfter: 5), "The server is busy reading other uploads; try again in a moment."))
             }
         }
     }

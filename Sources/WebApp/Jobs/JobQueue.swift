@@ -1,5 +1,4 @@
 import Foundation
-import HTTPServer
 import Storage
 
 /// A job's failure worded for the person who asked for it (a frame that cannot be read, say).
@@ -11,8 +10,8 @@ struct JobFailure: Error, CustomStringConvertible {
 
 /// One kind of job (conversions, movie analyses) as the web side sees it: submit, look at,
 /// cancel. The jobs themselves are rows (`JobStore`), run by `JobWorker`s in this process or
-/// in `artworker worker` processes; a full queue is 503, too many of one member's (or one
-/// visitor address's) is 429.
+/// in `artworker worker` processes; a full queue and too many of one member's (or one visitor
+/// address's) are refusals that say when to try again.
 struct JobQueue: Sendable {
     typealias Status = Job.State
 
@@ -45,18 +44,18 @@ struct JobQueue: Sendable {
     /// Wakes this process's idle workers after a submit (others find the job by polling).
     var nudge: @Sendable () -> Void = {}
 
-    /// The refusal as the HTTP layer answers it.
-    func refusal(_ refusal: JobStore.Refusal) -> HTTPError {
+    /// The store's refusal in words.
+    func refusal(_ refusal: JobStore.Refusal) -> Refusal {
         switch refusal {
         case .full:
-            HTTPError(.serviceUnavailable, "Too many \(noun) are waiting; try again in a minute.", headers: ["Retry-After": "30"])
+            Refusal(.busy(retryAfter: 30), "Too many \(noun) are waiting; try again in a minute.")
         case let .tooManyOfYours(limit):
-            HTTPError(.tooManyRequests, "You already have \(limit) \(noun) waiting; wait for one to finish.", headers: ["Retry-After": "10"])
+            Refusal(.tooMany(retryAfter: 10), "You already have \(limit) \(noun) waiting; wait for one to finish.")
         }
     }
 
-    /// Throws the refusal `submit` would give now (503 full, 429 too many of this member's or
-    /// this address's): asked *before* a request's photos are decoded, so a full queue costs
+    /// Throws the refusal `submit` would give now (full, or too many of this member's or this
+    /// address's): asked *before* a request's photos are decoded, so a full queue costs
     /// no decoding. `submit` counts again, inside the transaction that adds the job.
     func checkRoom(owner: Int64?, address: String?) throws {
         do {

@@ -1,5 +1,4 @@
 import Foundation
-import HTTPServer
 import ImageIO
 import Palette
 import Storage
@@ -53,22 +52,22 @@ struct MovieService: Sendable {
     /// check from failing the constraint (a 500) later.
     static func length(_ text: String) -> Int { text.unicodeScalars.count }
 
-    /// Title, year, director and notes as members type them; each refusal is a 400 sentence.
+    /// Title, year, director and notes as members type them; anything wrong is a `Refusal`.
     static func info(title: String?, year: String?, director: String?, notes: String?) throws -> MovieInfo {
         let title = (title ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty else { throw HTTPError(.badRequest, "Give the movie a title.") }
-        guard Self.length(title) <= 120 else { throw HTTPError(.badRequest, "A title has at most 120 characters.") }
+        guard !title.isEmpty else { throw Refusal(.invalid, "Give the movie a title.") }
+        guard Self.length(title) <= 120 else { throw Refusal(.invalid, "A title has at most 120 characters.") }
         var number: Int?
         if let text = year?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
             guard let value = Int(text), (1870...2100).contains(value) else {
-                throw HTTPError(.badRequest, "The year is a number from 1870 to 2100.")
+                throw Refusal(.invalid, "The year is a number from 1870 to 2100.")
             }
             number = value
         }
         let director = (director ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard Self.length(director) <= 120 else { throw HTTPError(.badRequest, "The studio or director has at most 120 characters.") }
+        guard Self.length(director) <= 120 else { throw Refusal(.invalid, "The studio or director has at most 120 characters.") }
         let notes = (notes ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard Self.length(notes) <= 4000 else { throw HTTPError(.badRequest, "Notes have at most 4,000 characters.") }
+        guard Self.length(notes) <= 4000 else { throw Refusal(.invalid, "Notes have at most 4,000 characters.") }
         return MovieInfo(title: title, year: number, director: director, notes: notes)
     }
 
@@ -84,15 +83,11 @@ struct MovieService: Sendable {
             do {
                 info = try ImageDecoder.info(frame.bytes, limits: limits)
             } catch {
-                let status: HTTPStatus = switch error {
-                case .fileTooLarge, .sideTooLong, .tooManyPixels: .contentTooLarge
-                default: .unprocessableContent
-                }
-                throw HTTPError(status, "\(frame.name): \(error.description)")
+                throw ConversionService.refusal(error, name: "\(frame.name): ")
             }
             pixels += info.width * info.height
             guard pixels <= Self.maxTotalPixels else {
-                throw HTTPError(.contentTooLarge, "These frames hold more than \(Self.maxTotalPixels / 1_000_000) megapixels in all; "
+                throw Refusal(.tooLarge, "These frames hold more than \(Self.maxTotalPixels / 1_000_000) megapixels in all; "
                                 + "send fewer or smaller frames.")
             }
         }
@@ -102,27 +97,27 @@ struct MovieService: Sendable {
                     let archive = try ZipArchive(upload.bytes, limits: .init(maxEntries: 2 * Self.maxFrames, maxEntryBytes: limits.maxBytes))
                     for entry in archive.entries where !entry.isDirectory && Self.isFrameName(entry.name) {
                         guard frames.count < Self.maxFrames else {
-                            throw HTTPError(.contentTooLarge, "At most \(Self.maxFrames) frames per movie.")
+                            throw Refusal(.tooLarge, "At most \(Self.maxFrames) frames per movie.")
                         }
                         inflated += entry.size // inflation stops at the declared size
                         guard inflated <= Self.maxInflatedBytes else {
-                            throw HTTPError(.contentTooLarge, "The ZIP files unpack to more than \(Self.maxInflatedBytes / 1_000_000) MB in all.")
+                            throw Refusal(.tooLarge, "The ZIP files unpack to more than \(Self.maxInflatedBytes / 1_000_000) MB in all.")
                         }
                         let frame = Frame(name: entry.name, bytes: try archive.contents(of: entry))
                         try check(frame)
                         frames.append(frame)
                     }
                 } catch let error as ZipArchive.FormatError {
-                    throw HTTPError(.unprocessableContent, "\(upload.name): \(error.description)")
+                    throw Refusal(.unreadable, "\(upload.name): \(error.description)")
                 }
             } else {
                 try check(upload)
                 frames.append(upload)
             }
-            guard frames.count <= Self.maxFrames else { throw HTTPError(.contentTooLarge, "At most \(Self.maxFrames) frames per movie.") }
+            guard frames.count <= Self.maxFrames else { throw Refusal(.tooLarge, "At most \(Self.maxFrames) frames per movie.") }
         }
         guard !frames.isEmpty else {
-            throw HTTPError(.badRequest, "Add the movie's frames (JPEG or PNG files, or a ZIP of them) or a colour file (CSV).")
+            throw Refusal(.invalid, "Add the movie's frames (JPEG or PNG files, or a ZIP of them) or a colour file (CSV).")
         }
         // By file name, numbers as numbers (frame_2 before frame_10), wherever the file came from.
         func order(_ a: Frame, _ b: Frame) -> Bool {
@@ -175,13 +170,13 @@ struct MovieService: Sendable {
     /// names them (an exported palette); the study's x,y,z rows stay ungrouped.
     func importCSV(_ bytes: [UInt8], filename: String?, info: MovieInfo, owner: Int64) throws -> String {
         guard bytes.count <= Self.maxCSVBytes else {
-            throw HTTPError(.contentTooLarge, "A colour file may be at most \(Self.maxCSVBytes / 1_000_000) MB.")
+            throw Refusal(.tooLarge, "A colour file may be at most \(Self.maxCSVBytes / 1_000_000) MB.")
         }
         let parsed: PaletteCSV.Parsed
         do {
             parsed = try PaletteCSV.parse(bytes)
         } catch let error as PaletteCSV.FormatError {
-            throw HTTPError(.unprocessableContent, (filename.map { "\($0): " } ?? "") + error.description)
+            throw Refusal(.unreadable, (filename.map { "\($0): " } ?? "") + error.description)
         }
         let document = PaletteDocument(title: info.title, scenes: parsed.scenes, ungrouped: parsed.ungrouped)
         let movie = NewMovie(ownerID: owner, info: info, source: .csv,
@@ -212,7 +207,7 @@ struct MovieService: Sendable {
         var dominant: [KMeans.Cluster]
     }
 
-    static let notFound = HTTPError(.notFound, "There is no movie with this id.")
+    static let notFound = Refusal(.notFound, "There is no movie with this id.")
 
     func load(_ id: String) throws -> Loaded {
         guard let summary = try movies.find(id: id) else { throw Self.notFound }
@@ -316,8 +311,8 @@ public enum MovieImport {
             let service = MovieService(movies: MovieStore(database: database))
             let id = try service.importCSV(bytes, filename: filename, info: info, owner: owner)
             return (id, try service.movies.find(id: id)?.colourCount ?? 0)
-        } catch let error as HTTPError {
-            throw Failure(description: error.message)
+        } catch let refusal as Refusal {
+            throw Failure(description: refusal.message)
         }
     }
 }
