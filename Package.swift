@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // SHA-256 of weight files and models now; HMAC for JWT sessions later.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // The ecosystem's metrics API, and its Prometheus backend (no SwiftNIO): /metrics.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian packages installed by `make setup`).
@@ -62,6 +65,8 @@ let package = Package(
             "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(
             name: "artworker",

@@ -15,6 +15,12 @@ public struct HTTPError: Error, Sendable {
     }
 }
 
+/// Learns of each answered request: its method, the route pattern that answered, the status
+/// and the seconds the handler took (metrics). Called on the thread that answers: keep it cheap.
+public protocol RequestObserver: Sendable {
+    func observe(method: String, route: String, status: Int, seconds: Double)
+}
+
 /// A request with the path parameters of the route it matched.
 public struct Request: Sendable {
     public var http: HTTPRequest
@@ -88,6 +94,9 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     /// Turns the app's own errors (its services' refusals) into HTTP errors: the one place where
     /// the app's reasons become status codes (set by the app before the server starts).
     public var translateError: (@Sendable (any Error) -> HTTPError?)? = nil
+    /// Told of every request this router answers, with the route it matched (set by the app
+    /// before the server starts; metrics).
+    public var observer: (any RequestObserver)? = nil
 
     public init(defaultBodyLimit: Int = HTTPLimits().maxBodyBytes, logger: Logger,
                 renderError: ErrorRenderer? = nil) {
@@ -204,6 +213,19 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     }
 
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        guard let observer else { return dispatch(request, respond: { response, _ in respond(response) }) }
+        let started = DispatchTime.now().uptimeNanoseconds
+        dispatch(request) { response, route in
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            observer.observe(method: request.method, route: route, status: response.status.code, seconds: seconds)
+            respond(response)
+        }
+    }
+
+    /// Finds the route and answers; `respond` also learns the route pattern that answered
+    /// ("(none)" when none did), which metrics use instead of the path (ids would make every
+    /// request a series of its own).
+    func dispatch(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse, String) -> Void) {
         // OPTIONS (RFC 9110 §9.3.7): what this resource, or with "*" the server as a whole,
         // supports, in Allow; no content.
         if request.method == "OPTIONS" {
@@ -211,28 +233,29 @@ public final class Router: HTTPResponder, @unchecked Sendable {
             if case .found = lookup(method: "OPTIONS", path: request.path) { explicit = true }
             let methods = allowedMethods(path: request.path)
             if !explicit && !methods.isEmpty {
-                respond(HTTPResponse(status: .ok, headers: ["Allow": methods.joined(separator: ", ")]))
+                respond(HTTPResponse(status: .ok, headers: ["Allow": methods.joined(separator: ", ")]), "(options)")
                 return
             }
         }
         switch lookup(method: request.method, path: request.path) {
         case .notFound:
-            respond(errorResponse(HTTPError(.notFound, "There is no page at this address."), id: request.id, path: request.path))
+            respond(errorResponse(HTTPError(.notFound, "There is no page at this address."), id: request.id, path: request.path), "(none)")
         case let .methodNotAllowed(methods):
             var response = errorResponse(HTTPError(.methodNotAllowed, "\(request.method) is not allowed here."),
                                          id: request.id, path: request.path)
             response.headers.set("Allow", methods.joined(separator: ", "))
-            respond(response)
+            respond(response, "(none)")
         case let .found(route, parameters):
             let wrapped = Request(http: request, parameters: parameters)
+            let pattern = route.pattern
             if let handler = route.handler {
-                respond(run(wrapped, handler))
+                respond(run(wrapped, handler), pattern)
             } else if let handler = route.asyncHandler {
                 // Slow work: off the event loop, on the router's own executor (so it cannot be
                 // starved by code that blocks Swift's cooperative pool); the response comes back
                 // through `respond`.
                 Task(executorPreference: asyncExecutor) {
-                    respond(await self.runAsync(wrapped, handler))
+                    respond(await self.runAsync(wrapped, handler), pattern)
                 }
             }
         }

@@ -78,6 +78,8 @@ public struct JobStore: Sendable {
     public var leaseDuration: TimeInterval
     /// Claims a job may use up (each interrupted run costs one) before it fails for good.
     public var maxAttempts: Int
+    /// Told how many leases a claim found run out (metrics).
+    public var leasesExpired: (@Sendable (Int) -> Void)? = nil
 
     public init(database: AppDatabase, leaseDuration: TimeInterval = 15, maxAttempts: Int = 3) {
         self.database = database
@@ -167,7 +169,10 @@ public struct JobStore: Sendable {
                 """, arguments: [now])
             return (row?["queued"] as Bool? ?? false, row?["expired"] as Bool? ?? false)
         }
-        if expired { _ = try recoverExpired(now: now) }
+        if expired {
+            let recovered = try recoverExpired(now: now)
+            if recovered > 0 { leasesExpired?(recovered) }
+        }
         guard queued || expired else { return nil }
         let token = Self.newID()
         return try database.pool.write { db in

@@ -18,6 +18,8 @@ public final class WebApp: Sendable {
     let jobs: JobStore
     /// This process's job workers (none on a web-only node).
     let workers: JobWorkers
+    /// `/metrics` on its own listener, when configured.
+    public let metricsEndpoint: MetricsEndpoint?
     /// Deletes anonymous results once they expire (made on start: GCD must not release a
     /// source that was never resumed).
     // Unchecked: DispatchSourceTimer is thread-safe but not marked Sendable.
@@ -51,9 +53,12 @@ public final class WebApp: Sendable {
         }
         let images = ImageStore(database: database)
         let conversions = configuration.conversionService()
-        let jobStore = configuration.jobStore(database)
+        var jobStore = configuration.jobStore(database)
+        let metrics = AppMetrics(jobs: jobStore)
+        jobStore.leasesExpired = { metrics.leasesExpired($0) }
+        router.observer = metrics
         let workers = JobWorkers.make(store: jobStore, conversions: conversions, kinds: Job.Kind.allCases,
-                                      count: configuration.workers, logger: logger)
+                                      count: configuration.workers, metrics: metrics, logger: logger)
         let nudge: @Sendable () -> Void = { workers.nudge() }
         let conversionQueue = JobQueue(store: jobStore, kind: .conversion,
                                        limits: .init(waiting: configuration.maxQueuedConversions, perSubmitter: configuration.maxQueuedPerMember),
@@ -64,7 +69,10 @@ public final class WebApp: Sendable {
         let staticFiles = StaticFiles(root: configuration.publicDirectory)
         let openAPI = try OpenAPIDocument(files: staticFiles)
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
-                         images: images, jobs: jobStore, workers: workers)
+                         images: images, jobs: jobStore, workers: workers,
+                         metricsEndpoint: configuration.metricsPort.map {
+                             MetricsEndpoint(metrics: metrics, host: configuration.metricsHost, port: $0, logger: logger)
+                         })
         router.translateError = { ($0 as? Refusal).map(HTTPError.init) }
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
@@ -91,8 +99,9 @@ public final class WebApp: Sendable {
     }
 
     init(configuration: WebAppConfiguration, router: Router, templates: Templates, logger: Logger, images: ImageStore,
-         jobs: JobStore, workers: JobWorkers) {
+         jobs: JobStore, workers: JobWorkers, metricsEndpoint: MetricsEndpoint?) {
         self.configuration = configuration
+        self.metricsEndpoint = metricsEndpoint
         self.images = images
         self.jobs = jobs
         self.workers = workers
@@ -107,6 +116,7 @@ public final class WebApp: Sendable {
 
     public func start() throws {
         try server.start()
+        try metricsEndpoint?.start()
         workers.start()
         let timer = Self.purgeTimer(images, jobs: jobs, logger: logger)
         purgeLock.withLock { _ in purgeTimer = timer }
@@ -118,6 +128,7 @@ public final class WebApp: Sendable {
     public func shutdown() {
         purgeLock.withLock { _ in purgeTimer?.cancel() }
         server.shutdown()
+        metricsEndpoint?.shutdown()
         workers.stop()
     }
 

@@ -34,6 +34,11 @@ public struct WebAppConfiguration: Sendable {
     /// How long anonymous visitors' results are kept.
     public var anonymousLifetime: TimeInterval = 3600
     public var server = HTTPServerConfiguration()
+    /// Where `/metrics` (Prometheus text) listens: a listener of its own, loopback by default so
+    /// only this machine (its Prometheus, an SSH tunnel) reads it. No port: no listener (what
+    /// `artworker serve` gets unless told otherwise is 9464; 0 takes any free port).
+    public var metricsHost = "127.0.0.1"
+    public var metricsPort: Int?
     /// bcrypt cost (log2 rounds): 12 ≈ 0.17 s of one core here.
     public var bcryptCost = 12
     /// Mark cookies Secure (set when the service is reached over HTTPS, e.g. behind a proxy).
@@ -74,6 +79,15 @@ public struct WebAppConfiguration: Sendable {
         if let n = try number("ARTWORKER_MAX_BODY_BYTES_IN_FLIGHT") { server.maxBodyBytesInFlight = Int(n) }
         if let n = try number("ARTWORKER_BODY_TIMEOUT") { server.bodyTimeout = n }
         if let n = try number("ARTWORKER_MIN_BODY_RATE") { server.minBodyRate = n }
+        if let host = environment["ARTWORKER_METRICS_HOST"] { metricsHost = host }
+        if let text = environment["ARTWORKER_METRICS_PORT"] {
+            if text.lowercased() == "off" {
+                metricsPort = nil
+            } else {
+                guard let port = Int(text) else { throw ConfigurationError("ARTWORKER_METRICS_PORT must be a port number or off, not '\(text)'") }
+                metricsPort = port
+            }
+        }
         if let flag = environment["ARTWORKER_SECURE_COOKIES"] { secureCookies = ["1", "true", "yes"].contains(flag.lowercased()) }
         self.environment = environment
     }
@@ -81,6 +95,7 @@ public struct WebAppConfiguration: Sendable {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ConfigurationError("port \(port) is outside 0–65535") }
         guard !host.isEmpty else { throw ConfigurationError("host is empty") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ConfigurationError("metrics port \(metricsPort) is outside 0–65535") }
         guard (1...256).contains(conversionThreads) else { throw ConfigurationError("conversion threads \(conversionThreads) is outside 1–256") }
         guard maxQueuedConversions >= 1 else { throw ConfigurationError("the conversion queue needs room for at least one job") }
         guard (0...64).contains(workers) else { throw ConfigurationError("workers \(workers) is outside 0–64") }

@@ -21,6 +21,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Job workers to run beside the web server (0: web only; jobs then need `artworker worker`). Default: $ARTWORKER_WORKERS or 1.")
     var workers: Int?
 
+    @Option(help: "Port of /metrics, on its own listener at $ARTWORKER_METRICS_HOST or 127.0.0.1 (0: any free port; off: none). Default: $ARTWORKER_METRICS_PORT or 9464.")
+    var metricsPort: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default: $ARTWORKER_LOG_LEVEL or info.")
     var logLevel: String?
 
@@ -28,8 +31,9 @@ struct ServeCommand: ParsableCommand {
         let termination = TerminationSignal()
         let environment = ProcessInfo.processInfo.environment
         var configuration = WebAppConfiguration()
+        configuration.metricsPort = 9464
         do {
-            try configuration.apply(environment: environment)
+            try configuration.apply(environment: environment.merging(metricsPort.map { ["ARTWORKER_METRICS_PORT": $0] } ?? [:]) { $1 })
         } catch {
             throw CLIError("\(error)")
         }
@@ -49,6 +53,7 @@ struct ServeCommand: ParsableCommand {
         }
         print("Artworker is running on http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(app.port)/")
         fflush(nil) // stdout is often a pipe to a log collector: announce now, not at exit (nil: all streams)
+        if let endpoint = app.metricsEndpoint { logger.info("metrics served", metadata: ["url": "\(endpoint.url)"]) }
 
         termination.wait()
         logger.info("shutting down")

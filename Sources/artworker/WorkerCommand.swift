@@ -20,6 +20,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Kinds of job to run, comma-separated: conversion, movie. Default: both.")
     var kinds: String = "conversion,movie"
 
+    @Option(help: "Serve this worker's /metrics on this port (0: any free port), at $ARTWORKER_METRICS_HOST or 127.0.0.1. Default: $ARTWORKER_METRICS_PORT or none.")
+    var metricsPort: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default: $ARTWORKER_LOG_LEVEL or info.")
     var logLevel: String?
 
@@ -28,7 +31,7 @@ struct WorkerCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         var configuration = WebAppConfiguration()
         do {
-            try configuration.apply(environment: environment)
+            try configuration.apply(environment: environment.merging(metricsPort.map { ["ARTWORKER_METRICS_PORT": $0] } ?? [:]) { $1 })
             if let data { configuration.dataDirectory = URL(fileURLWithPath: data) }
             if let threads { configuration.conversionThreads = threads }
             try configuration.validate()
@@ -47,19 +50,24 @@ struct WorkerCommand: ParsableCommand {
         logger.logLevel = try artworker.logLevel(logLevel, environment: environment)
 
         let workers: JobWorkers
+        let endpoint: MetricsEndpoint?
         do {
             workers = try JobWorkers.make(configuration: configuration, kinds: chosen, count: 1, logger: logger)
+            endpoint = workers.metricsEndpoint(configuration: configuration, logger: logger)
+            try endpoint?.start()
             // Models load before the first claim: a job should never wait on (or be lost with)
             // a worker that is still starting.
             try workers.warm()
         } catch {
             throw CLIError("cannot start: \(error)")
         }
+        if let endpoint { logger.info("metrics served", metadata: ["url": "\(endpoint.url)"]) }
         workers.start()
         logger.info("worker running", metadata: ["kinds": "\(chosen.map(\.rawValue).joined(separator: ","))",
                                                   "threads": "\(configuration.conversionThreads)", "pid": "\(getpid())"])
         termination.wait()
         logger.info("stopping: finishing or giving back the job in hand")
         workers.stop()
+        endpoint?.shutdown()
     }
 }

@@ -26,7 +26,8 @@ struct ServeCommandTests {
         process.executableURL = CLI.executable
         process.arguments = ["serve", "--port", "0", "--data", data.path, "--log-level", "warning"] + arguments
         process.currentDirectoryURL = SharedData.packageRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(["ARTWORKER_BCRYPT_COST": "4"]) { $1 }
+        // Metrics on any free port: servers of parallel tests must not race for 9464.
+        process.environment = ProcessInfo.processInfo.environment.merging(["ARTWORKER_BCRYPT_COST": "4", "ARTWORKER_METRICS_PORT": "0"]) { $1 }
             .merging(environment) { $1 }
         let out = Pipe()
         process.standardOutput = out

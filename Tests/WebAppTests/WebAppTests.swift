@@ -6,7 +6,8 @@ import TestSupport
 import WebApp
 
 /// The app as `artworker serve` builds it, on an ephemeral port with a temporary data folder.
-func startApp(public publicDirectory: URL? = nil, templates: URL? = nil, data: URL? = nil) throws -> (WebApp, URL) {
+func startApp(public publicDirectory: URL? = nil, templates: URL? = nil, data: URL? = nil,
+              configure: (inout WebAppConfiguration) -> Void = { _ in }) throws -> (WebApp, URL) {
     let data = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("artworker-app-\(UUID().uuidString)")
     var configuration = WebAppConfiguration()
     configuration.port = 0
@@ -20,6 +21,7 @@ func startApp(public publicDirectory: URL? = nil, templates: URL? = nil, data: U
     configuration.templatesDirectory = templates ?? SharedData.packageRoot.appendingPathComponent("Templates")
     configuration.bcryptCost = 4 // the production cost (12) takes ~0.17 s per hash
     configuration.weightsDirectory = TestModels.folder // hayao only
+    configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let app = try WebApp.build(configuration: configuration, logger: logger)
@@ -170,5 +172,12 @@ struct WebAppTests {
         #expect(throws: ConfigurationError.self) { try configuration.apply(environment: ["ARTWORKER_PORT": "eighty"]) }
         configuration.port = 70000
         #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        #expect(configuration.metricsPort == nil && configuration.metricsHost == "127.0.0.1") // no listener unless asked
+        try configuration.apply(environment: ["ARTWORKER_METRICS_PORT": "9500", "ARTWORKER_WORKERS": "0", "ARTWORKER_JOB_LEASE": "20"])
+        #expect(configuration.metricsPort == 9500 && configuration.workers == 0 && configuration.jobLease == 20)
+        try configuration.apply(environment: ["ARTWORKER_METRICS_PORT": "off"])
+        #expect(configuration.metricsPort == nil)
+        #expect(throws: ConfigurationError.self) { try configuration.apply(environment: ["ARTWORKER_METRICS_PORT": "metrics"]) }
+        #expect(throws: ConfigurationError.self) { try configuration.apply(environment: ["ARTWORKER_WORKERS": "two"]) }
     }
 }

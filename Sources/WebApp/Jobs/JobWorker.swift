@@ -27,6 +27,7 @@ final class JobWorker: Sendable {
     let pollInterval: TimeInterval
     let heartbeat: TimeInterval
     let name: String
+    let metrics: AppMetrics?
 
     private let wake = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
@@ -34,8 +35,9 @@ final class JobWorker: Sendable {
     private let started = Atomic<Bool>(false)
 
     init(store: JobStore, kinds: [Job.Kind], name: String, logger: Logger, pollInterval: TimeInterval = 0.25,
-         execute: @escaping Execute) {
+         metrics: AppMetrics? = nil, execute: @escaping Execute) {
         self.store = store
+        self.metrics = metrics
         self.kinds = kinds
         self.execute = execute
         self.logger = logger
@@ -92,8 +94,10 @@ final class JobWorker: Sendable {
         let metadata: Logger.Metadata = ["worker": "\(name)", "job": "\(job.id)", "kind": "\(job.kind.rawValue)",
                                          "id": "\(job.requestID)", "attempt": "\(job.attempts)"]
         logger.info("job started", metadata: metadata)
+        metrics?.jobClaimed(job)
         let began = Date()
         let flags = RunFlags()
+        defer { metrics?.jobRan(job, outcome: flags.ended.withLock { $0 }, seconds: Date().timeIntervalSince(began)) }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "artworker.heartbeat"))
         timer.schedule(deadline: .now() + heartbeat, repeating: heartbeat, leeway: .milliseconds(100))
         timer.setEventHandler { [store, logger] in
@@ -135,6 +139,7 @@ final class JobWorker: Sendable {
                 // Stopping: the job goes back to the queue for another worker.
                 do {
                     try store.release(lease)
+                    flags.ended.withLock { $0 = "released" }
                     logger.info("job released: this worker is stopping", metadata: metadata)
                 } catch {
                     logger.error("could not release a job (it returns to the queue when its lease runs out)",
@@ -150,6 +155,7 @@ final class JobWorker: Sendable {
         }
         do {
             if try store.finish(lease, outcome) {
+                flags.ended.withLock { $0 = Self.name(outcome) }
                 let seconds = String(format: "%.2f", Date().timeIntervalSince(began))
                 logger.info("job finished", metadata: metadata.merging(["outcome": "\(Self.name(outcome))", "seconds": "\(seconds)"]) { $1 })
             } else {
@@ -166,6 +172,8 @@ final class JobWorker: Sendable {
         let progress = Mutex<Double>(0)
         let cancelRequested = Atomic<Bool>(false)
         let lost = Atomic<Bool>(false)
+        /// How the run ended, for metrics: done, failed, cancelled, released or lost.
+        let ended = Mutex<String>("lost")
     }
 
     static func name(_ outcome: JobStore.Outcome) -> String {

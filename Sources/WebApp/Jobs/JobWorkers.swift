@@ -9,20 +9,33 @@ import Storage
 public final class JobWorkers: Sendable {
     let workers: [JobWorker]
     let conversions: ConversionService?
+    /// What these workers measure (served by `metricsEndpoint`, if any).
+    public let metrics: AppMetrics
 
-    init(workers: [JobWorker], conversions: ConversionService?) {
+    init(workers: [JobWorker], conversions: ConversionService?, metrics: AppMetrics) {
         self.workers = workers
         self.conversions = conversions
+        self.metrics = metrics
     }
 
     /// Workers for `kinds` on the database in the configuration's data folder.
     public static func make(configuration: WebAppConfiguration, kinds: [Job.Kind], count: Int, logger: Logger) throws -> JobWorkers {
         let database = try AppDatabase.open(directory: configuration.dataDirectory)
-        return make(store: configuration.jobStore(database), conversions: configuration.conversionService(), kinds: kinds,
-                    count: count, logger: logger)
+        var store = configuration.jobStore(database)
+        let metrics = AppMetrics(jobs: store)
+        store.leasesExpired = { metrics.leasesExpired($0) }
+        return make(store: store, conversions: configuration.conversionService(), kinds: kinds, count: count, metrics: metrics,
+                    logger: logger)
     }
 
-    static func make(store: JobStore, conversions: ConversionService, kinds: [Job.Kind], count: Int, logger: Logger) -> JobWorkers {
+    /// `/metrics` for a worker process, on `host:port` (nil when the configuration has no
+    /// metrics port).
+    public func metricsEndpoint(configuration: WebAppConfiguration, logger: Logger) -> MetricsEndpoint? {
+        configuration.metricsPort.map { MetricsEndpoint(metrics: metrics, host: configuration.metricsHost, port: $0, logger: logger) }
+    }
+
+    static func make(store: JobStore, conversions: ConversionService, kinds: [Job.Kind], count: Int, metrics: AppMetrics,
+                     logger: Logger) -> JobWorkers {
         let movies = MovieService(movies: MovieStore(database: store.database))
         let execute: JobWorker.Execute = { job, inputs, progress, isCancelled in
             switch job.kind {
@@ -38,10 +51,12 @@ public final class JobWorkers: Sendable {
         var workers: [JobWorker] = []
         for slot in 0..<count {
             for kind in kinds {
-                workers.append(JobWorker(store: store, kinds: [kind], name: "\(kind.rawValue)-\(slot + 1)", logger: logger, execute: execute))
+                workers.append(JobWorker(store: store, kinds: [kind], name: "\(kind.rawValue)-\(slot + 1)", logger: logger,
+                                         metrics: metrics, execute: execute))
             }
         }
-        return JobWorkers(workers: workers, conversions: kinds.contains(.conversion) ? conversions : nil)
+        for kind in Job.Kind.allCases { metrics.workers(kinds.contains(kind) ? count : 0, kind: kind) }
+        return JobWorkers(workers: workers, conversions: kinds.contains(.conversion) ? conversions : nil, metrics: metrics)
     }
 
     /// Loads the models a conversion worker needs before it takes its first job.
