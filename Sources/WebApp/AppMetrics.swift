@@ -4,6 +4,7 @@ import HTTPServer
 import Logging
 import Prometheus
 import Storage
+import Synchronization
 
 /// What the service measures, through the swift-metrics API into a Prometheus registry of its
 /// own (not the process-wide MetricsSystem, so every app in a test process keeps its own
@@ -35,10 +36,27 @@ public final class AppMetrics: Sendable, RequestObserver {
         self.jobs = jobs
     }
 
+    /// One timer per (method, route, status), made once: making one asks the registry (a lock
+    /// and a lookup by name and labels, label strings built each time) on every request; a
+    /// lookup here hashes three short keys.
+    private let requestTimers = Mutex<[RequestKey: CoreMetrics.Timer]>([:])
+
+    struct RequestKey: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+
     public func observe(method: String, route: String, status: Int, seconds: Double) {
-        Timer(label: "artworker_http_request_duration_seconds",
-              dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
-            .recordNanoseconds(Int64(seconds * 1e9))
+        let key = RequestKey(method: method, route: route, status: status)
+        let timer = requestTimers.withLock { timers in
+            if let timer = timers[key] { return timer }
+            let timer = Timer(label: "artworker_http_request_duration_seconds",
+                              dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
+            timers[key] = timer
+            return timer
+        }
+        timer.recordNanoseconds(Int64(seconds * 1e9))
     }
 
     func jobClaimed(_ job: Job, now: Date = Date()) {

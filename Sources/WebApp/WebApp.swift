@@ -56,7 +56,8 @@ public final class WebApp: Sendable {
         var jobStore = configuration.jobStore(database)
         let metrics = AppMetrics(jobs: jobStore)
         jobStore.leasesExpired = { metrics.leasesExpired($0) }
-        router.observer = metrics
+        // Requests are measured only where someone can read the figures.
+        if configuration.metricsPort != nil { router.observer = metrics }
         let workers = JobWorkers.make(store: jobStore, conversions: conversions, kinds: Job.Kind.allCases,
                                       count: configuration.workers, metrics: metrics, logger: logger)
         let nudge: @Sendable () -> Void = { workers.nudge() }

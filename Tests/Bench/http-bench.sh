@@ -10,7 +10,8 @@ PORT=${BENCH_HTTP_PORT:-18089}
 DATA=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
-"$BIN" serve --host 127.0.0.1 --port "$PORT" --data "$DATA" --log-level warning >/dev/null &
+# wrk connects from one address: lift the per-address connection cap (64) above its 128.
+ARTWORKER_MAX_CONNECTIONS_PER_ADDRESS=1024 "$BIN" serve --host 127.0.0.1 --port "$PORT" --data "$DATA" --log-level warning >/dev/null &
 PID=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 fds() { ls "/proc/$PID/fd" | wc -l; }
