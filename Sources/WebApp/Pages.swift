@@ -10,9 +10,11 @@ struct Pages: Sendable {
     let secureCookies: Bool
 
 
-    func render(_ name: String, _ title: String, _ request: Request, status: HTTPStatus = .ok,
-                extra: [String: Any] = [:], headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
-        var context = extra
+    /// Renders template `name` with `page`, the page's own data: one struct per page (the
+    /// structs are in PageData.swift).
+    func render(_ name: String, _ title: String, _ request: Request, page: Any = NoData(), status: HTTPStatus = .ok,
+                headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        var context: [String: Any] = [:]
         var visitorSeed: String? = nil
         context["usernameRule"] = Credentials.usernameRule
         context["passwordRule"] = Credentials.passwordRule
@@ -25,7 +27,7 @@ struct Pages: Sendable {
             if request.cookies[SessionMiddleware.csrfCookie] == nil { visitorSeed = seed }
             context["csrf"] = accounts.csrf.token(for: "visitor:" + seed)
         }
-        var response = HTTPResponse.html(templates.page(name, title: title, context: context), status: status)
+        var response = HTTPResponse.html(templates.page(name, title: title, page: page, shared: context), status: status)
         for field in headers { response.headers.set(field.name, field.value) }
         response.headers.set("Cache-Control", "no-store")
         if let visitorSeed {

@@ -51,12 +51,30 @@ public struct Templates: Sendable {
         self.library = library
     }
 
-    /// Renders `name` with `context`, then wraps it in the layout with `title`.
-    public func page(_ name: String, title: String, context: [String: Any] = [:]) -> String {
-        let body = library.render(context, withTemplate: name) ?? ""
-        var layout = context
+    /// Renders `name` with a page's own data (one struct per page) and what every page shares,
+    /// then wraps it in the layout with `title`.
+    func page(_ name: String, title: String, page: Any, shared: [String: Any] = [:]) -> String {
+        let body = library.render(PageContext(page: page, shared: shared), withTemplate: name) ?? ""
+        var layout = shared
         layout["title"] = title
         layout["body"] = body
-        return library.render(layout, withTemplate: "layout") ?? body
+        return library.render(PageContext(page: page, shared: layout), withTemplate: "layout") ?? body
+    }
+}
+
+/// A template's names, looked up in what every page shares first (who is signed in, the CSRF
+/// token, the layout's title and body: a page cannot shadow them), then in the page's own
+/// struct (its stored properties by name; a nil optional is absent). Typed page data means a
+/// misspelt or missing value is a compile error in the controller, not an empty spot on the
+/// page.
+struct PageContext: MustacheParent {
+    let page: Any
+    let shared: [String: Any]
+
+    func child(named name: String) -> Any? {
+        if let value = shared[name] { return value }
+        guard let property = Mirror(reflecting: page).children.first(where: { $0.label == name }) else { return nil }
+        let value = Mirror(reflecting: property.value)
+        return value.displayStyle == .optional ? value.children.first?.value : property.value
     }
 }

@@ -44,9 +44,8 @@ public final class WebApp: Sendable {
                 struct Body: Encodable { var error: String; var status: Int; var request_id: String }
                 response = .json(Body(error: e.message, status: e.status.code, request_id: e.requestID), status: e.status)
             } else {
-                response = .html(templates.page("errors/error", title: "\(e.status.code) \(e.status.reason)", context: [
-                    "code": e.status.code, "reason": e.status.reason, "message": e.message, "requestID": e.requestID,
-                ]), status: e.status)
+                response = .html(templates.page("errors/error", title: "\(e.status.code) \(e.status.reason)", page: ErrorPage(
+                    code: e.status.code, reason: e.status.reason, message: e.message, requestID: e.requestID)), status: e.status)
             }
             SecurityHeaders.apply(to: &response)
             return response

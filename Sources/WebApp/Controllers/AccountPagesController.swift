@@ -12,7 +12,7 @@ struct AccountPagesController {
         let page = self
         router.get("/signup") { request in page.pages.render("auth/signup", "Sign up", request) }
         router.addAsync("POST", "/signup", bodyLimit: 16 * 1024) { request in
-            let form = try Self.fields(request)
+            let form = try request.formDictionary()
             let username = form["username"] ?? "", password = form["password"] ?? ""
             do {
                 _ = try await page.accounts.signUp(username: username, password: password, address: request.http.remoteAddress)
@@ -21,26 +21,24 @@ struct AccountPagesController {
                 return page.signedIn(token: token, next: "/account")
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/signup", "Sign up", request, status: error.status, extra: [
-                    "error": error.message, "username": username,
-                ], headers: error.headers)
+                return page.pages.render("auth/signup", "Sign up", request, page: AccountPage(error: error.message, username: username),
+                                         status: error.status, headers: error.headers)
             }
         }
         router.get("/login") { request in
-            page.pages.render("auth/login", "Log in", request, extra: ["next": Self.localPath(request.http.query("next"))])
+            page.pages.render("auth/login", "Log in", request, page: AccountPage(next: LocalRedirect.pathOrHome(request.http.query("next"))))
         }
         router.addAsync("POST", "/login", bodyLimit: 16 * 1024) { request in
-            let form = try Self.fields(request)
-            let username = form["username"] ?? "", next = Self.localPath(form["next"])
+            let form = try request.formDictionary()
+            let username = form["username"] ?? "", next = LocalRedirect.pathOrHome(form["next"])
             do {
                 let (token, _) = try await page.accounts.signIn(username: username, password: form["password"] ?? "",
                                                                 address: request.http.remoteAddress)
                 return page.signedIn(token: token, next: next)
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/login", "Log in", request, status: error.status, extra: [
-                    "error": error.message, "username": username, "next": next,
-                ], headers: error.headers)
+                return page.pages.render("auth/login", "Log in", request, page: AccountPage(error: error.message, username: username, next: next),
+                                         status: error.status, headers: error.headers)
             }
         }
         router.get("/account") { request in
@@ -49,50 +47,39 @@ struct AccountPagesController {
         }
         router.addAsync("POST", "/account/password", bodyLimit: 16 * 1024) { request in
             guard let session = request.session else { return .redirect(to: "/login?next=%2Faccount") }
-            let form = try Self.fields(request)
+            let form = try request.formDictionary()
             do {
                 let token = try await page.accounts.changePassword(session, current: form["current"] ?? "", new: form["new"] ?? "")
                 // Every other session has ended; this one goes on with a token of the new generation.
                 guard let renewed = page.accounts.session(token: token) else { return page.signedIn(token: token, next: "/account") }
                 var signedIn = request
                 signedIn.context[SessionMiddleware.sessionKey] = renewed
-                var response = page.pages.render("auth/account", "Your account", signedIn,
-                                                 extra: ["notice": "Your password was changed. You were signed out everywhere else."])
+                var response = page.pages.render("auth/account", "Your account", signedIn, page: AccountPage(
+                    notice: "Your password was changed. You were signed out everywhere else."))
                 response.setCookie(page.sessionCookie(token))
                 return response
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/account", "Your account", request, status: error.status, extra: ["error": error.message])
+                return page.pages.render("auth/account", "Your account", request, page: AccountPage(error: error.message), status: error.status)
             }
         }
         router.addAsync("POST", "/account/delete", bodyLimit: 16 * 1024) { request in
             guard let session = request.session else { return .redirect(to: "/login?next=%2Faccount") }
-            let form = try Self.fields(request)
+            let form = try request.formDictionary()
             guard form["confirm"] == "yes" else {
-                return page.pages.render("auth/account", "Your account", request, status: .badRequest,
-                                   extra: ["error": "Tick the box to confirm the deletion."])
+                return page.pages.render("auth/account", "Your account", request,
+                                         page: AccountPage(error: "Tick the box to confirm the deletion."), status: .badRequest)
             }
             do {
                 try await page.accounts.deleteAccount(session, password: form["password"] ?? "")
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/account", "Your account", request, status: error.status, extra: ["error": error.message])
+                return page.pages.render("auth/account", "Your account", request, page: AccountPage(error: error.message), status: error.status)
             }
             var response = HTTPResponse.redirect(to: "/")
             response.setCookie(SetCookie(name: SessionMiddleware.sessionCookie, value: "", maxAge: 0, secure: page.secureCookies))
             return response
         }
-    }
-
-    static func fields(_ request: Request) throws -> [String: String] {
-        var result: [String: String] = [:]
-        for field in try request.formFields() where result[field.name] == nil { result[field.name] = field.text }
-        return result
-    }
-
-    /// Only a path on this site (`LocalRedirect`), so login cannot bounce people elsewhere.
-    static func localPath(_ path: String?) -> String {
-        LocalRedirect.path(path) ?? "/"
     }
 
     func signedIn(token: String, next: String) -> HTTPResponse {

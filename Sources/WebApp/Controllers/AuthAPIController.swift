@@ -54,20 +54,12 @@ struct AuthAPIController {
             return response
         }
         router.add("POST", "/api/v1/auth/logout") { request in
-            try accounts.signOut(try Self.session(request))
+            try accounts.signOut(try request.apiSession())
             return HTTPResponse(status: .noContent)
         }
         router.get("/api/v1/me") { request in
-            let session = try Self.session(request)
+            let session = try request.apiSession()
             return .json(UserBody(id: String(session.user.id!), username: session.user.username))
         }
-    }
-
-    static func session(_ request: Request) throws -> AccountService.Session {
-        guard let session = request.session else {
-            throw HTTPError(.unauthorized, "Sign in first: send Authorization: Bearer <token>.",
-                            headers: ["WWW-Authenticate": "Bearer"])
-        }
-        return session
     }
 }

@@ -113,7 +113,7 @@ struct ConversionController {
             response.headers.set("Location", "/api/v1/conversions/\(id)")
             return response
         }
-        router.get("/api/v1/conversions/:id") { request in Self.noStore(.json(Self.body(try c.snapshot(request)))) }
+        router.get("/api/v1/conversions/:id") { request in HTTPResponse.noStore(.json(Self.body(try c.snapshot(request)))) }
         router.add("DELETE", "/api/v1/conversions/:id") { request in
             try c.cancel(request)
             return .json(Self.body(try c.snapshot(request)), status: .accepted)
@@ -130,7 +130,7 @@ struct ConversionController {
         }
         router.get("/jobs/:id") { request in try c.jobPage(request) }
         // For the job page's script (cookie-authenticated, unlike the API).
-        router.get("/jobs/:id/status") { request in Self.noStore(.json(Self.body(try c.snapshot(request)))) }
+        router.get("/jobs/:id/status") { request in HTTPResponse.noStore(.json(Self.body(try c.snapshot(request)))) }
         router.post("/jobs/:id/cancel") { request in
             let id = try c.snapshot(request).id
             _ = try queue.cancel(id: id, viewer: request.session?.user.id)
@@ -138,55 +138,31 @@ struct ConversionController {
         }
     }
 
-    static func noStore(_ response: HTTPResponse) -> HTTPResponse {
-        var response = response
-        response.headers.set("Cache-Control", "no-store")
-        return response
-    }
-
     static let sizes = [512, 768, 1024, 1280, 1600, 2048]
 
     func form(_ request: Request, error: HTTPError? = nil) -> HTTPResponse {
         let member = request.session != nil
         let available = Set(service.models.availableStyles)
-        var styles: [[String: Any]] = Style.allCases.map { style in
-            ["value": style.rawValue, "name": style.displayName, "disabled": !available.contains(style), "checked": style == .hayao]
+        var styles = Style.allCases.map { style in
+            CartoonizePage.StyleChoice(value: style.rawValue, name: style.displayName, disabled: !available.contains(style),
+                                       checked: style == .hayao)
         }
-        styles.append(["value": "all", "name": "All four", "disabled": available.count < Style.allCases.count, "checked": false])
-        return pages.render("convert/cartoonize", "Cartoonize a photo", request, status: error?.status ?? .ok, extra: [
-            "member": member,
-            "maxPhotos": member ? Self.memberPhotos : Self.anonymousPhotos,
-            "multiple": member,
-            "styles": styles,
-            "noModels": available.isEmpty,
-            "sizes": Self.sizes.filter { $0 <= service.largestMaxSide }.map { ["value": $0, "selected": $0 == service.defaultMaxSide] },
-            "maxMB": service.limits.maxBytes / 1_000_000,
-            "anonymousHours": Int(service.anonymousLifetime / 3600),
-            "error": error?.message ?? false,
-        ], headers: error?.headers ?? HTTPHeaders())
+        styles.append(.init(value: "all", name: "All four", disabled: available.count < Style.allCases.count, checked: false))
+        let page = CartoonizePage(
+            member: member, maxPhotos: member ? Self.memberPhotos : Self.anonymousPhotos, multiple: member, styles: styles,
+            noModels: available.isEmpty,
+            sizes: Self.sizes.filter { $0 <= service.largestMaxSide }.map { .init(value: $0, selected: $0 == service.defaultMaxSide) },
+            maxMB: service.limits.maxBytes / 1_000_000, anonymousHours: Int(service.anonymousLifetime / 3600), error: error?.message)
+        return pages.render("convert/cartoonize", "Cartoonize a photo", request, page: page, status: error?.status ?? .ok,
+                            headers: error?.headers ?? HTTPHeaders())
     }
 
     func jobPage(_ request: Request) throws -> HTTPResponse {
         let job = try snapshot(request)
         // One result: its own page is the result page (before/after, downloads).
         if job.status == .done, job.resultIDs.count == 1 { return .redirect(to: "/i/\(job.resultIDs[0])") }
-        var context = Self.jobContext(job)
-        context["images"] = job.resultIDs.map { ["id": $0] }
-        return pages.render("convert/job", job.waiting ? "Converting…" : "Conversion \(job.status.rawValue)", request, extra: context)
-    }
-
-    /// What a job page shows of any job (conversions, movie analyses).
-    static func jobContext(_ job: JobQueue.Snapshot) -> [String: Any] {
-        [
-            "id": job.id,
-            "status": job.status.rawValue,
-            "waiting": job.waiting,
-            "refresh": job.waiting ? 2 : false, // without scripting the page reloads itself
-            "percent": Int((job.progress * 100).rounded(.down)),
-            "done": job.status == .done,
-            "failed": job.status == .failed,
-            "cancelled": job.status == .cancelled,
-            "error": job.error ?? false,
-        ]
+        var page = JobPage(job)
+        page.images = job.resultIDs.map { .init(id: $0) }
+        return pages.render("convert/job", job.waiting ? "Converting…" : "Conversion \(job.status.rawValue)", request, page: page)
     }
 }

@@ -23,32 +23,32 @@ struct GalleryController {
     func mount(on router: Router) {
         let c = self
         router.get("/api/v1/gallery/private") { request in
-            let user = try AuthAPIController.session(request).user.id!
+            let user = try request.apiSession().user.id!
             let page = try c.library.images.list(owner: user, page: try request.pageNumber())
-            return ConversionController.noStore(.json(try c.library.body(page, viewer: user)))
+            return HTTPResponse.noStore(.json(try c.library.body(page, viewer: user)))
         }
         router.get("/api/v1/gallery/public") { request in
             let viewer = request.session?.user.id
             let page = try c.library.images.listPublic(order: try Self.order(request), page: try request.pageNumber())
-            return ConversionController.noStore(.json(try c.library.body(page, viewer: viewer)))
+            return HTTPResponse.noStore(.json(try c.library.body(page, viewer: viewer)))
         }
         router.get("/gallery") { request in
             guard let user = request.session?.user.id else { return .redirect(to: "/login?next=%2Fgallery") }
             let page = try c.library.images.list(owner: user, page: try request.pageNumber())
-            var extra = try c.listing(page, viewer: user, base: "/gallery?")
-            extra["emptyText"] = page.page == 1 ? "No pictures yet." : "There is nothing on this page."
-            return c.pages.render("images/gallery", "Your gallery", request, extra: extra)
+            let listing = try c.listing(page, viewer: user, base: "/gallery?",
+                                        emptyText: page.page == 1 ? "No pictures yet." : "There is nothing on this page.")
+            return c.pages.render("images/gallery", "Your gallery", request, page: listing)
         }
         router.get("/explore") { request in
             let viewer = request.session?.user.id
             let order = try Self.order(request)
             let page = try c.library.images.listPublic(order: order, page: try request.pageNumber())
-            var extra = try c.listing(page, viewer: viewer, base: "/explore?sort=\(order.rawValue)&")
-            extra["showOwner"] = true
-            extra["emptyText"] = page.page == 1 ? "Nothing has been shared yet." : "There is nothing on this page."
-            extra["sorts"] = ImageStore.PublicOrder.allCases.map { ["value": $0.rawValue, "label": Self.label($0), "current": $0 == order] }
-            extra["member"] = viewer != nil
-            return c.pages.render("images/explore", "Explore shared pictures", request, extra: extra)
+            var listing = try c.listing(page, viewer: viewer, base: "/explore?sort=\(order.rawValue)&",
+                                        emptyText: page.page == 1 ? "Nothing has been shared yet." : "There is nothing on this page.")
+            listing.showOwner = true
+            listing.sorts = ImageStore.PublicOrder.allCases.map { .init(value: $0.rawValue, label: Self.label($0), current: $0 == order) }
+            listing.member = viewer != nil
+            return c.pages.render("images/explore", "Explore shared pictures", request, page: listing)
         }
     }
 
@@ -61,28 +61,19 @@ struct GalleryController {
     }
 
     /// What the gallery templates need: the items, and links to the neighbouring pages.
-    func listing(_ page: ImagePage, viewer: Int64?, base: String) throws -> [String: Any] {
+    func listing(_ page: ImagePage, viewer: Int64?, base: String, emptyText: String) throws -> GalleryPage {
         let liked = try library.liked(page.items.map(\.id), viewer: viewer)
-        return [
-            "images": page.items.map { s -> [String: Any] in
-                [
-                    "id": s.id,
-                    "title": s.title.isEmpty ? false : s.title,
-                    "style": ImageLibrary.styleName(s.style),
-                    "owner": s.ownerName ?? "",
-                    "likes": s.likeCount,
-                    "liked": liked?.contains(s.id) ?? false,
-                    "shared": s.visibility == .public,
-                    "mine": viewer != nil && s.ownerID == viewer,
-                    "canLike": viewer != nil && s.visibility == .public,
-                    "created": ImageLibrary.timestamp(s.createdAt).prefix(10),
-                ]
+        return GalleryPage(
+            images: page.items.map { s in
+                GalleryPage.Item(id: s.id, title: s.title.isEmpty ? nil : s.title, style: ImageLibrary.styleName(s.style),
+                                 owner: s.ownerName ?? "", likes: s.likeCount, liked: liked?.contains(s.id) ?? false,
+                                 shared: s.visibility == .public, mine: viewer != nil && s.ownerID == viewer,
+                                 canLike: viewer != nil && s.visibility == .public,
+                                 created: String(ImageLibrary.timestamp(s.createdAt).prefix(10)))
             },
-            "empty": page.items.isEmpty,
-            "page": page.page,
-            "previous": page.page > 1 ? "\(base)page=\(page.page - 1)" : false,
-            "next": page.hasMore ? "\(base)page=\(page.page + 1)" : false,
-            "here": "\(base)page=\(page.page)", // where the like/share forms return to
-        ]
+            empty: page.items.isEmpty, page: page.page,
+            previous: page.page > 1 ? "\(base)page=\(page.page - 1)" : nil,
+            next: page.hasMore ? "\(base)page=\(page.page + 1)" : nil,
+            here: "\(base)page=\(page.page)", emptyText: emptyText)
     }
 }

@@ -6,14 +6,12 @@ struct HomeController {
 
     func mount(on router: Router) {
         router.get("/") { request in
-            pages.render("home", "Artworker — photos into anime-style pictures", request, extra: [
-                "styles": [
-                    ["name": "Hayao", "about": "Soft watercolour skies and warm light, after Hayao Miyazaki's films."],
-                    ["name": "Hosoda", "about": "Clean lines and bright, flat colour, after Mamoru Hosoda."],
-                    ["name": "Paprika", "about": "Vivid, saturated dreamscapes, after Satoshi Kon's Paprika."],
-                    ["name": "Shinkai", "about": "Luminous skies and crisp detail, after Makoto Shinkai."],
-                ],
-            ])
+            pages.render("home", "Artworker — photos into anime-style pictures", request, page: HomePage(styles: [
+                .init(name: "Hayao", about: "Soft watercolour skies and warm light, after Hayao Miyazaki's films."),
+                .init(name: "Hosoda", about: "Clean lines and bright, flat colour, after Mamoru Hosoda."),
+                .init(name: "Paprika", about: "Vivid, saturated dreamscapes, after Satoshi Kon's Paprika."),
+                .init(name: "Shinkai", about: "Luminous skies and crisp detail, after Makoto Shinkai."),
+            ]))
         }
         // For load balancers and monitors: cheap, no database, no templates.
         router.get("/healthz") { _ in

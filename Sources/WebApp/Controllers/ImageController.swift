@@ -28,7 +28,7 @@ struct ImageController {
             let viewer = request.session?.user.id
             let details = try c.library.details(try Self.id(request), viewer: viewer)
             let liked = try c.library.liked([details.id], viewer: viewer)?.contains(details.id)
-            return ConversionController.noStore(.json(ImageLibrary.body(details, liked: liked)))
+            return HTTPResponse.noStore(.json(ImageLibrary.body(details, liked: liked)))
         }
         router.addAsync("GET", "/api/v1/images/:id/result") { request in
             let format = request.http.query("format")?.lowercased() ?? "png"
@@ -44,19 +44,19 @@ struct ImageController {
             try c.library.bytes(.thumbnail, id: try Self.id(request), request: request)
         }
         router.add("DELETE", "/api/v1/images/:id") { request in
-            try c.delete(request, user: try AuthAPIController.session(request).user.id!)
+            try c.delete(request, user: try request.apiSession().user.id!)
             return HTTPResponse(status: .noContent)
         }
         for (action, shared) in [("share", true), ("unshare", false)] {
             router.post("/api/v1/images/:id/\(action)") { request in
-                let user = try AuthAPIController.session(request).user.id!
+                let user = try request.apiSession().user.id!
                 let details = try c.setShared(shared, request, user: user)
                 return .json(ImageLibrary.body(details, liked: try c.library.liked([details.id], viewer: user)?.contains(details.id)))
             }
         }
         for (method, liked) in [("POST", true), ("DELETE", false)] {
             router.add(method, "/api/v1/images/:id/like") { request in
-                let count = try c.like(liked, request, user: try AuthAPIController.session(request).user.id!)
+                let count = try c.like(liked, request, user: try request.apiSession().user.id!)
                 struct LikeBody: Encodable { var likes: Int; var liked: Bool }
                 return .json(LikeBody(likes: count, liked: liked))
             }
@@ -70,20 +70,20 @@ struct ImageController {
         router.addAsync("GET", "/i/:id/original") { request in try c.library.bytes(.original, id: try Self.id(request), request: request) }
         router.get("/i/:id/thumbnail.jpg") { request in try c.library.bytes(.thumbnail, id: try Self.id(request), request: request) }
         router.post("/i/:id/share", bodyLimit: 16 * 1024) { request in
-            let user = try Self.member(request)
-            let form = try AccountPagesController.fields(request)
+            let user = try request.memberID()
+            let form = try request.formDictionary()
             _ = try c.setShared(form["shared"] == "1", request, user: user)
             return .redirect(to: Self.back(form, request))
         }
         router.post("/i/:id/like", bodyLimit: 16 * 1024) { request in
-            let user = try Self.member(request)
-            let form = try AccountPagesController.fields(request)
+            let user = try request.memberID()
+            let form = try request.formDictionary()
             _ = try c.like(form["liked"] == "1", request, user: user)
             return .redirect(to: Self.back(form, request))
         }
         router.post("/i/:id/delete", bodyLimit: 16 * 1024) { request in
-            let user = try Self.member(request)
-            let form = try AccountPagesController.fields(request)
+            let user = try request.memberID()
+            let form = try request.formDictionary()
             guard form["confirm"] == "yes" else {
                 return try c.page(request, status: .badRequest, error: "Tick the box to confirm the deletion.")
             }
@@ -97,17 +97,9 @@ struct ImageController {
         return id
     }
 
-    /// The signed-in member, for page forms (a signed-out visitor is sent to log in).
-    static func member(_ request: Request) throws -> Int64 {
-        guard let user = request.session?.user.id else {
-            throw HTTPError(.unauthorized, "Log in first: only members can share, like or delete images.")
-        }
-        return user
-    }
-
     /// Where a form returns to: its `next` field if it is a path on this site, else the image.
     static func back(_ form: [String: String], _ request: Request) -> String {
-        let next = AccountPagesController.localPath(form["next"])
+        let next = LocalRedirect.pathOrHome(form["next"])
         return next == "/" ? "/i/\(request.parameter("id") ?? "")" : next
     }
 
@@ -140,34 +132,23 @@ struct ImageController {
         let liked = try library.liked([d.id], viewer: viewer)?.contains(d.id) ?? false
         let palette = try movies.resultPalette(imageID: d.id) { try images.bytes(.result, id: d.id, viewer: viewer)?.data }
         let nearest = try movies.nearest(to: palette)
-        return pages.render("images/image", (d.title.isEmpty ? "" : d.title + " — ") + "\(style) style", request, status: status, extra: [
-            "id": d.id,
-            "title": d.title.isEmpty ? false : d.title,
-            "style": style,
-            "strength": d.strength,
-            "width": d.width, "height": d.height, "inputWidth": d.inputWidth, "inputHeight": d.inputHeight,
-            "seconds": String(format: "%.1f", Double(d.durationMS) / 1000),
-            "model": d.modelSHA256,
-            "modelShort": String(d.modelSHA256.prefix(12)),
-            "created": ImageLibrary.readableTime(d.createdAt),
-            "owner": d.ownerName ?? false,
-            "mine": viewer != nil && d.ownerID == viewer,
-            "shared": d.visibility == .public,
-            "anonymous": d.visibility == .anonymous,
-            "expires": d.expiresAt.map(ImageLibrary.readableTime) ?? false,
-            "likes": d.likeCount,
-            "liked": liked,
-            "canLike": viewer != nil && d.visibility == .public,
-            "pngName": DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "png"),
-            "jpegName": DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "jpg"),
-            "error": error ?? false,
-            "palette": palette.isEmpty ? false : PalettePlots.strip(MoviePalette.weighted(palette), width: 540, height: 36,
-                                                                    label: "The picture's 18 colours, tile by tile"),
-            "paletteHexes": palette.map(\.colour.hex).joined(separator: " "),
-            "nearest": nearest.map { n -> [String: Any] in
-                ["id": n.movie.id, "title": n.movie.info.title, "distance": String(format: "%.1f", n.distance),
-                 "strip": MovieController.dominantStrip(n.movie.dominant, title: n.movie.info.title, width: 540, height: 36)]
-            } ?? false,
-        ])
+        let page = ImageResultPage(
+            id: d.id, title: d.title.isEmpty ? nil : d.title, style: style, strength: d.strength,
+            width: d.width, height: d.height, inputWidth: d.inputWidth, inputHeight: d.inputHeight,
+            seconds: String(format: "%.1f", Double(d.durationMS) / 1000), model: d.modelSHA256,
+            modelShort: String(d.modelSHA256.prefix(12)), created: ImageLibrary.readableTime(d.createdAt), owner: d.ownerName,
+            mine: viewer != nil && d.ownerID == viewer, shared: d.visibility == .public, anonymous: d.visibility == .anonymous,
+            expires: d.expiresAt.map(ImageLibrary.readableTime), likes: d.likeCount, liked: liked,
+            canLike: viewer != nil && d.visibility == .public,
+            pngName: DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "png"),
+            jpegName: DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "jpg"), error: error,
+            palette: palette.isEmpty ? nil : PalettePlots.strip(MoviePalette.weighted(palette), width: 540, height: 36,
+                                                                label: "The picture's 18 colours, tile by tile"),
+            nearest: nearest.map { n in
+                .init(id: n.movie.id, title: n.movie.info.title, distance: String(format: "%.1f", n.distance),
+                      strip: PaletteViews.dominantStrip(n.movie.dominant, title: n.movie.info.title, width: 540, height: 36))
+            })
+        return pages.render("images/image", (d.title.isEmpty ? "" : d.title + " — ") + "\(style) style", request, page: page,
+                            status: status)
     }
 }

@@ -104,7 +104,7 @@ struct MovieController {
 
         // API
         router.addAsync("POST", "/api/v1/movies", bodyLimit: anonymousLimit, signedInBodyLimit: uploadLimit) { request in
-            let owner = try AuthAPIController.session(request).user.id!
+            let owner = try request.apiSession().user.id!
             var response: HTTPResponse
             switch try c.create(try c.parts(request), owner: owner, requestID: request.id) {
             case let .movie(id):
@@ -120,15 +120,15 @@ struct MovieController {
             let page = try request.pageNumber()
             let list = try c.movies.list(page: page)
             struct ListBody: Encodable { var page: Int; var has_more: Bool; var movies: [MovieBody] }
-            return ConversionController.noStore(.json(ListBody(page: page, has_more: list.hasMore, movies: list.items.map(Self.body))))
+            return HTTPResponse.noStore(.json(ListBody(page: page, has_more: list.hasMore, movies: list.items.map(Self.body))))
         }
-        router.get("/api/v1/movies/jobs/:id") { request in ConversionController.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
+        router.get("/api/v1/movies/jobs/:id") { request in HTTPResponse.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
         router.get("/api/v1/movies/:id") { request in
             guard let movie = try c.movies.find(id: try Self.id(request)) else { throw MovieService.notFound }
-            return ConversionController.noStore(.json(Self.body(movie)))
+            return HTTPResponse.noStore(.json(Self.body(movie)))
         }
         router.add("DELETE", "/api/v1/movies/:id") { request in
-            let user = try AuthAPIController.session(request).user.id!
+            let user = try request.apiSession().user.id!
             let movie = try c.owned(request, user: user, action: "delete")
             guard try c.movies.delete(id: movie.id, owner: user) else { throw MovieService.notFound }
             return HTTPResponse(status: .noContent)
@@ -158,7 +158,7 @@ struct MovieController {
             }
         }
         router.get("/movies/jobs/:id") { request in try c.jobPage(request) }
-        router.get("/movies/jobs/:id/status") { request in ConversionController.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
+        router.get("/movies/jobs/:id/status") { request in HTTPResponse.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
         router.post("/movies/jobs/:id/cancel") { request in
             let id = try c.jobSnapshot(request).id
             _ = try c.queue.cancel(id: id, viewer: request.session?.user.id)
@@ -171,9 +171,9 @@ struct MovieController {
             return c.editForm(request, movie: try c.owned(request, user: user, action: "edit"))
         }
         router.post("/movies/:id/edit", bodyLimit: 64 * 1024) { request in
-            let user = try ImageController.member(request)
+            let user = try request.memberID()
             let movie = try c.owned(request, user: user, action: "edit")
-            let form = try AccountPagesController.fields(request)
+            let form = try request.formDictionary()
             do {
                 let info = try MovieService.info(title: form["title"], year: form["year"], director: form["director"], notes: form["notes"])
                 guard try c.movies.update(id: movie.id, owner: user, info: info) else { throw MovieService.notFound }
@@ -187,9 +187,9 @@ struct MovieController {
             }
         }
         router.post("/movies/:id/delete", bodyLimit: 16 * 1024) { request in
-            let user = try ImageController.member(request)
+            let user = try request.memberID()
             let movie = try c.owned(request, user: user, action: "delete")
-            let form = try AccountPagesController.fields(request)
+            let form = try request.formDictionary()
             guard form["confirm"] == "yes" else {
                 return c.editForm(request, movie: movie, error: HTTPError(.badRequest, "Tick the box to confirm the deletion."))
             }
@@ -255,10 +255,6 @@ struct MovieController {
 
     // MARK: Pages
 
-    static func dominantStrip(_ dominant: [StoredColour], title: String, width: Int = 600, height: Int = 40) -> String {
-        PalettePlots.strip(dominant.map { WeightedColour(Colour(r: $0.r, g: $0.g, b: $0.b), weight: $0.share ?? 0) },
-                           width: width, height: height, label: "The dominant colours of \(title)")
-    }
 
     /// "2001 · Hayao Miyazaki", or nil when neither is known.
     static func details(_ m: MovieSummary) -> String? {
@@ -269,16 +265,13 @@ struct MovieController {
     func listPage(_ request: Request) throws -> HTTPResponse {
         let page = try request.pageNumber()
         let list = try movies.list(page: page)
-        return pages.render("movies/list", "Movie colour palettes", request, extra: [
-            "movies": list.items.map { m -> [String: Any] in
-                ["id": m.id, "title": m.info.title, "details": Self.details(m) ?? false, "owner": m.ownerName,
-                 "scenes": m.sceneCount, "colours": m.colourCount, "strip": Self.dominantStrip(m.dominant, title: m.info.title)]
+        return pages.render("movies/list", "Movie colour palettes", request, page: MovieListPage(
+            movies: list.items.map { m in
+                .init(id: m.id, title: m.info.title, details: Self.details(m), owner: m.ownerName, scenes: m.sceneCount,
+                      colours: m.colourCount, strip: PaletteViews.dominantStrip(m.dominant, title: m.info.title))
             },
-            "empty": list.items.isEmpty,
-            "member": request.session != nil,
-            "previous": page > 1 ? "/movies?page=\(page - 1)" : false,
-            "next": list.hasMore ? "/movies?page=\(page + 1)" : false,
-        ])
+            empty: list.items.isEmpty, member: request.session != nil,
+            previous: page > 1 ? "/movies?page=\(page - 1)" : nil, next: list.hasMore ? "/movies?page=\(page + 1)" : nil))
     }
 
     /// What the member typed, to show again with an error (files cannot be refilled).
@@ -291,27 +284,23 @@ struct MovieController {
     }
 
     func form(_ request: Request, error: HTTPError? = nil, values: [String: String] = [:]) -> HTTPResponse {
-        pages.render("movies/new", "Add a movie", request, status: error?.status ?? .ok, extra: [
-            "typed_title": values["title"] ?? "", "typed_year": values["year"] ?? "",
-            "typed_director": values["director"] ?? "", "typed_notes": values["notes"] ?? "",
-            "error": error?.message ?? false,
-            "maxFrames": MovieService.maxFrames,
-            "maxMB": MovieService.maxUploadBytes / 1_000_000,
-        ], headers: error?.headers ?? HTTPHeaders())
+        pages.render("movies/new", "Add a movie", request, page: NewMoviePage(
+            typed_title: values["title"] ?? "", typed_year: values["year"] ?? "", typed_director: values["director"] ?? "",
+            typed_notes: values["notes"] ?? "", error: error?.message, maxFrames: MovieService.maxFrames,
+            maxMB: MovieService.maxUploadBytes / 1_000_000), status: error?.status ?? .ok, headers: error?.headers ?? HTTPHeaders())
     }
 
     func editForm(_ request: Request, movie: MovieSummary, error: HTTPError? = nil) -> HTTPResponse {
-        pages.render("movies/edit", "Edit \(movie.info.title)", request, status: error?.status ?? .ok, extra: [
-            "id": movie.id, "title": movie.info.title, "year": movie.info.year.map(String.init) ?? "",
-            "director": movie.info.director, "notes": movie.info.notes, "error": error?.message ?? false,
-        ])
+        pages.render("movies/edit", "Edit \(movie.info.title)", request, page: EditMoviePage(
+            id: movie.id, title: movie.info.title, year: movie.info.year.map(String.init) ?? "", director: movie.info.director,
+            notes: movie.info.notes, error: error?.message), status: error?.status ?? .ok)
     }
 
     func jobPage(_ request: Request) throws -> HTTPResponse {
         let job = try jobSnapshot(request)
         if job.status == .done, let movie = job.resultIDs.first { return .redirect(to: "/movies/\(movie)") }
         return pages.render("movies/job", job.waiting ? "Analysing frames…" : "Analysis \(job.status.rawValue)", request,
-                            extra: ConversionController.jobContext(job))
+                            page: JobPage(job))
     }
 
     /// Plots turn in 45° steps with `?turn=N`, so the page needs no script to be explored.
@@ -328,18 +317,15 @@ struct MovieController {
         let m = loaded.summary
         let view = PalettePlots.View(yaw: 35 + 45 * Double(turn), pitch: 25)
         let viewer = request.session?.user.id
-        let scenes = loaded.scenes.map { scene -> [String: Any] in
+        let scenes = loaded.scenes.map { scene in
             let colours = loaded.colours[scene.number] ?? []
             let tiles = (0..<6).map { tile in colours.filter { $0.tile == tile }.sorted { $0.rank < $1.rank } }
             let flags = SceneFlags(names: scene.flags)
-            return [
-                "number": scene.number,
-                "thumbnail": scene.hasThumbnail,
-                "flags": flags.contains(.letterbox) ? "letterbox bars cut off" : false,
-                "fade": flags.contains(.fade),
-                "strip": PalettePlots.strip(tiles.flatMap { MoviePalette.weighted($0) }, width: 540, height: 36,
-                                            label: "Scene \(scene.number): \(colours.count) colours, tile by tile"),
-            ]
+            return MoviePage.Scene(
+                number: scene.number, thumbnail: scene.hasThumbnail, flags: flags.contains(.letterbox) ? "letterbox bars cut off" : nil,
+                fade: flags.contains(.fade),
+                strip: PalettePlots.strip(tiles.flatMap { MoviePalette.weighted($0) }, width: 540, height: 36,
+                                          label: "Scene \(scene.number): \(colours.count) colours, tile by tile"))
         }
         let overview = loaded.overview
         let ungroupedStrip = overview.ungrouped.isEmpty ? nil : PalettePlots.strip(
@@ -347,39 +333,28 @@ struct MovieController {
             width: 900, height: 48, label: "All imported colours, by hue")
         let total = max(m.dominant.reduce(0) { $0 + ($1.share ?? 0) }, 1e-12)
         let base = "/movies/\(m.id)?turn=\(turn)&"
-        return pages.render("movies/movie", m.info.title, request, extra: [
-            "id": m.id,
-            "title": m.info.title,
-            "details": Self.details(m) ?? false,
-            "notes": m.info.notes.isEmpty ? false : m.info.notes,
-            "owner": m.ownerName,
-            "mine": viewer == m.ownerID,
-            "sceneCount": m.sceneCount,
-            "scenesKnown": m.source == .frames || m.sceneCount > 0,
-            "colourCount": m.colourCount,
-            "dominantStrip": Self.dominantStrip(m.dominant, title: m.info.title, width: 900, height: 64),
-            "dominant": m.dominant.map { c -> [String: Any] in
-                let colour = Colour(r: c.r, g: c.g, b: c.b)
-                let hsv = colour.hsv
-                return ["hex": colour.hex, "percent": String(format: "%.1f", (c.share ?? 0) / total * 100),
-                        "swatch": PalettePlots.strip([WeightedColour(colour, weight: 1)], width: 48, height: 48, label: colour.hex),
-                        "rgb": "\(Int(colour.clamped.r.rounded())), \(Int(colour.clamped.g.rounded())), \(Int(colour.clamped.b.rounded()))",
-                        "hsv": String(format: "%.0f°, %.0f%%, %.0f%%", hsv.h, hsv.s * 100, hsv.v * 100)]
-            },
-            "fingerprint": overview.fingerprint.isEmpty ? false : PalettePlots.fingerprint(columns: overview.fingerprint),
-            "rgbPlot": PalettePlots.rgbCube(overview.plot, view: view),
-            "hsvPlot": PalettePlots.hsvCylinder(overview.plot, view: view),
-            "hues": PalettePlots.hueHistogram(bins: overview.hues),
-            "turnLeft": "/movies/\(m.id)?turn=\(turn - 1)&page=\(scenePage)#plots",
-            "turnRight": "/movies/\(m.id)?turn=\(turn + 1)&page=\(scenePage)#plots",
-            "scenes": scenes,
-            "hasScenes": !scenes.isEmpty,
-            "scenePages": loaded.hasMoreScenes || scenePage > 1,
-            "scenePage": scenePage,
-            "previousScenes": scenePage > 1 ? "\(base)page=\(scenePage - 1)#scenes" : false,
-            "nextScenes": loaded.hasMoreScenes ? "\(base)page=\(scenePage + 1)#scenes" : false,
-            "ungrouped": overview.ungroupedCount > 0 ? overview.ungroupedCount : false,
-            "ungroupedStrip": ungroupedStrip ?? false,
-        ])
+        let dominant = m.dominant.map { c in
+            let colour = Colour(r: c.r, g: c.g, b: c.b)
+            let hsv = colour.hsv
+            return MoviePage.Dominant(
+                hex: colour.hex, percent: String(format: "%.1f", (c.share ?? 0) / total * 100),
+                swatch: PalettePlots.strip([WeightedColour(colour, weight: 1)], width: 48, height: 48, label: colour.hex),
+                rgb: "\(Int(colour.clamped.r.rounded())), \(Int(colour.clamped.g.rounded())), \(Int(colour.clamped.b.rounded()))",
+                hsv: String(format: "%.0f°, %.0f%%, %.0f%%", hsv.h, hsv.s * 100, hsv.v * 100))
+        }
+        return pages.render("movies/movie", m.info.title, request, page: MoviePage(
+            id: m.id, title: m.info.title, details: Self.details(m), notes: m.info.notes.isEmpty ? nil : m.info.notes,
+            owner: m.ownerName, mine: viewer == m.ownerID, sceneCount: m.sceneCount,
+            scenesKnown: m.source == .frames || m.sceneCount > 0, colourCount: m.colourCount,
+            dominantStrip: PaletteViews.dominantStrip(m.dominant, title: m.info.title, width: 900, height: 64), dominant: dominant,
+            fingerprint: overview.fingerprint.isEmpty ? nil : PalettePlots.fingerprint(columns: overview.fingerprint),
+            rgbPlot: PalettePlots.rgbCube(overview.plot, view: view), hsvPlot: PalettePlots.hsvCylinder(overview.plot, view: view),
+            hues: PalettePlots.hueHistogram(bins: overview.hues),
+            turnLeft: "/movies/\(m.id)?turn=\(turn - 1)&page=\(scenePage)#plots",
+            turnRight: "/movies/\(m.id)?turn=\(turn + 1)&page=\(scenePage)#plots",
+            scenes: scenes, hasScenes: !scenes.isEmpty, scenePages: loaded.hasMoreScenes || scenePage > 1, scenePage: scenePage,
+            previousScenes: scenePage > 1 ? "\(base)page=\(scenePage - 1)#scenes" : nil,
+            nextScenes: loaded.hasMoreScenes ? "\(base)page=\(scenePage + 1)#scenes" : nil,
+            ungrouped: overview.ungroupedCount > 0 ? overview.ungroupedCount : nil, ungroupedStrip: ungroupedStrip))
     }
 }

@@ -1,0 +1,234 @@
+import Foundation
+
+// What each page's template shows, one struct per page: the controllers fill them, the
+// templates (Templates/) read their properties by name. A nil optional is "not there", so a
+// `{{#error}}` section stays closed. Markup-valued properties (SVG plots) are built by
+// PalettePlots, which escapes every text it puts in; everything else is escaped by the
+// templates.
+
+/// A page with nothing of its own to show.
+struct NoData {}
+
+/// The error page (4xx/5xx): the status, the sentence and the request id to quote.
+struct ErrorPage {
+    var code: Int
+    var reason: String
+    var message: String
+    var requestID: String
+}
+
+struct HomePage {
+    struct StyleCard {
+        var name: String
+        var about: String
+    }
+    var styles: [StyleCard]
+}
+
+/// /signup, /login and /account; `notice` after a change that worked.
+struct AccountPage {
+    var error: String?
+    var notice: String?
+    var username: String?
+    var next: String?
+}
+
+struct CartoonizePage {
+    struct StyleChoice {
+        var value: String
+        var name: String
+        var disabled: Bool
+        var checked: Bool
+    }
+    struct SizeChoice {
+        var value: Int
+        var selected: Bool
+    }
+    var member: Bool
+    var maxPhotos: Int
+    var multiple: Bool
+    var styles: [StyleChoice]
+    var noModels: Bool
+    var sizes: [SizeChoice]
+    var maxMB: Int
+    var anonymousHours: Int
+    var error: String?
+}
+
+/// A conversion's or a movie analysis's progress page.
+struct JobPage {
+    struct Result {
+        var id: String
+    }
+    var id: String
+    var status: String
+    var waiting: Bool
+    /// Seconds until the page reloads itself (scripting off), while the job waits.
+    var refresh: Int?
+    var percent: Int
+    var done: Bool
+    var failed: Bool
+    var cancelled: Bool
+    var error: String?
+    var images: [Result] = []
+
+    init(_ job: JobQueue.Snapshot) {
+        id = job.id
+        status = job.status.rawValue
+        waiting = job.waiting
+        refresh = job.waiting ? 2 : nil
+        percent = Int((job.progress * 100).rounded(.down))
+        done = job.status == .done
+        failed = job.status == .failed
+        cancelled = job.status == .cancelled
+        error = job.error
+    }
+}
+
+/// /gallery and /explore (the grid partial).
+struct GalleryPage {
+    struct Item {
+        var id: String
+        var title: String?
+        var style: String
+        var owner: String
+        var likes: Int
+        var liked: Bool
+        var shared: Bool
+        var mine: Bool
+        var canLike: Bool
+        var created: String
+    }
+    struct Sort {
+        var value: String
+        var label: String
+        var current: Bool
+    }
+    var images: [Item]
+    var empty: Bool
+    var page: Int
+    var previous: String?
+    var next: String?
+    /// Where the like and share forms return to.
+    var here: String
+    var emptyText: String
+    var showOwner = false
+    var sorts: [Sort] = []
+    var member = false
+}
+
+/// A result's page, /i/{id}.
+struct ImageResultPage {
+    struct Nearest {
+        var id: String
+        var title: String
+        var distance: String
+        var strip: String
+    }
+    var id: String
+    var title: String?
+    var style: String
+    var strength: Int
+    var width: Int
+    var height: Int
+    var inputWidth: Int
+    var inputHeight: Int
+    var seconds: String
+    var model: String
+    var modelShort: String
+    var created: String
+    var owner: String?
+    var mine: Bool
+    var shared: Bool
+    var anonymous: Bool
+    var expires: String?
+    var likes: Int
+    var liked: Bool
+    var canLike: Bool
+    var pngName: String
+    var jpegName: String
+    var error: String?
+    /// SVG: the picture's 18 colours.
+    var palette: String?
+    var nearest: Nearest?
+}
+
+struct MovieListPage {
+    struct Item {
+        var id: String
+        var title: String
+        var details: String?
+        var owner: String
+        var scenes: Int
+        var colours: Int
+        var strip: String
+    }
+    var movies: [Item]
+    var empty: Bool
+    var member: Bool
+    var previous: String?
+    var next: String?
+}
+
+/// /movies/new, with what was typed when it is shown again with an error.
+struct NewMoviePage {
+    var typed_title: String
+    var typed_year: String
+    var typed_director: String
+    var typed_notes: String
+    var error: String?
+    var maxFrames: Int
+    var maxMB: Int
+}
+
+struct EditMoviePage {
+    var id: String
+    var title: String
+    var year: String
+    var director: String
+    var notes: String
+    var error: String?
+}
+
+/// A movie's page: its palettes, plots and one page of scenes.
+struct MoviePage {
+    struct Dominant {
+        var hex: String
+        var percent: String
+        var swatch: String
+        var rgb: String
+        var hsv: String
+    }
+    struct Scene {
+        var number: Int
+        var thumbnail: Bool
+        var flags: String?
+        var fade: Bool
+        var strip: String
+    }
+    var id: String
+    var title: String
+    var details: String?
+    var notes: String?
+    var owner: String
+    var mine: Bool
+    var sceneCount: Int
+    var scenesKnown: Bool
+    var colourCount: Int
+    var dominantStrip: String
+    var dominant: [Dominant]
+    var fingerprint: String?
+    var rgbPlot: String
+    var hsvPlot: String
+    var hues: String
+    var turnLeft: String
+    var turnRight: String
+    var scenes: [Scene]
+    var hasScenes: Bool
+    var scenePages: Bool
+    var scenePage: Int
+    var previousScenes: String?
+    var nextScenes: String?
+    var ungrouped: Int?
+    var ungroupedStrip: String?
+}
