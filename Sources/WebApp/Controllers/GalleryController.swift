@@ -24,17 +24,17 @@ struct GalleryController {
         let c = self
         router.get("/api/v1/gallery/private") { request in
             let user = try request.apiSession().user.id!
-            let page = try c.library.images.list(owner: user, page: try request.pageNumber())
+            let page = try c.library.list(owner: user, page: try request.pageNumber())
             return HTTPResponse.noStore(.json(try c.library.body(page, viewer: user)))
         }
         router.get("/api/v1/gallery/public") { request in
             let viewer = request.session?.user.id
-            let page = try c.library.images.listPublic(order: try Self.order(request), page: try request.pageNumber())
+            let page = try c.library.listPublic(order: try Self.order(request), page: try request.pageNumber())
             return HTTPResponse.noStore(.json(try c.library.body(page, viewer: viewer)))
         }
         router.get("/gallery") { request in
             guard let user = request.session?.user.id else { return .redirect(to: "/login?next=%2Fgallery") }
-            let page = try c.library.images.list(owner: user, page: try request.pageNumber())
+            let page = try c.library.list(owner: user, page: try request.pageNumber())
             let listing = try c.listing(page, viewer: user, base: "/gallery?",
                                         emptyText: page.page == 1 ? "No pictures yet." : "There is nothing on this page.")
             return c.pages.render("images/gallery", "Your gallery", request, page: listing)
@@ -42,7 +42,7 @@ struct GalleryController {
         router.get("/explore") { request in
             let viewer = request.session?.user.id
             let order = try Self.order(request)
-            let page = try c.library.images.listPublic(order: order, page: try request.pageNumber())
+            let page = try c.library.listPublic(order: order, page: try request.pageNumber())
             var listing = try c.listing(page, viewer: viewer, base: "/explore?sort=\(order.rawValue)&",
                                         emptyText: page.page == 1 ? "Nothing has been shared yet." : "There is nothing on this page.")
             listing.showOwner = true

@@ -19,7 +19,6 @@ struct ImageController {
     /// For the result's own palette and the movie nearest to it.
     let movies: MovieService
 
-    var images: ImageStore { library.images }
 
     func mount(on router: Router) {
         let c = self
@@ -104,25 +103,15 @@ struct ImageController {
     }
 
     func delete(_ request: Request, user: Int64) throws {
-        let id = try Self.id(request)
-        _ = try library.owned(id, by: user, action: "delete")
-        guard try images.delete(id: id, owner: user) else { throw ImageLibrary.notFound }
+        try library.delete(try Self.id(request), by: user)
     }
 
     func setShared(_ shared: Bool, _ request: Request, user: Int64) throws -> ImageDetails {
-        let id = try Self.id(request)
-        _ = try library.owned(id, by: user, action: shared ? "share" : "unshare")
-        guard try images.setShared(shared, id: id, owner: user) else { throw ImageLibrary.notFound }
-        return try library.details(id, viewer: user)
+        try library.setShared(shared, try Self.id(request), by: user)
     }
 
     func like(_ liked: Bool, _ request: Request, user: Int64) throws -> Int {
-        let id = try Self.id(request)
-        let details = try library.details(id, viewer: user)
-        guard details.visibility == .public, let count = try images.setLiked(liked, id: id, user: user) else {
-            throw HTTPError(.conflict, "Only shared images can be liked.")
-        }
-        return count
+        try library.like(liked, try Self.id(request), by: user)
     }
 
     func page(_ request: Request, status: HTTPStatus = .ok, error: String? = nil) throws -> HTTPResponse {
@@ -130,7 +119,7 @@ struct ImageController {
         let d = try library.details(try Self.id(request), viewer: viewer)
         let style = ImageLibrary.styleName(d.style)
         let liked = try library.liked([d.id], viewer: viewer)?.contains(d.id) ?? false
-        let palette = try movies.resultPalette(imageID: d.id) { try images.bytes(.result, id: d.id, viewer: viewer)?.data }
+        let palette = try movies.resultPalette(imageID: d.id) { try library.result(d.id, viewer: viewer) }
         let nearest = try movies.nearest(to: palette)
         let page = ImageResultPage(
             id: d.id, title: d.title.isEmpty ? nil : d.title, style: style, strength: d.strength,

@@ -19,8 +19,6 @@ struct MovieController {
     let queue: JobQueue
     let pages: Pages
 
-    var movies: MovieStore { service.movies }
-
     // MARK: Creating
 
     /// A colour file makes a movie at once; frames make a job that will.
@@ -73,9 +71,7 @@ struct MovieController {
     }
 
     func owned(_ request: Request, user: Int64, action: String) throws -> MovieSummary {
-        guard let movie = try movies.find(id: try Self.id(request)) else { throw MovieService.notFound }
-        guard movie.ownerID == user else { throw HTTPError(.forbidden, "Only the member who added this movie can \(action) it.") }
-        return movie
+        try service.owned(try Self.id(request), by: user, action: action)
     }
 
     func jobSnapshot(_ request: Request) throws -> JobQueue.Snapshot {
@@ -118,19 +114,16 @@ struct MovieController {
         }
         router.get("/api/v1/movies") { request in
             let page = try request.pageNumber()
-            let list = try c.movies.list(page: page)
+            let list = try c.service.list(page: page)
             struct ListBody: Encodable { var page: Int; var has_more: Bool; var movies: [MovieBody] }
             return HTTPResponse.noStore(.json(ListBody(page: page, has_more: list.hasMore, movies: list.items.map(Self.body))))
         }
         router.get("/api/v1/movies/jobs/:id") { request in HTTPResponse.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
         router.get("/api/v1/movies/:id") { request in
-            guard let movie = try c.movies.find(id: try Self.id(request)) else { throw MovieService.notFound }
-            return HTTPResponse.noStore(.json(Self.body(movie)))
+            HTTPResponse.noStore(.json(Self.body(try c.service.find(try Self.id(request)))))
         }
         router.add("DELETE", "/api/v1/movies/:id") { request in
-            let user = try request.apiSession().user.id!
-            let movie = try c.owned(request, user: user, action: "delete")
-            guard try c.movies.delete(id: movie.id, owner: user) else { throw MovieService.notFound }
+            try c.service.delete(try Self.id(request), by: try request.apiSession().user.id!)
             return HTTPResponse(status: .noContent)
         }
         for format in ["csv", "json", "gpl"] {
@@ -176,7 +169,7 @@ struct MovieController {
             let form = try request.formDictionary()
             do {
                 let info = try MovieService.info(title: form["title"], year: form["year"], director: form["director"], notes: form["notes"])
-                guard try c.movies.update(id: movie.id, owner: user, info: info) else { throw MovieService.notFound }
+                try c.service.update(movie.id, by: user, info: info)
                 return .redirect(to: "/movies/\(movie.id)")
             } catch let refusal as Refusal where refusal.reason == .invalid {
                 let error = HTTPError(refusal)
@@ -193,7 +186,7 @@ struct MovieController {
             guard form["confirm"] == "yes" else {
                 return c.editForm(request, movie: movie, error: HTTPError(.badRequest, "Tick the box to confirm the deletion."))
             }
-            guard try c.movies.delete(id: movie.id, owner: user) else { throw MovieService.notFound }
+            try c.service.delete(movie.id, by: user)
             return .redirect(to: "/movies")
         }
     }
@@ -242,10 +235,8 @@ struct MovieController {
 
     func thumbnail(_ request: Request) throws -> HTTPResponse {
         let text = request.parameter("number") ?? ""
-        guard text.hasSuffix(".jpg"), let number = Int(text.dropLast(4)),
-              let bytes = try movies.thumbnail(movie: try Self.id(request), scene: number) else {
-            throw HTTPError(.notFound, "There is no such scene.")
-        }
+        guard text.hasSuffix(".jpg"), let number = Int(text.dropLast(4)) else { throw HTTPError(.notFound, "There is no such scene.") }
+        let bytes = try service.thumbnail(movie: try Self.id(request), scene: number)
         let etag = "\"\(try Self.id(request))-\(number)\""
         var headers: HTTPHeaders = ["ETag": etag, "Cache-Control": "public, max-age=300"]
         if request.headers.noneMatchFails(etag) { return HTTPResponse(status: .notModified, headers: headers) }
@@ -264,7 +255,7 @@ struct MovieController {
 
     func listPage(_ request: Request) throws -> HTTPResponse {
         let page = try request.pageNumber()
-        let list = try movies.list(page: page)
+        let list = try service.list(page: page)
         return pages.render("movies/list", "Movie colour palettes", request, page: MovieListPage(
             movies: list.items.map { m in
                 .init(id: m.id, title: m.info.title, details: Self.details(m), owner: m.ownerName, scenes: m.sceneCount,

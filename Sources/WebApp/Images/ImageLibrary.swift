@@ -47,6 +47,36 @@ struct ImageLibrary: Sendable {
         return details
     }
 
+    func list(owner: Int64, page: Int) throws -> ImagePage { try images.list(owner: owner, page: page) }
+
+    func listPublic(order: ImageStore.PublicOrder, page: Int) throws -> ImagePage { try images.listPublic(order: order, page: page) }
+
+    func delete(_ id: String, by user: Int64) throws {
+        _ = try owned(id, by: user, action: "delete")
+        guard try images.delete(id: id, owner: user) else { throw Self.notFound }
+    }
+
+    /// Shares or unshares the owner's image; returns it as it is now.
+    func setShared(_ shared: Bool, _ id: String, by user: Int64) throws -> ImageDetails {
+        _ = try owned(id, by: user, action: shared ? "share" : "unshare")
+        guard try images.setShared(shared, id: id, owner: user) else { throw Self.notFound }
+        return try details(id, viewer: user)
+    }
+
+    /// Likes or unlikes a shared image; returns its like count.
+    func like(_ liked: Bool, _ id: String, by user: Int64) throws -> Int {
+        let details = try details(id, viewer: user)
+        guard details.visibility == .public, let count = try images.setLiked(liked, id: id, user: user) else {
+            throw Refusal(.conflict, "Only shared images can be liked.")
+        }
+        return count
+    }
+
+    /// The cartoon's PNG, if `viewer` may see it.
+    func result(_ id: String, viewer: Int64?) throws -> Data? {
+        try images.bytes(.result, id: id, viewer: viewer)?.data
+    }
+
     /// The bytes of one rendition. Stored bytes never change for an id, so the ETag is the id
     /// and rendition; a 304 is only given after the visibility check. Cache-Control follows
     /// visibility: shared images may sit in shared caches for five minutes (so an unshared one

@@ -198,7 +198,39 @@ struct MovieService: Sendable {
         }
     }
 
-    // MARK: Reading movies
+    // MARK: Reading and changing movies
+
+    func list(page: Int) throws -> (items: [MovieSummary], hasMore: Bool) {
+        try movies.list(page: page)
+    }
+
+    func find(_ id: String) throws -> MovieSummary {
+        guard let movie = try movies.find(id: id) else { throw Self.notFound }
+        return movie
+    }
+
+    /// The movie for an owner-only action: not found, or forbidden when it is someone else's.
+    func owned(_ id: String, by user: Int64, action: String) throws -> MovieSummary {
+        let movie = try find(id)
+        guard movie.ownerID == user else { throw Refusal(.forbidden, "Only the member who added this movie can \(action) it.") }
+        return movie
+    }
+
+    func update(_ id: String, by user: Int64, info: MovieInfo) throws {
+        _ = try owned(id, by: user, action: "edit")
+        guard try movies.update(id: id, owner: user, info: info) else { throw Self.notFound }
+    }
+
+    func delete(_ id: String, by user: Int64) throws {
+        _ = try owned(id, by: user, action: "delete")
+        guard try movies.delete(id: id, owner: user) else { throw Self.notFound }
+    }
+
+    /// A scene's thumbnail (JPEG).
+    func thumbnail(movie id: String, scene: Int) throws -> Data {
+        guard let bytes = try movies.thumbnail(movie: id, scene: scene) else { throw Refusal(.notFound, "There is no such scene.") }
+        return bytes
+    }
 
     struct Loaded {
         var summary: MovieSummary
