@@ -299,6 +299,14 @@ public final class AppDatabase: Sendable {
                     PRIMARY KEY (job_id, position)
                 ) WITHOUT ROWID
                 """)
+            // However a job ends (finished, failed, cancelled, given up after its attempts),
+            // its uploads go in the same transaction: nothing is left behind to clean up.
+            try db.execute(sql: """
+                CREATE TRIGGER job_ended AFTER UPDATE OF state ON job
+                WHEN NEW.state IN ('done', 'failed', 'cancelled') BEGIN
+                    DELETE FROM job_input WHERE job_id = NEW.id;
+                END
+                """)
         }
         return migrator
     }

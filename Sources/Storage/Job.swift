@@ -206,7 +206,6 @@ public struct JobStore: Sendable {
             try db.execute(sql: "UPDATE job SET state = 'queued', lease = NULL, lease_expires_at = NULL, progress = 0 WHERE \(expired)",
                            arguments: [now])
             count += db.changesCount
-            try Self.dropInputsOfFinished(db)
             return count
         }
     }
@@ -272,8 +271,7 @@ public struct JobStore: Sendable {
             case let .movie(movie): try MovieStore.insert(movie, now: now, in: db)
             case .failed, .cancelled: break
             }
-            try db.execute(sql: "DELETE FROM job_input WHERE job_id = ?", arguments: [lease.job.id])
-            return true
+            return true // the inputs went with the state change (trigger job_ended)
         }
     }
 
@@ -287,14 +285,7 @@ public struct JobStore: Sendable {
                                attempts = max(attempts - 1, 0), progress = 0, lease = NULL, lease_expires_at = NULL
                 WHERE id = ? AND lease = ? AND state = 'running'
                 """, arguments: [now, lease.job.id, lease.token])
-            try Self.dropInputsOfFinished(db)
         }
-    }
-
-    static func dropInputsOfFinished(_ db: Database) throws {
-        try db.execute(sql: """
-            DELETE FROM job_input WHERE job_id IN (SELECT id FROM job WHERE state IN ('done', 'failed', 'cancelled'))
-            """)
     }
 
     // MARK: Reading and cancelling
@@ -326,7 +317,6 @@ public struct JobStore: Sendable {
             switch state {
             case .queued:
                 try db.execute(sql: "UPDATE job SET state = 'cancelled', finished_at = ? WHERE id = ?", arguments: [now, id])
-                try db.execute(sql: "DELETE FROM job_input WHERE job_id = ?", arguments: [id])
                 return .cancelled
             case .running:
                 try db.execute(sql: "UPDATE job SET cancel_requested = 1 WHERE id = ?", arguments: [id])

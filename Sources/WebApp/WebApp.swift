@@ -52,9 +52,7 @@ public final class WebApp: Sendable {
         }
         let images = ImageStore(database: database)
         let conversions = configuration.conversionService()
-        var jobStore = configuration.jobStore(database)
-        let metrics = AppMetrics(jobs: jobStore)
-        jobStore.leasesExpired = { metrics.leasesExpired($0) }
+        let (jobStore, metrics) = configuration.jobStore(database)
         // Requests are measured only where someone can read the figures.
         if configuration.metricsPort != nil { router.observer = metrics }
         let workers = JobWorkers.make(store: jobStore, conversions: conversions, kinds: Job.Kind.allCases,

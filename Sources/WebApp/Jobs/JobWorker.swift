@@ -97,7 +97,8 @@ final class JobWorker: Sendable {
         metrics?.jobClaimed(job)
         let began = Date()
         let flags = RunFlags()
-        defer { metrics?.jobRan(job, outcome: flags.ended.withLock { $0 }, seconds: Date().timeIntervalSince(began)) }
+        var ended = "lost" // how the run ended, for metrics: done, failed, cancelled, released or lost
+        defer { metrics?.jobRan(job, outcome: ended, seconds: Date().timeIntervalSince(began)) }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "artworker.heartbeat"))
         timer.schedule(deadline: .now() + heartbeat, repeating: heartbeat, leeway: .milliseconds(100))
         timer.setEventHandler { [store, logger] in
@@ -120,7 +121,7 @@ final class JobWorker: Sendable {
             let inputs = try store.inputs(of: job.id)
             outcome = try execute(job, inputs, { fraction in flags.progress.withLock { $0 = max($0, min(fraction, 1)) } }, isCancelled)
         } catch {
-            if flags.lost.load(ordering: .relaxed) || flags.cancelRequested.load(ordering: .relaxed) || stopping.load(ordering: .relaxed) {
+            if isCancelled() {
                 outcome = nil // decided below
             } else if let failure = error as? JobFailure {
                 logger.notice("job refused its input", metadata: metadata.merging(["reason": "\(failure)"]) { $1 })
@@ -139,7 +140,7 @@ final class JobWorker: Sendable {
                 // Stopping: the job goes back to the queue for another worker.
                 do {
                     try store.release(lease)
-                    flags.ended.withLock { $0 = "released" }
+                    ended = "released"
                     logger.info("job released: this worker is stopping", metadata: metadata)
                 } catch {
                     logger.error("could not release a job (it returns to the queue when its lease runs out)",
@@ -155,7 +156,7 @@ final class JobWorker: Sendable {
         }
         do {
             if try store.finish(lease, outcome) {
-                flags.ended.withLock { $0 = Self.name(outcome) }
+                ended = Self.name(outcome)
                 let seconds = String(format: "%.2f", Date().timeIntervalSince(began))
                 logger.info("job finished", metadata: metadata.merging(["outcome": "\(Self.name(outcome))", "seconds": "\(seconds)"]) { $1 })
             } else {
@@ -172,8 +173,6 @@ final class JobWorker: Sendable {
         let progress = Mutex<Double>(0)
         let cancelRequested = Atomic<Bool>(false)
         let lost = Atomic<Bool>(false)
-        /// How the run ended, for metrics: done, failed, cancelled, released or lost.
-        let ended = Mutex<String>("lost")
     }
 
     static func name(_ outcome: JobStore.Outcome) -> String {

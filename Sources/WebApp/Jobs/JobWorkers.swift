@@ -20,10 +20,7 @@ public final class JobWorkers: Sendable {
 
     /// Workers for `kinds` on the database in the configuration's data folder.
     public static func make(configuration: WebAppConfiguration, kinds: [Job.Kind], count: Int, logger: Logger) throws -> JobWorkers {
-        let database = try AppDatabase.open(directory: configuration.dataDirectory)
-        var store = configuration.jobStore(database)
-        let metrics = AppMetrics(jobs: store)
-        store.leasesExpired = { metrics.leasesExpired($0) }
+        let (store, metrics) = configuration.jobStore(try AppDatabase.open(directory: configuration.dataDirectory))
         return make(store: store, conversions: configuration.conversionService(), kinds: kinds, count: count, metrics: metrics,
                     logger: logger)
     }
@@ -88,8 +85,12 @@ enum JobWorkerError: Error, CustomStringConvertible {
 }
 
 extension WebAppConfiguration {
-    func jobStore(_ database: AppDatabase) -> JobStore {
-        JobStore(database: database, leaseDuration: jobLease, maxAttempts: jobAttempts)
+    /// The job table with these settings, and the metrics that count its expired leases.
+    func jobStore(_ database: AppDatabase) -> (JobStore, AppMetrics) {
+        var store = JobStore(database: database, leaseDuration: jobLease, maxAttempts: jobAttempts)
+        let metrics = AppMetrics(jobs: store)
+        store.leasesExpired = { metrics.leasesExpired($0) }
+        return (store, metrics)
     }
 
     func conversionService() -> ConversionService {
