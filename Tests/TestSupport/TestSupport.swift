@@ -129,6 +129,12 @@ public final class LoopbackClient {
     }
 
     /// Whether the server closed the connection (EOF) within the receive timeout.
+    /// Whether a read would not block now (bytes waiting, EOF or reset).
+    public func isReadable() -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1
+    }
+
     public func isClosedByServer() -> Bool {
         while fill() {}
         var chunk = [UInt8](repeating: 0, count: 16)
@@ -136,6 +142,18 @@ public final class LoopbackClient {
     }
 }
 
+
+/// Polls `condition` until it holds or `seconds` pass. Tests wait for the state they need
+/// instead of sleeping a fixed time: the suites run in parallel on two cores, and a sleep that is
+/// long enough alone is not long enough under that load.
+public func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        if Date() > deadline { return false }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    return true
+}
 
 /// A multipart/form-data body (RFC 7578).
 public struct MultipartBody {
