@@ -60,9 +60,12 @@ let package = Package(
         .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Passwords (bcrypt via libxcrypt), session tokens (JWT HS256), CSRF; nothing about HTTP.
         .target(name: "Auth", dependencies: ["CXCrypt", .product(name: "Crypto", package: "swift-crypto")]),
+        // What people read, in every language the product speaks: the message catalogs,
+        // language negotiation (RFC 9110 §12.5.4) and plural rules. Foundation only.
+        .target(name: "Localization"),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib",
+            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib", "Localization",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -109,8 +112,12 @@ let package = Package(
             dependencies: ["Auth", "TestSupport"]
         ),
         .testTarget(
+            name: "LocalizationTests",
+            dependencies: ["Localization", "TestSupport"]
+        ),
+        .testTarget(
             name: "WebAppTests",
-            dependencies: ["WebApp", "HTTPServer", "TestSupport", "ImageIO", "CartoonGAN", "Storage", "Palette", "Markup", "CZlib",
+            dependencies: ["WebApp", "HTTPServer", "TestSupport", "Localization", "ImageIO", "CartoonGAN", "Storage", "Palette", "Markup", "CZlib",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

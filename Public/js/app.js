@@ -21,7 +21,7 @@
           var p = Math.floor(s.progress * 100);
           bar.value = p;
           percent.textContent = p + "%";
-          state.textContent = s.status;
+          state.textContent = s.status_text || s.status;
           if (s.status === "queued" || s.status === "running") { setTimeout(poll, 700); } else { location.reload(); }
         })
         .catch(function () { setTimeout(poll, 2000); });
@@ -37,11 +37,25 @@
     range.min = "0";
     range.max = "100";
     range.value = "50";
-    range.setAttribute("aria-label", "Move the split between before and after");
+    range.setAttribute("aria-label", figure.dataset.sliderLabel || "Move the split between before and after");
     var split = function () { figure.style.setProperty("--split", range.value + "%"); };
     range.addEventListener("input", split);
     split();
     figure.classList.add("sliding");
     figure.appendChild(range);
   });
+
+  // Dates: the server writes them in UTC and says so; here they become the reader's own time
+  // zone, in the page's language (<html lang>). `data-day` ones show the day only.
+  if (window.Intl && Intl.DateTimeFormat) {
+    var lang = document.documentElement.lang || "en";
+    var withTime = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+    var dayOnly = new Intl.DateTimeFormat(lang, { dateStyle: "medium" });
+    document.querySelectorAll("time[datetime]").forEach(function (time) {
+      var date = new Date(time.getAttribute("datetime"));
+      if (isNaN(date.getTime())) { return; }
+      time.title = time.textContent; // the UTC form stays at hand
+      time.textContent = (time.hasAttribute("data-day") ? dayOnly : withTime).format(date);
+    });
+  }
 })();

@@ -1,36 +1,53 @@
-/// Rules for usernames and passwords, stated where people read them (the sign-up page shows
-/// `usernameRule` and `passwordRule`).
+/// Rules for usernames and passwords. A broken rule is a `Problem`; the app words it in the
+/// reader's language (this module speaks to no one).
 public enum Credentials {
-    public static let usernameRule = "3–32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
-    public static let passwordRule = "10–256 characters; not a common password, not your username"
     public static let minPasswordLength = 10
     public static let maxPasswordLength = 256
 
+    public enum Problem: Sendable, Equatable, CustomStringConvertible {
+        case usernameLength, usernameCharacters, usernameStart
+        case passwordShort, passwordLong, passwordHasUsername, passwordEasy, passwordCommon
+
+        /// English, for logs and tests.
+        public var description: String {
+            switch self {
+            case .usernameLength: "A username has 3 to 32 characters."
+            case .usernameCharacters: "A username uses only letters, digits, '.', '_' and '-'."
+            case .usernameStart: "A username starts with a letter or a digit."
+            case .passwordShort: "A password has at least \(Credentials.minPasswordLength) characters."
+            case .passwordLong: "A password has at most \(Credentials.maxPasswordLength) characters."
+            case .passwordHasUsername: "A password must not contain the username."
+            case .passwordEasy: "That password is too easy to guess."
+            case .passwordCommon: "That password is one of the most common ones; choose another."
+            }
+        }
+    }
+
     /// nil when acceptable, else why not.
-    public static func problem(username: String) -> String? {
+    public static func problem(username: String) -> Problem? {
         let scalars = Array(username.unicodeScalars)
-        guard (3...32).contains(scalars.count) else { return "A username has 3 to 32 characters." }
+        guard (3...32).contains(scalars.count) else { return .usernameLength }
         guard scalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) })
-        else { return "A username uses only letters, digits, '.', '_' and '-'." }
+        else { return .usernameCharacters }
         guard let first = scalars.first, first.properties.isAlphabetic || ("0"..."9").contains(first) else {
-            return "A username starts with a letter or a digit."
+            return .usernameStart
         }
         return nil
     }
 
-    public static func problem(password: String, username: String) -> String? {
+    public static func problem(password: String, username: String) -> Problem? {
         let count = password.count
-        if count < minPasswordLength { return "A password has at least \(minPasswordLength) characters." }
-        if count > maxPasswordLength { return "A password has at most \(maxPasswordLength) characters." }
+        if count < minPasswordLength { return .passwordShort }
+        if count > maxPasswordLength { return .passwordLong }
         let lower = password.lowercased()
-        if lower.contains(username.lowercased()) && username.count >= 3 { return "A password must not contain the username." }
-        if Set(lower).count <= 2 { return "That password is too easy to guess." }
+        if lower.contains(username.lowercased()) && username.count >= 3 { return .passwordHasUsername }
+        if Set(lower).count <= 2 { return .passwordEasy }
         // Common ones, also with up to four digits or symbols tacked on ("password123!").
         let base = String(lower.reversed().drop { !$0.isLetter }.reversed())
         if commonPasswords.contains(lower) || (commonPasswords.contains(base) && lower.count - base.count <= 4) {
-            return "That password is one of the most common ones; choose another."
+            return .passwordCommon
         }
-        if isSequence(lower) { return "That password is too easy to guess." }
+        if isSequence(lower) { return .passwordEasy }
         return nil
     }
 

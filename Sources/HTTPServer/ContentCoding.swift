@@ -30,7 +30,12 @@ enum ContentCoding {
         guard compressible(response) else { return nil }
         var response = response
         // Caches must keep the two forms apart whether or not this client gets gzip.
-        response.headers.add("Vary", "Accept-Encoding")
+        // One Vary line, added to what the response already varies on (RFC 9110 §12.5.5).
+        if let vary = response.headers["Vary"], !vary.isEmpty {
+            response.headers.set("Vary", vary + ", Accept-Encoding")
+        } else {
+            response.headers.set("Vary", "Accept-Encoding")
+        }
         guard acceptsGzip(requestHeaders), let compressed = gzip(response.body), compressed.count < response.body.count else {
             return response
         }

@@ -5,12 +5,22 @@ import Logging
 /// is `Router`, which renders them with its error renderer. `message` is shown to the user.
 public struct HTTPError: Error, Sendable {
     public var status: HTTPStatus
+    /// For the user, in English: never internals.
     public var message: String
     public var headers: HTTPHeaders
+    /// A stable, machine-readable name for the error ("not_found", "upload.no_photo"), for API
+    /// clients to act on without parsing the sentence.
+    public var code: String?
+    /// What the app's error renderer needs to say it in the reader's language (the app's own
+    /// message type); this layer only carries it.
+    public var details: (any Sendable)?
 
-    public init(_ status: HTTPStatus, _ message: String? = nil, headers: HTTPHeaders = HTTPHeaders()) {
+    public init(_ status: HTTPStatus, _ message: String? = nil, code: String? = nil, details: (any Sendable)? = nil,
+                headers: HTTPHeaders = HTTPHeaders()) {
         self.status = status
         self.message = message ?? status.reason
+        self.code = code
+        self.details = details
         self.headers = headers
     }
 }
@@ -57,6 +67,10 @@ public struct ErrorContext: Sendable {
     public var requestID: String
     /// The request's path ("" when the request could not be parsed).
     public var path: String
+    public var code: String? = nil
+    public var details: (any Sendable)? = nil
+    /// The request, when it was parsed: its headers say who asks and in which language.
+    public var request: HTTPRequest? = nil
 }
 
 /// Renders an error response (an HTML page, or JSON under an API prefix, say).
@@ -239,10 +253,10 @@ public final class Router: HTTPResponder, @unchecked Sendable {
         }
         switch lookup(method: request.method, path: request.path) {
         case .notFound:
-            respond(errorResponse(HTTPError(.notFound, "There is no page at this address."), id: request.id, path: request.path), "(none)")
+            respond(errorResponse(HTTPError(.notFound, "There is no page at this address.", code: "not_found"), request: request), "(none)")
         case let .methodNotAllowed(methods):
-            var response = errorResponse(HTTPError(.methodNotAllowed, "\(request.method) is not allowed here."),
-                                         id: request.id, path: request.path)
+            var response = errorResponse(HTTPError(.methodNotAllowed, "\(request.method) is not allowed here.", code: "method_not_allowed"),
+                                         request: request)
             response.headers.set("Allow", methods.joined(separator: ", "))
             respond(response, "(none)")
         case let .found(route, parameters):
@@ -291,17 +305,18 @@ public final class Router: HTTPResponder, @unchecked Sendable {
 
     func response(for error: any Error, request: Request) -> HTTPResponse {
         if let error = error as? HTTPError ?? translateError?(error) {
-            var response = errorResponse(error, id: request.id, path: request.path)
+            var response = errorResponse(error, request: request.http)
             for field in error.headers { response.headers.set(field.name, field.value) }
             return response
         }
         // Anything unexpected: details to the log, a request id to the user, nothing else.
         logger.error("handler failed", metadata: ["id": "\(request.id)", "path": "\(request.path)", "error": "\(error)"])
-        return errorResponse(HTTPError(.internalServerError, "Something went wrong on our side."), id: request.id, path: request.path)
+        return errorResponse(HTTPError(.internalServerError, "Something went wrong on our side.", code: "internal"), request: request.http)
     }
 
-    func errorResponse(_ error: HTTPError, id: String, path: String) -> HTTPResponse {
-        renderError(ErrorContext(status: error.status, message: error.message, requestID: id, path: path))
+    func errorResponse(_ error: HTTPError, request: HTTPRequest) -> HTTPResponse {
+        renderError(ErrorContext(status: error.status, message: error.message, requestID: request.id, path: request.path,
+                                 code: error.code, details: error.details, request: request))
     }
 
     public func errorResponse(status: HTTPStatus, reason: String, requestID: String) -> HTTPResponse {

@@ -28,9 +28,9 @@ public enum PalettePlots {
     /// into one column), stacked by share, darkest at the bottom; an empty column is a fade
     /// (black). Each column keeps its largest shares, at most
     /// `fingerprintStripes / columns` of them (1...18), scaled to fill the column.
-    public static func fingerprint(columns: [[WeightedColour]], width: Int = 900, height: Int = 90) -> String {
+    public static func fingerprint(columns: [[WeightedColour]], width: Int = 900, height: Int = 90, words: Words = .english) -> String {
         var svg = "<svg class=\"fingerprint\" viewBox=\"0 0 \(width) \(height)\" preserveAspectRatio=\"none\" role=\"img\" "
-            + "aria-label=\"The film's colours scene by scene, from the first scene on the left to the last\">"
+            + "aria-label=\"\(HTML.escape(words.fingerprint))\">"
         guard !columns.isEmpty else { return svg + "</svg>" }
         let columnWidth = Double(width) / Double(columns.count)
         let perColumn = max(1, min(SceneAnalyzer.coloursPerScene, fingerprintStripes / columns.count))
@@ -92,7 +92,7 @@ public enum PalettePlots {
 
     /// The colours in the RGB cube (R to the right, G up, B towards the viewer), each a dot of
     /// its own colour, area by weight, drawn far to near.
-    public static func rgbCube(_ colours: [WeightedColour], view: View = View(), size: Int = 420) -> String {
+    public static func rgbCube(_ colours: [WeightedColour], view: View = View(), size: Int = 420, words: Words = .english) -> String {
         func model(_ r: Double, _ g: Double, _ b: Double) -> SIMD3<Double> { SIMD3(r / 255 - 0.5, g / 255 - 0.5, b / 255 - 0.5) }
         let corners = [(0.0, 0.0, 0.0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255), (255, 255, 255)]
             .map { model($0.0, $0.1, $0.2) }
@@ -104,9 +104,9 @@ public enum PalettePlots {
                 if [d.x, d.y, d.z].filter({ $0 != 0 }).count == 1 { edges.append((corners[i], corners[j])) }
             }
         }
-        let axes = [("Red", model(255, 0, 0), model(300, 0, 0)), ("Green", model(0, 255, 0), model(0, 300, 0)),
-                    ("Blue", model(0, 0, 255), model(0, 0, 300))]
-        return scatter(colours, view: view, size: size, title: "The film's colours in the RGB cube", edges: edges, axes: axes,
+        let axes = [(words.red, model(255, 0, 0), model(300, 0, 0)), (words.green, model(0, 255, 0), model(0, 300, 0)),
+                    (words.blue, model(0, 0, 255), model(0, 0, 300))]
+        return scatter(colours, view: view, size: size, title: words.rgbTitle, edges: edges, axes: axes,
                        origin: ("0", model(0, 0, 0))) { c in
             let v = c.clamped
             return model(v.r, v.g, v.b)
@@ -114,7 +114,7 @@ public enum PalettePlots {
     }
 
     /// The colours in the HSV cylinder: hue around, saturation outwards, value up.
-    public static func hsvCylinder(_ colours: [WeightedColour], view: View = View(), size: Int = 420) -> String {
+    public static func hsvCylinder(_ colours: [WeightedColour], view: View = View(), size: Int = 420, words: Words = .english) -> String {
         func model(_ h: Double, _ s: Double, _ v: Double) -> SIMD3<Double> {
             let a = h * .pi / 180
             return SIMD3(0.5 * s * cos(a), v - 0.5, -0.5 * s * sin(a))
@@ -127,10 +127,10 @@ public enum PalettePlots {
         }
         edges.append((model(0, 0, 0), model(0, 0, 1)))
         for h in [0.0, 90, 180, 270] { edges.append((model(h, 1, 0), model(h, 1, 1))) }
-        let axes = [("Value", model(0, 0, 1), model(0, 0, 1.12)), ("Hue 0°", model(0, 1, 1), model(0, 1.18, 1)),
+        let axes = [(words.value, model(0, 0, 1), model(0, 0, 1.12)), (words.hue + " 0°", model(0, 1, 1), model(0, 1.18, 1)),
                     ("120°", model(120, 1, 1), model(120, 1.18, 1)), ("240°", model(240, 1, 1), model(240, 1.18, 1)),
-                    ("Saturation", model(0, 0, 0), model(300, 0.55, -0.08))]
-        return scatter(colours, view: view, size: size, title: "The film's colours in the HSV cylinder", edges: edges, axes: axes,
+                    (words.saturation, model(0, 0, 0), model(300, 0.55, -0.08))]
+        return scatter(colours, view: view, size: size, title: words.hsvTitle, edges: edges, axes: axes,
                        origin: nil) { c in
             let hsv = c.hsv
             return model(hsv.h, hsv.s, hsv.v)
@@ -193,13 +193,13 @@ public enum PalettePlots {
     }
 
     /// The histogram from `hueBins`.
-    public static func hueHistogram(bins all: [Double], width: Int = 720, height: Int = 180) -> String {
+    public static func hueHistogram(bins all: [Double], width: Int = 720, height: Int = 180, words: Words = .english) -> String {
         let bins = Array(all.prefix(36)), neutral = all.count > 36 ? all[36] : 0
         let total = all.reduce(0, +)
         let plotHeight = Double(height - 30), barWidth = Double(width - 60) / 37
         let tallest = max(bins.max() ?? 0, neutral, 1e-12)
-        var svg = "<svg class=\"hues\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"Hue distribution of the film's colours\">"
-            + "<title>Hue distribution</title>"
+        var svg = "<svg class=\"hues\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTML.escape(words.hueTitle))\">"
+            + "<title>\(HTML.escape(words.hueTitle))</title>"
         func bar(_ i: Int, _ value: Double, _ fill: String, _ label: String) {
             let h = plotHeight * value / tallest
             let x = 10 + Double(i) * barWidth + (i == 36 ? barWidth * 0.5 : 0)
@@ -208,15 +208,33 @@ public enum PalettePlots {
                 + "<title>\(HTML.escape(label)): \(f(percent))%</title></rect>"
         }
         for (i, value) in bins.enumerated() {
-            bar(i, value, Colour(h: Double(i) * 10 + 5, s: 0.75, v: 0.9).hex, "Hue \(i * 10)–\(i * 10 + 10)°")
+            bar(i, value, Colour(h: Double(i) * 10 + 5, s: 0.75, v: 0.9).hex, "\(words.hue) \(i * 10)–\(i * 10 + 10)°")
         }
-        bar(36, neutral, "#8a8a8a", "Greys, black and white")
+        bar(36, neutral, "#8a8a8a", words.greys)
         svg += "<g font-size=\"12\" fill=\"#222228\">"
         for degrees in stride(from: 0, through: 300, by: 60) { // 360° is 0° again
             svg += "<text x=\"\(f(10 + Double(degrees) / 10 * barWidth))\" y=\"\(height - 8)\" text-anchor=\"middle\">\(degrees)°</text>"
         }
-        svg += "<text x=\"\(f(10 + 37 * barWidth))\" y=\"\(height - 8)\" text-anchor=\"middle\">grey</text></g>"
+        svg += "<text x=\"\(f(10 + 37 * barWidth))\" y=\"\(height - 8)\" text-anchor=\"middle\">\(HTML.escape(words.grey))</text></g>"
         return svg + "</svg>"
+    }
+
+    /// The words the plots draw or name them by: English by default, the app passes its
+    /// reader's language.
+    public struct Words: Sendable {
+        public var fingerprint, rgbTitle, red, green, blue, hsvTitle, value, hue, saturation, hueTitle, greys, grey: String
+
+        public init(fingerprint: String, rgbTitle: String, red: String, green: String, blue: String, hsvTitle: String,
+                    value: String, hue: String, saturation: String, hueTitle: String, greys: String, grey: String) {
+            (self.fingerprint, self.rgbTitle, self.red, self.green, self.blue, self.hsvTitle) = (fingerprint, rgbTitle, red, green, blue, hsvTitle)
+            (self.value, self.hue, self.saturation, self.hueTitle, self.greys, self.grey) = (value, hue, saturation, hueTitle, greys, grey)
+        }
+
+        public static let english = Words(
+            fingerprint: "The film's colours scene by scene, from the first scene on the left to the last",
+            rgbTitle: "The film's colours in the RGB cube", red: "Red", green: "Green", blue: "Blue",
+            hsvTitle: "The film's colours in the HSV cylinder", value: "Value", hue: "Hue", saturation: "Saturation",
+            hueTitle: "Hue distribution of the film's colours", greys: "Greys, black and white", grey: "grey")
     }
 
     static func f(_ value: Double) -> String {

@@ -308,6 +308,15 @@ public final class AppDatabase: Sendable {
                 END
                 """)
         }
+        migrator.registerMigration("v9: job errors in every language") { db in
+            // `error` stays the English sentence (the log, the command line). This is the same
+            // reason as the app's catalog message, JSON {"key", "arguments"}, so each reader is
+            // told in their own language: Korean to one, English to another.
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN error_message TEXT
+                    CHECK (error_message IS NULL OR (json_valid(error_message) AND error IS NOT NULL))
+                """)
+        }
         return migrator
     }
 

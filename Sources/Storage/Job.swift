@@ -19,6 +19,8 @@ public struct Job: Sendable, Equatable {
     public var attempts: Int
     public var cancelRequested: Bool
     public var error: String?
+    /// The same reason as the app's catalog message (JSON), to tell it in the reader's language.
+    public var errorMessage: String?
     /// What the job made: image ids, or one movie id.
     public var results: [String]
     public var createdAt: Date
@@ -39,6 +41,7 @@ public struct Job: Sendable, Equatable {
         attempts = row["attempts"]
         cancelRequested = row["cancel_requested"]
         error = row["error"]
+        errorMessage = row["error_message"]
         results = (try? JSONDecoder().decode([String].self, from: Data((row["results"] as String).utf8))) ?? []
         createdAt = row["created_at"]
         startedAt = row["started_at"]
@@ -191,6 +194,11 @@ public struct JobStore: Sendable {
         "This job was interrupted \(attempts) times (the worker running it stopped) and will not be tried again. Please submit it once more."
     }
 
+    /// The same, as the app's catalog message ("job.interrupted" in Sources/Localization).
+    public static func interruptedMessage(_ attempts: Int) -> String {
+        #"{"key":"job.interrupted","arguments":{"attempts":\#(attempts)}}"#
+    }
+
     /// Running jobs whose lease ran out: cancelled if their owner asked, failed after
     /// `maxAttempts` claims, otherwise queued again. Returns how many leases had run out.
     public func recoverExpired(now: Date = Date()) throws -> Int {
@@ -200,8 +208,8 @@ public struct JobStore: Sendable {
             try db.execute(sql: "UPDATE job SET state = 'cancelled', \(finished) WHERE \(expired) AND cancel_requested = 1",
                            arguments: [now, now])
             var count = db.changesCount
-            try db.execute(sql: "UPDATE job SET state = 'failed', error = ?, \(finished) WHERE \(expired) AND attempts >= ?",
-                           arguments: [Self.interruptedSentence(maxAttempts), now, now, maxAttempts])
+            try db.execute(sql: "UPDATE job SET state = 'failed', error = ?, error_message = ?, \(finished) WHERE \(expired) AND attempts >= ?",
+                           arguments: [Self.interruptedSentence(maxAttempts), Self.interruptedMessage(maxAttempts), now, now, maxAttempts])
             count += db.changesCount
             try db.execute(sql: "UPDATE job SET state = 'queued', lease = NULL, lease_expires_at = NULL, progress = 0 WHERE \(expired)",
                            arguments: [now])
@@ -241,8 +249,8 @@ public struct JobStore: Sendable {
         case images([Image])
         case movie(NewMovie)
         /// A sentence for the owner: their input was refused, or something went wrong (with the
-        /// request id to quote).
-        case failed(String)
+        /// request id to quote); in English, and as the app's catalog message (JSON).
+        case failed(String, message: String? = nil)
         case cancelled
     }
 
@@ -251,19 +259,20 @@ public struct JobStore: Sendable {
     @discardableResult
     public func finish(_ lease: JobLease, _ outcome: Outcome, now: Date = Date()) throws -> Bool {
         try database.pool.write { db in
-            let (state, error, results): (Job.State, String?, [String]) = switch outcome {
-            case let .images(images): (.done, nil, images.map(\.id))
-            case let .movie(movie): (.done, nil, [movie.id])
-            case let .failed(sentence): (.failed, sentence, [])
-            case .cancelled: (.cancelled, nil, [])
+            let (state, error, message, results): (Job.State, String?, String?, [String]) = switch outcome {
+            case let .images(images): (.done, nil, nil, images.map(\.id))
+            case let .movie(movie): (.done, nil, nil, [movie.id])
+            case let .failed(sentence, message): (.failed, sentence, message, [])
+            case .cancelled: (.cancelled, nil, nil, [])
             }
             // The fence: this UPDATE matches only while the token is ours. Results are written
             // after it, in the same transaction, so they exist exactly when it matched.
             try db.execute(sql: """
-                UPDATE job SET state = ?, error = ?, results = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END,
+                UPDATE job SET state = ?, error = ?, error_message = ?, results = ?,
+                               progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END,
                                lease = NULL, lease_expires_at = NULL, finished_at = ?
                 WHERE id = ? AND lease = ? AND state = 'running'
-                """, arguments: [state.rawValue, error, String(decoding: try JSONEncoder().encode(results), as: UTF8.self),
+                """, arguments: [state.rawValue, error, message, String(decoding: try JSONEncoder().encode(results), as: UTF8.self),
                                  state.rawValue, now, lease.job.id, lease.token])
             guard db.changesCount == 1 else { return false }
             switch outcome {

@@ -1,4 +1,5 @@
 import Foundation
+import Localization
 
 // What each page's template shows, one struct per page: the controllers fill them, the
 // templates (Templates/) read their properties by name. A nil optional is "not there", so a
@@ -51,7 +52,8 @@ struct CartoonizePage {
     var noModels: Bool
     var sizes: [SizeChoice]
     var maxMB: Int
-    var anonymousHours: Int
+    /// What a visitor without an account may do (a plural: "1 hour", "2 hours").
+    var anonymousNote: String
     var error: String?
 }
 
@@ -61,7 +63,7 @@ struct JobPage {
         var id: String
     }
     var id: String
-    var status: String
+    var statusText: String
     var waiting: Bool
     /// Seconds until the page reloads itself (scripting off), while the job waits.
     var refresh: Int?
@@ -72,16 +74,20 @@ struct JobPage {
     var error: String?
     var images: [Result] = []
 
-    init(_ job: JobQueue.Snapshot) {
+    init(_ job: JobQueue.Snapshot, _ language: Language) {
         id = job.id
-        status = job.status.rawValue
+        statusText = Self.statusText(job.status, language)
         waiting = job.waiting
         refresh = job.waiting ? 2 : nil
         percent = Int((job.progress * 100).rounded(.down))
         done = job.status == .done
         failed = job.status == .failed
         cancelled = job.status == .cancelled
-        error = job.error
+        error = job.error(in: language)
+    }
+
+    static func statusText(_ state: JobQueue.Status, _ language: Language) -> String {
+        Message("job.state.\(state.rawValue)").text(in: language)
     }
 }
 
@@ -89,8 +95,9 @@ struct JobPage {
 struct GalleryPage {
     struct Item {
         var id: String
-        var title: String?
-        var style: String
+        /// The title, or the style and date when the picture has none.
+        var label: String
+        var styleName: String
         var owner: String
         var likes: Int
         var liked: Bool
@@ -98,6 +105,7 @@ struct GalleryPage {
         var mine: Bool
         var canLike: Bool
         var created: String
+        var createdISO: String
     }
     struct Sort {
         var value: String
@@ -126,8 +134,8 @@ struct ImageResultPage {
         var strip: String
     }
     var id: String
-    var title: String?
-    var style: String
+    var heading: String
+    var styleName: String
     var strength: Int
     var width: Int
     var height: Int
@@ -137,11 +145,13 @@ struct ImageResultPage {
     var model: String
     var modelShort: String
     var created: String
+    var createdISO: String
     var owner: String?
     var mine: Bool
     var shared: Bool
     var anonymous: Bool
     var expires: String?
+    var expiresISO: String?
     var likes: Int
     var liked: Bool
     var canLike: Bool
@@ -158,9 +168,8 @@ struct MovieListPage {
         var id: String
         var title: String
         var details: String?
-        var owner: String
-        var scenes: Int
-        var colours: Int
+        /// "12 scenes · 216 colours · added by mei", in the reader's language.
+        var summary: String
         var strip: String
     }
     var movies: [Item]
@@ -210,11 +219,8 @@ struct MoviePage {
     var title: String
     var details: String?
     var notes: String?
-    var owner: String
+    var summary: String
     var mine: Bool
-    var sceneCount: Int
-    var scenesKnown: Bool
-    var colourCount: Int
     var dominantStrip: String
     var dominant: [Dominant]
     var fingerprint: String?
@@ -230,5 +236,6 @@ struct MoviePage {
     var previousScenes: String?
     var nextScenes: String?
     var ungrouped: Int?
+    var ungroupedText: String?
     var ungroupedStrip: String?
 }

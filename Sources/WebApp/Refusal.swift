@@ -1,3 +1,5 @@
+import Localization
+
 /// A service's "no": why it will not do what was asked, in a sentence the asker can read. The
 /// services throw only this for requests they refuse (anything else is unexpected: logged in
 /// full, shown as a sentence with the request id). They know nothing of HTTP; the web layer
@@ -7,6 +9,8 @@ struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     enum Reason: Sendable, Equatable {
         /// The request itself is wrong: a missing field, a value out of range.
         case invalid
+        /// The body is not of a kind this request takes (JSON expected, multipart sent…).
+        case wrongType
         /// Content that cannot be read: not an image, a corrupt file, a malformed CSV.
         case unreadable
         /// Beyond a size limit: a file, a frame count, decoded pixels.
@@ -28,12 +32,18 @@ struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     let reason: Reason
-    let message: String
+    /// What to tell the asker, as a catalog key with its arguments: pages and the API show it
+    /// in the reader's language, the command line and the logs in English.
+    let message: Message
 
-    init(_ reason: Reason, _ message: String) {
+    init(_ reason: Reason, _ key: String, _ arguments: [String: Argument] = [:]) {
+        self.init(reason, Message(key, arguments))
+    }
+
+    init(_ reason: Reason, _ message: Message) {
         self.reason = reason
         self.message = message
     }
 
-    var description: String { message }
+    var description: String { message.description }
 }

@@ -37,19 +37,7 @@ public final class WebApp: Sendable {
         let database = try AppDatabase.open(directory: configuration.dataDirectory)
         let secret = try SessionSecret.load(dataDirectory: configuration.dataDirectory, environment: configuration.environment)
         let accounts = try AccountService(database: database, secret: secret, bcryptCost: configuration.bcryptCost)
-        let router = Router(defaultBodyLimit: configuration.server.limits.maxBodyBytes, logger: logger) { e in
-            // Errors skip the middleware on their way out, so security headers are added here too.
-            var response: HTTPResponse
-            if e.path.hasPrefix("/api/") {
-                struct Body: Encodable { var error: String; var status: Int; var request_id: String }
-                response = .json(Body(error: e.message, status: e.status.code, request_id: e.requestID), status: e.status)
-            } else {
-                response = .html(templates.page("errors/error", title: "\(e.status.code) \(e.status.reason)", page: ErrorPage(
-                    code: e.status.code, reason: e.status.reason, message: e.message, requestID: e.requestID)), status: e.status)
-            }
-            SecurityHeaders.apply(to: &response)
-            return response
-        }
+        let router = Router(defaultBodyLimit: configuration.server.limits.maxBodyBytes, logger: logger)
         let images = ImageStore(database: database)
         let conversions = configuration.conversionService()
         let (jobStore, metrics) = configuration.jobStore(database)
@@ -60,10 +48,9 @@ public final class WebApp: Sendable {
         let nudge: @Sendable () -> Void = { workers.nudge() }
         let conversionQueue = JobQueue(store: jobStore, kind: .conversion,
                                        limits: .init(waiting: configuration.maxQueuedConversions, perSubmitter: configuration.maxQueuedPerMember),
-                                       noun: "conversions", nudge: nudge)
+                                       nudge: nudge)
         // Frame analysis is a kind of its own: a movie never waits behind conversions.
-        let movieQueue = JobQueue(store: jobStore, kind: .movie, limits: .init(waiting: 8, perSubmitter: 2),
-                                  noun: "movie analyses", nudge: nudge)
+        let movieQueue = JobQueue(store: jobStore, kind: .movie, limits: .init(waiting: 8, perSubmitter: 2), nudge: nudge)
         let staticFiles = StaticFiles(root: configuration.publicDirectory)
         let openAPI = try OpenAPIDocument(files: staticFiles)
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
@@ -79,7 +66,25 @@ public final class WebApp: Sendable {
             SessionMiddleware.token(path: head.path, headers: head.headers).flatMap(accounts.session(token:)) != nil
         }
         let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies)
-        HomeController(pages: pages).mount(on: router)
+        router.renderError = { e in
+            // Errors skip the middleware on their way out, so security headers are added here too.
+            var response: HTTPResponse
+            if e.path.hasPrefix("/api/") {
+                // The sentence follows Accept-Language; `code` is stable for programs to act on.
+                let language = e.request.map(Pages.language(of:)) ?? .fallback
+                let error = HTTPError(e.status, e.message, code: e.code, details: e.details)
+                struct Body: Encodable { var error: String; var code: String; var status: Int; var request_id: String }
+                response = .json(Body(error: error.message(in: language, method: e.request?.method),
+                                      code: e.code ?? "http.\(e.status.code)", status: e.status.code, request_id: e.requestID),
+                                 status: e.status)
+                Pages.languageHeaders(&response, language)
+            } else {
+                response = pages.renderError(e)
+            }
+            SecurityHeaders.apply(to: &response)
+            return response
+        }
+        HomeController(pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
         staticFiles.mount(on: router)
         AuthAPIController(accounts: accounts).mount(on: router)
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)

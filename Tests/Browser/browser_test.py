@@ -201,7 +201,7 @@ def main():
         driver.find_element(By.NAME, "director").send_keys("Satoshi Kon")
         driver.find_element(By.NAME, "csv").send_keys(os.path.abspath(args.csv))
         driver.find_element(By.CSS_SELECTOR, "form[action='/movies'] button[type=submit]").click()
-        wait.until(lambda d: "10110 colours were imported" in d.page_source)
+        wait.until(lambda d: "10,110 colours were imported" in d.page_source)
         flow.check(True, "the study's colour file is imported, ungrouped")
         flow.page_shot(driver, "movie-imported")
         driver.find_element(By.LINK_TEXT, "Movies").click()
@@ -217,6 +217,48 @@ def main():
         errors = console_errors(driver)
         flow.check(not errors, f"no console errors on the movie pages: {errors}")
         driver.get(movie_url)
+
+        print("한국어")
+        driver.find_element(By.CSS_SELECTOR, "header a.language").click()  # the switch on every page
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ko")
+        flow.check(driver.current_url == movie_url, "the switch returns to the page it was used on")
+        flow.check("대표 팔레트" in driver.page_source and "3차원으로 본 색" in driver.page_source, "the movie page in Korean")
+        flow.page_shot(driver, "ko-movie")
+        for path, name, text in [("/", "ko-home", "사진을 애니메이션 그림으로 바꿔 보세요"), ("/explore", "ko-explore", "공개 갤러리"),
+                                 ("/gallery", "ko-gallery", "내 갤러리"), ("/movies", "ko-movies", "영화 색채 분석"),
+                                 ("/account", "ko-account", "비밀번호 바꾸기"), (image_url, "ko-result", "하야오 화풍")]:
+            driver.get(path if path.startswith("http") else base + path)
+            flow.check(text in driver.page_source, f"{path} in Korean ({text})")
+            flow.shot(driver, name)
+        korean_photo = os.path.join(tempfile.mkdtemp(prefix="artworker-ko-"), "우리집 고양이.png")
+        shutil.copyfile(args.photo, korean_photo)
+        driver.get(base + "/cartoonize")
+        flow.check("사진을 만화로 바꾸기" in driver.page_source, "the upload form in Korean")
+        driver.find_element(By.NAME, "image").send_keys(korean_photo)
+        driver.find_element(By.CSS_SELECTOR, "select[name=max_side] option[value='512']").click()
+        flow.shot(driver, "ko-upload-form")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/cartoonize'] button[type=submit]").click()
+        wait.until(EC.url_contains("/i/"))
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "figure.compare.sliding")))
+        heading = driver.find_element(By.TAG_NAME, "h1").text
+        flow.check(heading == "우리집 고양이 — 하야오 화풍", f"a Korean file name is the picture's title ({heading})")
+        slider = driver.find_element(By.CSS_SELECTOR, "figure.compare input[type=range]")
+        flow.check(slider.get_attribute("aria-label") == "변환 전과 후의 경계 옮기기", "the script's words are Korean too")
+        made = driver.find_element(By.CSS_SELECTOR, "dl.meta time")
+        flow.check(made.get_attribute("title").endswith("UTC") and "UTC" not in made.text,
+                   f"dates in the reader's time zone, the UTC form kept as a title ({made.text})")
+        flow.shot(driver, "ko-result-upload")
+        for f in os.listdir(downloads):
+            os.remove(os.path.join(downloads, f))
+        driver.find_element(By.LINK_TEXT, "PNG 내려받기").click()
+        deadline = time.time() + 20
+        while time.time() < deadline and not [f for f in os.listdir(downloads) if not f.endswith(".crdownload")]:
+            time.sleep(0.2)
+        files = os.listdir(downloads)
+        flow.check(files == ["우리집 고양이-hayao.png"], f"the download keeps the Korean name: {files}")
+        errors = console_errors(driver)
+        flow.check(not errors, f"no console errors in Korean: {errors}")
+        driver.get(base + "/language/en?next=/")
 
         print("scripting off")
         plain = browser(scripting=False)

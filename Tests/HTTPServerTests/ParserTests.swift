@@ -180,3 +180,18 @@ struct ParserTests {
         }
     }
 }
+
+@Suite("Content-Disposition (RFC 6266, RFC 8187)")
+struct ContentDispositionTests {
+    @Test("names in any script travel as filename*, with an ASCII filename= first", arguments: [
+        ("cup-hayao.png", "cup-hayao.png", #"attachment; filename="cup-hayao.png""#),
+        ("우리집 고양이-hayao.png", "artworker-hayao-1a2b.png",
+         #"attachment; filename="artworker-hayao-1a2b.png"; filename*=UTF-8''%EC%9A%B0%EB%A6%AC%EC%A7%91%20%EA%B3%A0%EC%96%91%EC%9D%B4-hayao.png"#),
+        ("a \"b\" 100%.png", "a-b-100.png", #"attachment; filename="a-b-100.png"; filename*=UTF-8''a%20%22b%22%20100%25.png"#),
+        ("x.png", "q\"u\\o.png", #"attachment; filename="q\"u\\o.png"; filename*=UTF-8''x.png"#),
+        ("é.png", "é.png", #"attachment; filename="_.png"; filename*=UTF-8''%C3%A9.png"#),
+    ])
+    func value(name: String, fallback: String, expected: String) {
+        #expect(ContentDisposition.value("attachment", filename: name, fallback: fallback) == expected)
+    }
+}

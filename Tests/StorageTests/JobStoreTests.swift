@@ -84,6 +84,7 @@ struct JobStoreTests {
         #expect(try jobs.claim(kinds: [.conversion], now: t) == nil)
         let failed = try #require(try jobs.find(id: id, viewer: a))
         #expect(failed.state == .failed && failed.error == JobStore.interruptedSentence(jobs.maxAttempts))
+        #expect(failed.errorMessage == #"{"key":"job.interrupted","arguments":{"attempts":\#(jobs.maxAttempts)}}"#)
         #expect(try jobs.orphanedInputs() == 0)
     }
 

@@ -26,7 +26,7 @@ struct DecodeGateTests {
         async let second: Void = gate.run(cost: 60) { order.add("second") }
         try await Task.sleep(nanoseconds: 50_000_000)
         #expect(order.all == ["first"]) // 60 + 60 > 100: the second waits
-        await #expect(throws: Refusal(.busy(retryAfter: 5), "The server is busy reading other uploads; try again in a moment.")) {
+        await #expect(throws: Refusal(.busy(retryAfter: 5), "upload.busy")) {
             try await gate.run(cost: 1) {}
         } // the waiting room (1) is full
         release.signal()

@@ -1,4 +1,5 @@
 import Foundation
+import Localization
 import HTTPServer
 import Logging
 import Storage
@@ -18,7 +19,7 @@ struct JobFixture {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-jobs-\(UUID().uuidString)")
         let database = try AppDatabase.open(directory: dir)
         store = JobStore(database: database, leaseDuration: lease)
-        queue = JobQueue(store: store, kind: .conversion, limits: limits, noun: "conversions")
+        queue = JobQueue(store: store, kind: .conversion, limits: limits)
         let users = UserStore(database: database)
         members = try ["chihiro", "haku", "lin"].map { try users.create(username: $0, passwordHash: "$2b$04$" + String(repeating: "a", count: 53)).id! }
     }
@@ -127,11 +128,13 @@ struct JobQueueTests {
         let refused = try f.submit(owner: nil, requestID: "r1")
         let broken = try f.submit(owner: nil, requestID: "0a1b")
         let worker = f.worker { job, _, _, _ in
-            if job.id == refused { throw JobFailure(description: "frame_7.png: the PNG file is truncated.") }
+            if job.id == refused { throw JobFailure(Message("photo.truncated", ["file": "frame_7.png", "format": "PNG"])) }
             throw DatabaseTrouble()
         }
         defer { worker.stop() }
-        #expect(try f.wait(refused, viewer: nil) { $0.status == .failed }?.error == "frame_7.png: the PNG file is truncated.")
+        let failed = try #require(try f.wait(refused, viewer: nil) { $0.status == .failed })
+        #expect(failed.error == "frame_7.png: the PNG file is incomplete (truncated).")
+        #expect(failed.error(in: .ko) == "frame_7.png: PNG 파일이 중간에 끊겼습니다.") // each reader in their language
         let error = try f.wait(broken, viewer: nil) { $0.status == .failed }?.error ?? ""
         #expect(error.contains("request id 0a1b") && !error.contains("SQLite") && !error.contains("/srv"))
         let logged = f.log.all.filter { $0.hasPrefix("error job failed") }
@@ -182,15 +185,46 @@ struct PageHelperTests {
     func timestamps() {
         #expect(ImageLibrary.timestamp(Date(timeIntervalSince1970: 1_795_249_664.9)) == "2026-11-21T08:27:44Z")
         #expect(ImageLibrary.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
-        #expect(ImageLibrary.readableTime(Date(timeIntervalSince1970: 1_795_249_664)) == "2026-11-21 08:27 UTC")
     }
 
-    @Test("download names come from the upload's name, reduced to safe characters", arguments: [
-        ("Harbour at Dusk.JPG", "Harbour-at-Dusk"), ("../../etc/passwd", "passwd"), (#"C:\photos\mei.png"#, "mei"),
-        ("\"quoted\";.png", "quoted"), ("日本.png", ""), ("noext", "noext"), (".png", ""),
+    @Test("dates as each language writes them, in a stated time zone")
+    func dates() {
+        let date = Date(timeIntervalSince1970: 1_795_249_664)
+        #expect(Dates.time(date, in: .en) == "21 Nov 2026, 08:27 UTC")
+        #expect(Dates.time(date, in: .ko) == "2026년 11월 21일 08:27 UTC")
+        #expect(Dates.day(date, in: .en) == "21 Nov 2026" && Dates.day(date, in: .ko) == "2026년 11월 21일")
+    }
+
+    @Test("titles keep any script, NFC, without folders, extension or control characters", arguments: [
+        ("Harbour at Dusk.JPG", "Harbour at Dusk"), ("../../etc/passwd", "passwd"), (#"C:\photos\mei.png"#, "mei"),
+        ("\"quoted\";.png", "\"quoted\";"), ("日本.png", "日本"), ("noext", "noext"), (".png", ""),
+        ("우리집 고양이.png", "우리집 고양이"), ("고양이.jpg", "고양이"), ("\u{1100}\u{1169}\u{110B}\u{1163}\u{11BC}\u{110B}\u{1175}.png", "고양이"),
+        ("my_cat\u{7}\n  photo.png", "my cat photo"), ("🐈‍⬛ night.png", "🐈‍⬛ night"),
     ])
     func titles(filename: String, title: String) {
         #expect(DownloadName.title(fromFilename: filename) == title)
+    }
+
+    @Test("a long title is cut at a grapheme boundary, at a word where one is near, with a visible …")
+    func longTitles() {
+        let korean = String(repeating: "고양이와 강아지 ", count: 20) + ".png"
+        let title = DownloadName.title(fromFilename: korean)
+        #expect(title.count <= DownloadName.maxTitle && title.hasSuffix("…") && !title.hasSuffix(" …"))
+        #expect(title.dropLast().hasSuffix("강아지") || title.dropLast().hasSuffix("고양이와"))
+        let flags = String(repeating: "🇰🇷", count: 100) // one grapheme = two scalars: never split
+        let cut = DownloadName.title(flags)
+        #expect(cut == String(repeating: "🇰🇷", count: DownloadName.maxTitle - 1) + "…")
+    }
+
+    @Test("download names keep the title; the ASCII fallback never loses the file", arguments: [
+        ("우리집 고양이", "우리집 고양이-hayao.png", "artworker-hayao-a1b2c3d4.png"),
+        ("Harbour at Dusk", "Harbour at Dusk-hayao.png", "Harbour-at-Dusk-hayao.png"),
+        ("", "artworker-hayao-a1b2c3d4.png", "artworker-hayao-a1b2c3d4.png"),
+        ("a/b:c", "a-b-c-hayao.png", "a-b-c-hayao.png"),
+    ])
+    func downloadNames(title: String, name: String, fallback: String) {
+        let file = DownloadName.file(title: title, style: "hayao", id: "a1b2c3d4e5f6", ext: "png")
+        #expect(file.name == name && file.fallback == fallback)
     }
 }
 
@@ -199,6 +233,7 @@ struct RefusalMappingTests {
     @Test("each reason has one status; waits travel as Retry-After", arguments: [
         (Refusal.Reason.invalid, 400, nil), (.unreadable, 422, nil), (.tooLarge, 413, nil), (.notFound, 404, nil),
         (.forbidden, 403, nil), (.wrongCredentials, 401, nil), (.conflict, 409, nil), (.tooMany(retryAfter: 10), 429, "10"),
+        (.wrongType, 415, nil),
         (.busy(retryAfter: 30), 503, "30"), (.unavailable, 503, nil),
     ] as [(Refusal.Reason, Int, String?)])
     func mapping(reason: Refusal.Reason, status: Int, retryAfter: String?) {

@@ -156,7 +156,7 @@ struct MovieFlowTests {
         #expect(rows.count == 10_111 && rows[1].hasPrefix(",,,127.81233820675291,112.92467788429684,150.13156365833913,"))
         #expect(!csv.contains(",-")) // tiny negatives were clamped to 0
         let html = (try c.send("GET", "/movies/\(id)")).body
-        #expect(html.contains("10110 colours were imported") && !html.contains(#"id="scene-1""#))
+        #expect(html.contains("10,110 colours were imported") && !html.contains(#"id="scene-1""#))
         let list = object(try c.send("GET", "/api/v1/movies"))
         #expect((list["movies"] as? [[String: Any]])?.first?["id"] as? String == id)
     }

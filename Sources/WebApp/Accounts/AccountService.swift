@@ -1,5 +1,6 @@
 import Auth
 import Foundation
+import Localization
 import Storage
 
 /// Sign-up, sign-in, sessions and account changes, independent of pages or JSON.
@@ -36,18 +37,18 @@ final class AccountService: Sendable {
     /// A new account. Sign-ups are limited per address (an IPv6 /64 counts as one), counted
     /// before the password is hashed.
     func signUp(username: String, password: String, address: String) async throws -> User {
-        if let problem = Credentials.problem(username: username) { throw Refusal(.invalid, problem) }
-        if let problem = Credentials.problem(password: password, username: username) { throw Refusal(.invalid, problem) }
-        if try users.find(username: username) != nil { throw Refusal(.conflict, "That username is taken.") }
+        if let problem = Credentials.problem(username: username) { throw Self.refusal(problem) }
+        if let problem = Credentials.problem(password: password, username: username) { throw Self.refusal(problem) }
+        if try users.find(username: username) != nil { throw Refusal(.conflict, "account.username_taken") }
         if case let .refused(wait) = try attempts.reserveSignup(address: AuthAttempts.addressKey(address), policy: signupPolicy) {
-            throw Refusal(.tooMany(retryAfter: wait), "Too many accounts were made from your network. Try again in \(wait) seconds.")
+            throw Refusal(.tooMany(retryAfter: wait), "account.signup_limited", ["seconds": .number(wait)])
         }
         let hasher = self.hasher
         let hash = try await work.run { try hasher.hash(password) }
         do {
             return try users.create(username: username, passwordHash: hash)
         } catch UserStoreError.usernameTaken {
-            throw Refusal(.conflict, "That username is taken.")
+            throw Refusal(.conflict, "account.username_taken")
         }
     }
 
@@ -57,7 +58,7 @@ final class AccountService: Sendable {
         let attempt: Int64
         switch try attempts.reserveLogin(username: username, address: AuthAttempts.addressKey(address), policy: loginPolicy) {
         case let .refused(wait):
-            throw Refusal(.tooMany(retryAfter: wait), "Too many failed sign-ins. Try again in \(wait) seconds.")
+            throw Refusal(.tooMany(retryAfter: wait), "auth.throttled", ["seconds": .number(wait)])
         case let .allowed(id):
             attempt = id
         }
@@ -65,7 +66,7 @@ final class AccountService: Sendable {
         let hasher = self.hasher, stored = user?.passwordHash
         let matches = try await work.run { hasher.verify(password, against: stored) }
         guard matches, let user, let id = user.id else {
-            throw Refusal(.wrongCredentials, "Wrong username or password.") // the reservation stays a failure
+            throw Refusal(.wrongCredentials, "auth.wrong_credentials") // the reservation stays a failure
         }
         try attempts.loginSucceeded(attempt: attempt, username: username)
         let (token, claims) = signer.issue(subject: String(id), generation: user.sessionGeneration, lifetime: sessionLifetime)
@@ -90,9 +91,9 @@ final class AccountService: Sendable {
     func changePassword(_ session: Session, current: String, new: String) async throws -> String {
         let hasher = self.hasher, stored = session.user.passwordHash
         guard try await work.run({ hasher.verify(current, against: stored) }) else {
-            throw Refusal(.forbidden, "The current password is wrong.")
+            throw Refusal(.forbidden, "account.current_password_wrong")
         }
-        if let problem = Credentials.problem(password: new, username: session.user.username) { throw Refusal(.invalid, problem) }
+        if let problem = Credentials.problem(password: new, username: session.user.username) { throw Self.refusal(problem) }
         let hash = try await work.run { try hasher.hash(new) }
         let generation = try users.updatePasswordHash(id: session.user.id!, to: hash)
         try signOut(session)
@@ -102,9 +103,23 @@ final class AccountService: Sendable {
     func deleteAccount(_ session: Session, password: String) async throws {
         let hasher = self.hasher, stored = session.user.passwordHash
         guard try await work.run({ hasher.verify(password, against: stored) }) else {
-            throw Refusal(.forbidden, "The password is wrong.")
+            throw Refusal(.forbidden, "account.password_wrong")
         }
         try users.delete(id: session.user.id!)
         try signOut(session)
+    }
+
+    /// A broken username or password rule, worded.
+    static func refusal(_ problem: Credentials.Problem) -> Refusal {
+        switch problem {
+        case .usernameLength: Refusal(.invalid, "credentials.username_length")
+        case .usernameCharacters: Refusal(.invalid, "credentials.username_characters")
+        case .usernameStart: Refusal(.invalid, "credentials.username_start")
+        case .passwordShort: Refusal(.invalid, "credentials.password_short", ["count": .number(Credentials.minPasswordLength)])
+        case .passwordLong: Refusal(.invalid, "credentials.password_long", ["count": .number(Credentials.maxPasswordLength)])
+        case .passwordHasUsername: Refusal(.invalid, "credentials.password_has_username")
+        case .passwordEasy: Refusal(.invalid, "credentials.password_easy")
+        case .passwordCommon: Refusal(.invalid, "credentials.password_common")
+        }
     }
 }

@@ -17,7 +17,7 @@ final class PasswordWork: Sendable {
     func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         guard waiting.wrappingAdd(1, ordering: .relaxed).newValue <= maxWaiting else {
             waiting.wrappingSubtract(1, ordering: .relaxed)
-            throw Refusal(.busy(retryAfter: 1), "Too many sign-ins at once; try again in a moment.")
+            throw Refusal(.busy(retryAfter: 1), "auth.busy")
         }
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {

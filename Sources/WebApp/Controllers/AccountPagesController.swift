@@ -1,6 +1,7 @@
 import Auth
 import Foundation
 import HTTPServer
+import Localization
 
 /// /signup, /login, /account: forms that work without JavaScript, errors shown in place.
 struct AccountPagesController {
@@ -10,7 +11,7 @@ struct AccountPagesController {
 
     func mount(on router: Router) {
         let page = self
-        router.get("/signup") { request in page.pages.render("auth/signup", "Sign up", request) }
+        router.get("/signup") { request in page.pages.render("auth/signup", Message("signup.title"), request) }
         router.addAsync("POST", "/signup", bodyLimit: 16 * 1024) { request in
             let form = try request.formDictionary()
             let username = form["username"] ?? "", password = form["password"] ?? ""
@@ -21,12 +22,12 @@ struct AccountPagesController {
                 return page.signedIn(token: token, next: "/account")
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/signup", "Sign up", request, page: AccountPage(error: error.message, username: username),
+                return page.pages.render("auth/signup", Message("signup.title"), request, page: AccountPage(error: error.message(in: page.pages.language(request)), username: username),
                                          status: error.status, headers: error.headers)
             }
         }
         router.get("/login") { request in
-            page.pages.render("auth/login", "Log in", request, page: AccountPage(next: LocalRedirect.pathOrHome(request.http.query("next"))))
+            page.pages.render("auth/login", Message("login.title"), request, page: AccountPage(next: LocalRedirect.pathOrHome(request.http.query("next"))))
         }
         router.addAsync("POST", "/login", bodyLimit: 16 * 1024) { request in
             let form = try request.formDictionary()
@@ -37,13 +38,13 @@ struct AccountPagesController {
                 return page.signedIn(token: token, next: next)
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/login", "Log in", request, page: AccountPage(error: error.message, username: username, next: next),
+                return page.pages.render("auth/login", Message("login.title"), request, page: AccountPage(error: error.message(in: page.pages.language(request)), username: username, next: next),
                                          status: error.status, headers: error.headers)
             }
         }
         router.get("/account") { request in
             guard request.session != nil else { return .redirect(to: "/login?next=%2Faccount") }
-            return page.pages.render("auth/account", "Your account", request)
+            return page.pages.render("auth/account", Message("account.title"), request)
         }
         router.addAsync("POST", "/account/password", bodyLimit: 16 * 1024) { request in
             guard let session = request.session else { return .redirect(to: "/login?next=%2Faccount") }
@@ -54,27 +55,28 @@ struct AccountPagesController {
                 guard let renewed = page.accounts.session(token: token) else { return page.signedIn(token: token, next: "/account") }
                 var signedIn = request
                 signedIn.context[SessionMiddleware.sessionKey] = renewed
-                var response = page.pages.render("auth/account", "Your account", signedIn, page: AccountPage(
-                    notice: "Your password was changed. You were signed out everywhere else."))
+                var response = page.pages.render("auth/account", Message("account.title"), signedIn, page: AccountPage(
+                    notice: Message("account.password_changed").text(in: page.pages.language(request))))
                 response.setCookie(page.sessionCookie(token))
                 return response
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/account", "Your account", request, page: AccountPage(error: error.message), status: error.status)
+                return page.pages.render("auth/account", Message("account.title"), request, page: AccountPage(error: error.message(in: page.pages.language(request))), status: error.status)
             }
         }
         router.addAsync("POST", "/account/delete", bodyLimit: 16 * 1024) { request in
             guard let session = request.session else { return .redirect(to: "/login?next=%2Faccount") }
             let form = try request.formDictionary()
             guard form["confirm"] == "yes" else {
-                return page.pages.render("auth/account", "Your account", request,
-                                         page: AccountPage(error: "Tick the box to confirm the deletion."), status: .badRequest)
+                return page.pages.render("auth/account", Message("account.title"), request,
+                                         page: AccountPage(error: Message("form.confirm_delete").text(in: page.pages.language(request))),
+                                         status: .badRequest)
             }
             do {
                 try await page.accounts.deleteAccount(session, password: form["password"] ?? "")
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/account", "Your account", request, page: AccountPage(error: error.message), status: error.status)
+                return page.pages.render("auth/account", Message("account.title"), request, page: AccountPage(error: error.message(in: page.pages.language(request))), status: error.status)
             }
             var response = HTTPResponse.redirect(to: "/")
             response.setCookie(SetCookie(name: SessionMiddleware.sessionCookie, value: "", maxAge: 0, secure: page.secureCookies))

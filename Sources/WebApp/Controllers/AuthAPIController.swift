@@ -27,12 +27,12 @@ struct AuthAPIController {
 
     static func credentials(_ request: Request) throws -> Credentials {
         guard request.headers["Content-Type"]?.lowercased().hasPrefix("application/json") == true else {
-            throw HTTPError(.unsupportedMediaType, "Send a JSON body with Content-Type: application/json.")
+            throw Refusal(.wrongType, "api.json_expected")
         }
         do {
             return try JSONDecoder().decode(Credentials.self, from: Data(request.body))
         } catch {
-            throw HTTPError(.badRequest, "Expected a JSON object with string fields \"username\" and \"password\".")
+            throw Refusal(.invalid, "api.credentials_expected")
         }
     }
 

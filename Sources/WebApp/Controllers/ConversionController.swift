@@ -2,6 +2,7 @@ import CartoonGAN
 import Foundation
 import HTTPServer
 import ImageIO
+import Localization
 import Storage
 
 /// Conversions, as pages and as API (the API is a contract other tools rely on):
@@ -32,14 +33,16 @@ struct ConversionController {
     struct StatusBody: Encodable {
         var id: String
         var status: String
+        /// The status in the reader's language (Accept-Language), for the job page's script.
+        var status_text: String
         var progress: Double
         var images: [String]
         var error: String?
     }
 
-    static func body(_ s: JobQueue.Snapshot) -> StatusBody {
-        StatusBody(id: s.id, status: s.status.rawValue, progress: (s.progress * 1000).rounded() / 1000,
-                   images: s.resultIDs, error: s.error)
+    static func body(_ s: JobQueue.Snapshot, _ request: Request) -> StatusBody {
+        StatusBody(id: s.id, status: s.status.rawValue, status_text: JobPage.statusText(s.status, Pages.language(of: request.http)),
+                   progress: (s.progress * 1000).rounded() / 1000, images: s.resultIDs, error: s.error(in: Pages.language(of: request.http)))
     }
 
     /// The multipart form: `image` (repeatable), `style`, optional `strength` and `max_side`.
@@ -51,26 +54,26 @@ struct ConversionController {
 
         init(_ request: Request, limits: ImageLimits) throws {
             guard request.headers["Content-Type"]?.lowercased().hasPrefix("multipart/form-data") == true else {
-                throw HTTPError(.unsupportedMediaType, "Send the photos as multipart/form-data.")
+                throw Refusal(.wrongType, "upload.not_multipart")
             }
             let parts: [FormPart]
             do {
                 parts = try request.formFields(limits: MultipartLimits(maxParts: 32, maxPartBytes: limits.maxBytes))
             } catch let error as HTTPError where error.status == .contentTooLarge {
-                throw HTTPError(.contentTooLarge, "Each photo may be at most \(limits.maxBytes / 1_000_000) MB, and a form at most 32 fields.")
+                throw Refusal(.tooLarge, "upload.form_too_large", ["mb": .number(limits.maxBytes / 1_000_000)])
             }
-            func number(_ name: String, _ message: String) throws -> Int? {
+            func number(_ name: String, _ refusal: Refusal) throws -> Int? {
                 guard let text = parts.first(where: { $0.name == name })?.text.trimmingCharacters(in: .whitespaces),
                       !text.isEmpty else { return nil }
-                guard let value = Int(text) else { throw HTTPError(.badRequest, message) }
+                guard let value = Int(text) else { throw refusal }
                 return value
             }
             // A browser sends an empty part for an empty file input; that is no photo.
             uploads = parts.filter { $0.name == "image" && !$0.data.isEmpty }.map { .init(bytes: $0.data, filename: $0.filename) }
             style = parts.first { $0.name == "style" }?.text ?? ""
-            guard !style.isEmpty else { throw HTTPError(.badRequest, "Choose a style: hayao, hosoda, paprika, shinkai or all.") }
-            strength = try number("strength", "Strength is a percentage from 0 to 100.")
-            maxSide = try number("max_side", "The processing size is a number of pixels.")
+            guard !style.isEmpty else { throw Refusal(.invalid, "upload.choose_style") }
+            strength = try number("strength", Refusal(.invalid, "upload.bad_strength"))
+            maxSide = try number("max_side", Refusal(.invalid, "upload.not_a_number", ["field": "max_side"]))
         }
     }
 
@@ -93,7 +96,7 @@ struct ConversionController {
 
     func snapshot(_ request: Request) throws -> JobQueue.Snapshot {
         guard let id = request.parameter("id"), let snapshot = try queue.snapshot(id: id, viewer: request.session?.user.id) else {
-            throw HTTPError(.notFound, "There is no conversion with this id (finished ones are kept for an hour).")
+            throw Refusal(.notFound, "job.not_found")
         }
         return snapshot
     }
@@ -101,7 +104,7 @@ struct ConversionController {
     func cancel(_ request: Request) throws {
         let snapshot = try snapshot(request)
         guard try queue.cancel(id: snapshot.id, viewer: request.session?.user.id) else {
-            throw HTTPError(.conflict, "This conversion has already finished (\(snapshot.status.rawValue)).")
+            throw Refusal(.conflict, "job.already_ended", ["status": .message(Message("job.state.\(snapshot.status.rawValue)"))])
         }
     }
 
@@ -113,10 +116,10 @@ struct ConversionController {
             response.headers.set("Location", "/api/v1/conversions/\(id)")
             return response
         }
-        router.get("/api/v1/conversions/:id") { request in HTTPResponse.noStore(.json(Self.body(try c.snapshot(request)))) }
+        router.get("/api/v1/conversions/:id") { request in HTTPResponse.noStore(.json(Self.body(try c.snapshot(request), request))) }
         router.add("DELETE", "/api/v1/conversions/:id") { request in
             try c.cancel(request)
-            return .json(Self.body(try c.snapshot(request)), status: .accepted)
+            return .json(Self.body(try c.snapshot(request), request), status: .accepted)
         }
 
         router.get("/cartoonize") { request in c.form(request) }
@@ -130,7 +133,7 @@ struct ConversionController {
         }
         router.get("/jobs/:id") { request in try c.jobPage(request) }
         // For the job page's script (cookie-authenticated, unlike the API).
-        router.get("/jobs/:id/status") { request in HTTPResponse.noStore(.json(Self.body(try c.snapshot(request)))) }
+        router.get("/jobs/:id/status") { request in HTTPResponse.noStore(.json(Self.body(try c.snapshot(request), request))) }
         router.post("/jobs/:id/cancel") { request in
             let id = try c.snapshot(request).id
             _ = try queue.cancel(id: id, viewer: request.session?.user.id)
@@ -142,18 +145,23 @@ struct ConversionController {
 
     func form(_ request: Request, error: HTTPError? = nil) -> HTTPResponse {
         let member = request.session != nil
+        let language = pages.language(request)
         let available = Set(service.models.availableStyles)
         var styles = Style.allCases.map { style in
-            CartoonizePage.StyleChoice(value: style.rawValue, name: style.displayName, disabled: !available.contains(style),
-                                       checked: style == .hayao)
+            CartoonizePage.StyleChoice(value: style.rawValue, name: Message("style.\(style.rawValue)").text(in: language),
+                                       disabled: !available.contains(style), checked: style == .hayao)
         }
-        styles.append(.init(value: "all", name: "All four", disabled: available.count < Style.allCases.count, checked: false))
+        styles.append(.init(value: "all", name: Message("style.all").text(in: language),
+                            disabled: available.count < Style.allCases.count, checked: false))
+        let hours = Int(service.anonymousLifetime / 3600)
         let page = CartoonizePage(
             member: member, maxPhotos: member ? Self.memberPhotos : Self.anonymousPhotos, multiple: member, styles: styles,
             noModels: available.isEmpty,
             sizes: Self.sizes.filter { $0 <= service.largestMaxSide }.map { .init(value: $0, selected: $0 == service.defaultMaxSide) },
-            maxMB: service.limits.maxBytes / 1_000_000, anonymousHours: Int(service.anonymousLifetime / 3600), error: error?.message)
-        return pages.render("convert/cartoonize", "Cartoonize a photo", request, page: page, status: error?.status ?? .ok,
+            maxMB: service.limits.maxBytes / 1_000_000,
+            anonymousNote: Message("cartoonize.anonymous", ["hours": .number(hours)]).text(in: language),
+            error: error?.message(in: language))
+        return pages.render("convert/cartoonize", Message("cartoonize.heading"), request, page: page, status: error?.status ?? .ok,
                             headers: error?.headers ?? HTTPHeaders())
     }
 
@@ -161,8 +169,11 @@ struct ConversionController {
         let job = try snapshot(request)
         // One result: its own page is the result page (before/after, downloads).
         if job.status == .done, job.resultIDs.count == 1 { return .redirect(to: "/i/\(job.resultIDs[0])") }
-        var page = JobPage(job)
+        let language = pages.language(request)
+        var page = JobPage(job, language)
         page.images = job.resultIDs.map { .init(id: $0) }
-        return pages.render("convert/job", job.waiting ? "Converting…" : "Conversion \(job.status.rawValue)", request, page: page)
+        let title = job.waiting ? Message("job.title_converting")
+            : Message("job.title_ended", ["status": .message(Message("job.state.\(job.status.rawValue)"))])
+        return pages.render("convert/job", title, request, page: page)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Localization
 import Palette
 import Storage
 
@@ -32,7 +33,7 @@ struct ImageController {
         router.addAsync("GET", "/api/v1/images/:id/result") { request in
             let format = request.http.query("format")?.lowercased() ?? "png"
             guard let rendition = ["png": ImageLibrary.Rendition.png, "jpeg": .jpeg, "jpg": .jpeg][format] else {
-                throw HTTPError(.badRequest, "format is png or jpeg.")
+                throw Refusal(.invalid, "image.bad_format")
             }
             return try c.library.bytes(rendition, id: try Self.id(request), request: request)
         }
@@ -84,7 +85,7 @@ struct ImageController {
             let user = try request.memberID()
             let form = try request.formDictionary()
             guard form["confirm"] == "yes" else {
-                return try c.page(request, status: .badRequest, error: "Tick the box to confirm the deletion.")
+                return try c.page(request, status: .badRequest, error: Message("form.confirm_delete"))
             }
             try c.delete(request, user: user)
             return .redirect(to: "/gallery")
@@ -114,30 +115,35 @@ struct ImageController {
         try library.like(liked, try Self.id(request), by: user)
     }
 
-    func page(_ request: Request, status: HTTPStatus = .ok, error: String? = nil) throws -> HTTPResponse {
+    func page(_ request: Request, status: HTTPStatus = .ok, error: Message? = nil) throws -> HTTPResponse {
         let viewer = request.session?.user.id
+        let language = pages.language(request)
         let d = try library.details(try Self.id(request), viewer: viewer)
-        let style = ImageLibrary.styleName(d.style)
+        let style = ImageLibrary.styleName(d.style, language)
+        let title = Message("image.title", ["label": .text(ImageLibrary.label(title: d.title, style: d.style, created: d.createdAt, language)),
+                                            "style": .text(style)])
         let liked = try library.liked([d.id], viewer: viewer)?.contains(d.id) ?? false
         let palette = try movies.resultPalette(imageID: d.id) { try library.result(d.id, viewer: viewer) }
         let nearest = try movies.nearest(to: palette)
         let page = ImageResultPage(
-            id: d.id, title: d.title.isEmpty ? nil : d.title, style: style, strength: d.strength,
+            id: d.id, heading: title.text(in: language), styleName: style, strength: d.strength,
             width: d.width, height: d.height, inputWidth: d.inputWidth, inputHeight: d.inputHeight,
             seconds: String(format: "%.1f", Double(d.durationMS) / 1000), model: d.modelSHA256,
-            modelShort: String(d.modelSHA256.prefix(12)), created: ImageLibrary.readableTime(d.createdAt), owner: d.ownerName,
+            modelShort: String(d.modelSHA256.prefix(12)), created: Dates.time(d.createdAt, in: language),
+            createdISO: ImageLibrary.timestamp(d.createdAt), owner: d.ownerName,
             mine: viewer != nil && d.ownerID == viewer, shared: d.visibility == .public, anonymous: d.visibility == .anonymous,
-            expires: d.expiresAt.map(ImageLibrary.readableTime), likes: d.likeCount, liked: liked,
+            expires: d.expiresAt.map { Dates.time($0, in: language) }, expiresISO: d.expiresAt.map(ImageLibrary.timestamp),
+            likes: d.likeCount, liked: liked,
             canLike: viewer != nil && d.visibility == .public,
-            pngName: DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "png"),
-            jpegName: DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "jpg"), error: error,
+            pngName: DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "png").name,
+            jpegName: DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "jpg").name, error: error?.text(in: language),
             palette: palette.isEmpty ? nil : PalettePlots.strip(MoviePalette.weighted(palette), width: 540, height: 36,
-                                                                label: "The picture's 18 colours, tile by tile"),
+                                                                label: Message("image.palette_label").text(in: language)),
             nearest: nearest.map { n in
                 .init(id: n.movie.id, title: n.movie.info.title, distance: String(format: "%.1f", n.distance),
-                      strip: PaletteViews.dominantStrip(n.movie.dominant, title: n.movie.info.title, width: 540, height: 36))
+                      strip: PaletteViews.dominantStrip(n.movie.dominant, title: n.movie.info.title, language: language,
+                                                        width: 540, height: 36))
             })
-        return pages.render("images/image", (d.title.isEmpty ? "" : d.title + " — ") + "\(style) style", request, page: page,
-                            status: status)
+        return pages.render("images/image", title, request, page: page, status: status)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Localization
 import Palette
 import Storage
 
@@ -30,13 +31,14 @@ struct MovieController {
     /// The create form's parts (a body parsed once: on a refusal the page shows what was typed).
     func parts(_ request: Request) throws -> [FormPart] {
         guard request.headers["Content-Type"]?.lowercased().hasPrefix("multipart/form-data") == true else {
-            throw HTTPError(.unsupportedMediaType, "Send the movie as multipart/form-data.")
+            throw Refusal(.wrongType, "movie.not_multipart")
         }
         do {
             return try request.formFields(limits: MultipartLimits(maxParts: MovieService.maxFrames + 16,
                                                                   maxPartBytes: MovieService.maxUploadBytes))
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw HTTPError(.contentTooLarge, "A movie may bring at most \(MovieService.maxFrames) files and \(MovieService.maxUploadBytes / 1_000_000) MB.")
+            throw Refusal(.tooLarge, "movie.upload_too_large", ["frames": .number(MovieService.maxFrames),
+                                                                "mb": .number(MovieService.maxUploadBytes / 1_000_000)])
         }
     }
 
@@ -48,9 +50,9 @@ struct MovieController {
         let csv = parts.filter { $0.name == "csv" && !$0.data.isEmpty }
         switch (frames.isEmpty, csv.count) {
         case (true, 0):
-            throw HTTPError(.badRequest, "Add the movie's frames (JPEG or PNG files, or a ZIP of them) or a colour file (CSV).")
+            throw Refusal(.invalid, "movie.no_input")
         case (false, 1...), (_, 2...):
-            throw HTTPError(.badRequest, "Send either frames or one colour file, not both (and one colour file at most).")
+            throw Refusal(.invalid, "movie.both_inputs")
         case (true, _):
             let id = try service.importCSV(csv[0].data, filename: csv[0].filename, info: info, owner: owner)
             return .movie(id)
@@ -70,13 +72,13 @@ struct MovieController {
         return id
     }
 
-    func owned(_ request: Request, user: Int64, action: String) throws -> MovieSummary {
+    func owned(_ request: Request, user: Int64, action: MovieService.OwnerAction) throws -> MovieSummary {
         try service.owned(try Self.id(request), by: user, action: action)
     }
 
     func jobSnapshot(_ request: Request) throws -> JobQueue.Snapshot {
         guard let id = request.parameter("id"), let snapshot = try queue.snapshot(id: id, viewer: request.session?.user.id) else {
-            throw HTTPError(.notFound, "There is no movie analysis with this id (finished ones are kept for an hour).")
+            throw Refusal(.notFound, "movie_job.not_found")
         }
         return snapshot
     }
@@ -84,13 +86,14 @@ struct MovieController {
     struct JobBody: Encodable {
         var id: String
         var status: String
+        var status_text: String
         var progress: Double
         var movie: String?
         var error: String?
     }
 
-    static func body(_ s: JobQueue.Snapshot) -> JobBody {
-        JobBody(id: s.id, status: s.status.rawValue, progress: (s.progress * 1000).rounded() / 1000, movie: s.resultIDs.first, error: s.error)
+    static func body(_ s: JobQueue.Snapshot, _ request: Request) -> JobBody {
+        JobBody(id: s.id, status: s.status.rawValue, status_text: JobPage.statusText(s.status, Pages.language(of: request.http)), progress: (s.progress * 1000).rounded() / 1000, movie: s.resultIDs.first, error: s.error(in: Pages.language(of: request.http)))
     }
 
     func mount(on router: Router) {
@@ -118,7 +121,7 @@ struct MovieController {
             struct ListBody: Encodable { var page: Int; var has_more: Bool; var movies: [MovieBody] }
             return HTTPResponse.noStore(.json(ListBody(page: page, has_more: list.hasMore, movies: list.items.map(Self.body))))
         }
-        router.get("/api/v1/movies/jobs/:id") { request in HTTPResponse.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
+        router.get("/api/v1/movies/jobs/:id") { request in HTTPResponse.noStore(.json(Self.body(try c.jobSnapshot(request), request))) }
         router.get("/api/v1/movies/:id") { request in
             HTTPResponse.noStore(.json(Self.body(try c.service.find(try Self.id(request)))))
         }
@@ -151,7 +154,7 @@ struct MovieController {
             }
         }
         router.get("/movies/jobs/:id") { request in try c.jobPage(request) }
-        router.get("/movies/jobs/:id/status") { request in HTTPResponse.noStore(.json(Self.body(try c.jobSnapshot(request)))) }
+        router.get("/movies/jobs/:id/status") { request in HTTPResponse.noStore(.json(Self.body(try c.jobSnapshot(request), request))) }
         router.post("/movies/jobs/:id/cancel") { request in
             let id = try c.jobSnapshot(request).id
             _ = try c.queue.cancel(id: id, viewer: request.session?.user.id)
@@ -161,11 +164,11 @@ struct MovieController {
         router.get("/movies/:id/scenes/:number") { request in try c.thumbnail(request) }
         router.get("/movies/:id/edit") { request in
             guard let user = request.session?.user.id else { return .redirect(to: "/login") }
-            return c.editForm(request, movie: try c.owned(request, user: user, action: "edit"))
+            return c.editForm(request, movie: try c.owned(request, user: user, action: .edit))
         }
         router.post("/movies/:id/edit", bodyLimit: 64 * 1024) { request in
             let user = try request.memberID()
-            let movie = try c.owned(request, user: user, action: "edit")
+            let movie = try c.owned(request, user: user, action: .edit)
             let form = try request.formDictionary()
             do {
                 let info = try MovieService.info(title: form["title"], year: form["year"], director: form["director"], notes: form["notes"])
@@ -181,10 +184,10 @@ struct MovieController {
         }
         router.post("/movies/:id/delete", bodyLimit: 16 * 1024) { request in
             let user = try request.memberID()
-            let movie = try c.owned(request, user: user, action: "delete")
+            let movie = try c.owned(request, user: user, action: .delete)
             let form = try request.formDictionary()
             guard form["confirm"] == "yes" else {
-                return c.editForm(request, movie: movie, error: HTTPError(.badRequest, "Tick the box to confirm the deletion."))
+                return c.editForm(request, movie: movie, error: HTTPError(Refusal(.invalid, "form.confirm_delete")))
             }
             try c.service.delete(movie.id, by: user)
             return .redirect(to: "/movies")
@@ -235,7 +238,7 @@ struct MovieController {
 
     func thumbnail(_ request: Request) throws -> HTTPResponse {
         let text = request.parameter("number") ?? ""
-        guard text.hasSuffix(".jpg"), let number = Int(text.dropLast(4)) else { throw HTTPError(.notFound, "There is no such scene.") }
+        guard text.hasSuffix(".jpg"), let number = Int(text.dropLast(4)) else { throw Refusal(.notFound, "movie.no_scene") }
         let bytes = try service.thumbnail(movie: try Self.id(request), scene: number)
         let etag = "\"\(try Self.id(request))-\(number)\""
         var headers: HTTPHeaders = ["ETag": etag, "Cache-Control": "public, max-age=300"]
@@ -247,6 +250,26 @@ struct MovieController {
     // MARK: Pages
 
 
+    /// "12 scenes · 216 colours · added by mei"; a colour file without scenes says so. The
+    /// list and the movie page both say it this way, so they cannot disagree.
+    static func summary(_ m: MovieSummary, _ language: Language) -> String {
+        let colours = Argument.message(Message("movies.colours", ["count": .number(m.colourCount)]))
+        let scenesKnown = m.source == .frames || m.sceneCount > 0
+        return (scenesKnown
+            ? Message("movies.summary", ["scenes": .message(Message("movies.scenes", ["count": .number(m.sceneCount)])),
+                                         "colours": colours, "owner": .text(m.ownerName)])
+            : Message("movies.summary_csv", ["colours": colours, "owner": .text(m.ownerName)])).text(in: language)
+    }
+
+    /// The plots' words in the reader's language.
+    static func plotWords(_ language: Language) -> PalettePlots.Words {
+        func t(_ key: String) -> String { Message(key).text(in: language) }
+        return PalettePlots.Words(
+            fingerprint: t("plot.fingerprint"), rgbTitle: t("plot.rgb_title"), red: t("plot.red"), green: t("plot.green"),
+            blue: t("plot.blue"), hsvTitle: t("plot.hsv_title"), value: t("plot.value"), hue: t("plot.hue"),
+            saturation: t("plot.saturation"), hueTitle: t("plot.hue_title"), greys: t("plot.greys"), grey: t("plot.grey"))
+    }
+
     /// "2001 · Hayao Miyazaki", or nil when neither is known.
     static func details(_ m: MovieSummary) -> String? {
         let known = [m.info.year.map(String.init), m.info.director.isEmpty ? nil : m.info.director].compactMap { $0 }
@@ -256,10 +279,11 @@ struct MovieController {
     func listPage(_ request: Request) throws -> HTTPResponse {
         let page = try request.pageNumber()
         let list = try service.list(page: page)
-        return pages.render("movies/list", "Movie colour palettes", request, page: MovieListPage(
+        let language = pages.language(request)
+        return pages.render("movies/list", Message("movies.title"), request, page: MovieListPage(
             movies: list.items.map { m in
-                .init(id: m.id, title: m.info.title, details: Self.details(m), owner: m.ownerName, scenes: m.sceneCount,
-                      colours: m.colourCount, strip: PaletteViews.dominantStrip(m.dominant, title: m.info.title))
+                .init(id: m.id, title: m.info.title, details: Self.details(m), summary: Self.summary(m, language),
+                      strip: PaletteViews.dominantStrip(m.dominant, title: m.info.title, language: language))
             },
             empty: list.items.isEmpty, member: request.session != nil,
             previous: page > 1 ? "/movies?page=\(page - 1)" : nil, next: list.hasMore ? "/movies?page=\(page + 1)" : nil))
@@ -275,23 +299,24 @@ struct MovieController {
     }
 
     func form(_ request: Request, error: HTTPError? = nil, values: [String: String] = [:]) -> HTTPResponse {
-        pages.render("movies/new", "Add a movie", request, page: NewMoviePage(
+        pages.render("movies/new", Message("movies.add"), request, page: NewMoviePage(
             typed_title: values["title"] ?? "", typed_year: values["year"] ?? "", typed_director: values["director"] ?? "",
-            typed_notes: values["notes"] ?? "", error: error?.message, maxFrames: MovieService.maxFrames,
+            typed_notes: values["notes"] ?? "", error: error?.message(in: pages.language(request)), maxFrames: MovieService.maxFrames,
             maxMB: MovieService.maxUploadBytes / 1_000_000), status: error?.status ?? .ok, headers: error?.headers ?? HTTPHeaders())
     }
 
     func editForm(_ request: Request, movie: MovieSummary, error: HTTPError? = nil) -> HTTPResponse {
-        pages.render("movies/edit", "Edit \(movie.info.title)", request, page: EditMoviePage(
+        pages.render("movies/edit", Message("movie.edit_title", ["title": .text(movie.info.title)]), request, page: EditMoviePage(
             id: movie.id, title: movie.info.title, year: movie.info.year.map(String.init) ?? "", director: movie.info.director,
-            notes: movie.info.notes, error: error?.message), status: error?.status ?? .ok)
+            notes: movie.info.notes, error: error?.message(in: pages.language(request))), status: error?.status ?? .ok)
     }
 
     func jobPage(_ request: Request) throws -> HTTPResponse {
         let job = try jobSnapshot(request)
         if job.status == .done, let movie = job.resultIDs.first { return .redirect(to: "/movies/\(movie)") }
-        return pages.render("movies/job", job.waiting ? "Analysing frames…" : "Analysis \(job.status.rawValue)", request,
-                            page: JobPage(job))
+        let title = job.waiting ? Message("movie_job.title_analysing")
+            : Message("movie_job.title_ended", ["status": .message(Message("job.state.\(job.status.rawValue)"))])
+        return pages.render("movies/job", title, request, page: JobPage(job, pages.language(request)))
     }
 
     /// Plots turn in 45° steps with `?turn=N`, so the page needs no script to be explored.
@@ -301,11 +326,13 @@ struct MovieController {
     func moviePage(_ request: Request) throws -> HTTPResponse {
         let turnText = request.http.query("turn") ?? "0"
         guard let turn = Int(turnText), (-1000...1000).contains(turn) else {
-            throw HTTPError(.badRequest, "turn is a whole number of 45° steps, from -1000 to 1000.")
+            throw Refusal(.invalid, "movie.bad_turn")
         }
         let scenePage = try request.pageNumber()
         let loaded = try service.page(try Self.id(request), scenePage: scenePage)
         let m = loaded.summary
+        let language = pages.language(request)
+        let words = Self.plotWords(language)
         let view = PalettePlots.View(yaw: 35 + 45 * Double(turn), pitch: 25)
         let viewer = request.session?.user.id
         let scenes = loaded.scenes.map { scene in
@@ -313,15 +340,16 @@ struct MovieController {
             let tiles = (0..<6).map { tile in colours.filter { $0.tile == tile }.sorted { $0.rank < $1.rank } }
             let flags = SceneFlags(names: scene.flags)
             return MoviePage.Scene(
-                number: scene.number, thumbnail: scene.hasThumbnail, flags: flags.contains(.letterbox) ? "letterbox bars cut off" : nil,
+                number: scene.number, thumbnail: scene.hasThumbnail, flags: flags.contains(.letterbox) ? Message("movie.letterbox").text(in: language) : nil,
                 fade: flags.contains(.fade),
                 strip: PalettePlots.strip(tiles.flatMap { MoviePalette.weighted($0) }, width: 540, height: 36,
-                                          label: "Scene \(scene.number): \(colours.count) colours, tile by tile"))
+                                          label: Message("movie.scene_label", ["number": .number(scene.number),
+                                                                               "count": .number(colours.count)]).text(in: language)))
         }
         let overview = loaded.overview
         let ungroupedStrip = overview.ungrouped.isEmpty ? nil : PalettePlots.strip(
             overview.ungrouped.sorted { ($0.colour.hsv.h, $0.colour.hsv.v) < ($1.colour.hsv.h, $1.colour.hsv.v) },
-            width: 900, height: 48, label: "All imported colours, by hue")
+            width: 900, height: 48, label: Message("movie.ungrouped_label").text(in: language))
         let total = max(m.dominant.reduce(0) { $0 + ($1.share ?? 0) }, 1e-12)
         let base = "/movies/\(m.id)?turn=\(turn)&"
         let dominant = m.dominant.map { c in
@@ -333,19 +361,23 @@ struct MovieController {
                 rgb: "\(Int(colour.clamped.r.rounded())), \(Int(colour.clamped.g.rounded())), \(Int(colour.clamped.b.rounded()))",
                 hsv: String(format: "%.0f°, %.0f%%, %.0f%%", hsv.h, hsv.s * 100, hsv.v * 100))
         }
-        return pages.render("movies/movie", m.info.title, request, page: MoviePage(
+        return pages.render("movies/movie", .verbatim(m.info.title), request, page: MoviePage(
             id: m.id, title: m.info.title, details: Self.details(m), notes: m.info.notes.isEmpty ? nil : m.info.notes,
-            owner: m.ownerName, mine: viewer == m.ownerID, sceneCount: m.sceneCount,
-            scenesKnown: m.source == .frames || m.sceneCount > 0, colourCount: m.colourCount,
-            dominantStrip: PaletteViews.dominantStrip(m.dominant, title: m.info.title, width: 900, height: 64), dominant: dominant,
-            fingerprint: overview.fingerprint.isEmpty ? nil : PalettePlots.fingerprint(columns: overview.fingerprint),
-            rgbPlot: PalettePlots.rgbCube(overview.plot, view: view), hsvPlot: PalettePlots.hsvCylinder(overview.plot, view: view),
-            hues: PalettePlots.hueHistogram(bins: overview.hues),
+            summary: Self.summary(m, language), mine: viewer == m.ownerID,
+            dominantStrip: PaletteViews.dominantStrip(m.dominant, title: m.info.title, language: language, width: 900, height: 64),
+            dominant: dominant,
+            fingerprint: overview.fingerprint.isEmpty ? nil : PalettePlots.fingerprint(columns: overview.fingerprint, words: words),
+            rgbPlot: PalettePlots.rgbCube(overview.plot, view: view, words: words),
+            hsvPlot: PalettePlots.hsvCylinder(overview.plot, view: view, words: words),
+            hues: PalettePlots.hueHistogram(bins: overview.hues, words: words),
             turnLeft: "/movies/\(m.id)?turn=\(turn - 1)&page=\(scenePage)#plots",
             turnRight: "/movies/\(m.id)?turn=\(turn + 1)&page=\(scenePage)#plots",
             scenes: scenes, hasScenes: !scenes.isEmpty, scenePages: loaded.hasMoreScenes || scenePage > 1, scenePage: scenePage,
             previousScenes: scenePage > 1 ? "\(base)page=\(scenePage - 1)#scenes" : nil,
             nextScenes: loaded.hasMoreScenes ? "\(base)page=\(scenePage + 1)#scenes" : nil,
-            ungrouped: overview.ungroupedCount > 0 ? overview.ungroupedCount : nil, ungroupedStrip: ungroupedStrip))
+            ungrouped: overview.ungroupedCount > 0 ? overview.ungroupedCount : nil,
+            ungroupedText: overview.ungroupedCount > 0
+                ? Message("movie.ungrouped", ["count": .number(overview.ungroupedCount)]).text(in: language) : nil,
+            ungroupedStrip: ungroupedStrip))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Localization
 import Palette
 import Storage
 
@@ -10,7 +11,8 @@ extension Request {
     /// The API caller's session, or 401 with a Bearer challenge (RFC 6750 §3).
     func apiSession() throws -> AccountService.Session {
         guard let session else {
-            throw HTTPError(.unauthorized, "Sign in first: send Authorization: Bearer <token>.", headers: ["WWW-Authenticate": "Bearer"])
+            throw HTTPError(.unauthorized, "Sign in first: send Authorization: Bearer <token>.", code: "api.sign_in_first",
+                            details: Message("api.sign_in_first"), headers: ["WWW-Authenticate": "Bearer"])
         }
         return session
     }
@@ -18,7 +20,7 @@ extension Request {
     /// The signed-in member's id, for page forms that only members may send.
     func memberID() throws -> Int64 {
         guard let user = session?.user.id else {
-            throw HTTPError(.unauthorized, "Log in first: only members can share, like, edit or delete.")
+            throw Refusal(.wrongCredentials, "auth.members_only")
         }
         return user
     }
@@ -47,8 +49,9 @@ extension HTTPResponse {
 
 /// Palette pictures more than one page shows.
 enum PaletteViews {
-    static func dominantStrip(_ dominant: [StoredColour], title: String, width: Int = 600, height: Int = 40) -> String {
+    static func dominantStrip(_ dominant: [StoredColour], title: String, language: Language, width: Int = 600, height: Int = 40) -> String {
         PalettePlots.strip(dominant.map { WeightedColour(Colour(r: $0.r, g: $0.g, b: $0.b), weight: $0.share ?? 0) },
-                           width: width, height: height, label: "The dominant colours of \(title)")
+                           width: width, height: height,
+                           label: Message("movie.dominant_label", ["title": .text(title)]).text(in: language))
     }
 }

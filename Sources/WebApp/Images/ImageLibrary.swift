@@ -2,6 +2,7 @@ import CartoonGAN
 import Foundation
 import HTTPServer
 import ImageIO
+import Localization
 import Storage
 
 /// What the image pages and the image API share: the visibility rule turned into status codes,
@@ -11,7 +12,7 @@ struct ImageLibrary: Sendable {
 
     /// The same answer for "no such id" and "someone else's private image", so ids cannot be
     /// probed.
-    static let notFound = Refusal(.notFound, "There is no image here, or it is not yours to see.")
+    static let notFound = Refusal(.notFound, "image.not_found")
 
     /// The downloadable forms of an image.
     enum Rendition: String, Sendable {
@@ -31,8 +32,17 @@ struct ImageLibrary: Sendable {
         try viewer.map { try images.liked(by: $0, among: ids) }
     }
 
-    /// "Hayao" for "hayao".
-    static func styleName(_ style: String) -> String { Style(rawValue: style)?.displayName ?? style }
+    /// "Hayao" (or "하야오") for "hayao".
+    static func styleName(_ style: String, _ language: Language) -> String {
+        Style(rawValue: style) != nil ? Message("style.\(style)").text(in: language) : style
+    }
+
+    /// What a picture is called on pages: its title, or its style and day when it has none.
+    static func label(title: String, style: String, created: Date, _ language: Language) -> String {
+        guard title.isEmpty else { return title }
+        return Message("image.untitled", ["style": .text(styleName(style, language)),
+                                          "date": .text(Dates.day(created, in: language))]).text(in: language)
+    }
 
     func details(_ id: String, viewer: Int64?) throws -> ImageDetails {
         guard let details = try images.details(id: id, viewer: viewer) else { throw Self.notFound }
@@ -41,9 +51,18 @@ struct ImageLibrary: Sendable {
 
     /// The image for an owner-only action: 404 if the viewer cannot see it at all, 403 if they
     /// can (a shared image) but it is not theirs.
-    func owned(_ id: String, by user: Int64, action: String) throws -> ImageDetails {
+    enum OwnerAction: String { case delete, share, unshare }
+
+    func owned(_ id: String, by user: Int64, action: OwnerAction) throws -> ImageDetails {
         let details = try details(id, viewer: user)
-        guard details.ownerID == user else { throw Refusal(.forbidden, "Only the owner can \(action) this image.") }
+        guard details.ownerID == user else {
+            let message: Message = switch action {
+            case .delete: Message("image.not_yours.delete")
+            case .share: Message("image.not_yours.share")
+            case .unshare: Message("image.not_yours.unshare")
+            }
+            throw Refusal(.forbidden, message)
+        }
         return details
     }
 
@@ -52,13 +71,13 @@ struct ImageLibrary: Sendable {
     func listPublic(order: ImageStore.PublicOrder, page: Int) throws -> ImagePage { try images.listPublic(order: order, page: page) }
 
     func delete(_ id: String, by user: Int64) throws {
-        _ = try owned(id, by: user, action: "delete")
+        _ = try owned(id, by: user, action: .delete)
         guard try images.delete(id: id, owner: user) else { throw Self.notFound }
     }
 
     /// Shares or unshares the owner's image; returns it as it is now.
     func setShared(_ shared: Bool, _ id: String, by user: Int64) throws -> ImageDetails {
-        _ = try owned(id, by: user, action: shared ? "share" : "unshare")
+        _ = try owned(id, by: user, action: shared ? .share : .unshare)
         guard try images.setShared(shared, id: id, owner: user) else { throw Self.notFound }
         return try details(id, viewer: user)
     }
@@ -67,7 +86,7 @@ struct ImageLibrary: Sendable {
     func like(_ liked: Bool, _ id: String, by user: Int64) throws -> Int {
         let details = try details(id, viewer: user)
         guard details.visibility == .public, let count = try images.setLiked(liked, id: id, user: user) else {
-            throw Refusal(.conflict, "Only shared images can be liked.")
+            throw Refusal(.conflict, "image.like_unshared")
         }
         return count
     }
@@ -107,12 +126,13 @@ struct ImageLibrary: Sendable {
         }
         headers.set("Content-Type", type)
         if rendition != .thumbnail {
-            // RFC 6266: `attachment` makes browsers save rather than show; the name is ASCII-safe.
+            // RFC 6266: `attachment` makes browsers save rather than show; the name keeps the
+            // title's script (filename*), with an ASCII fallback.
             let name = rendition == .original
-                ? (stored.title.isEmpty ? "original-\(id.prefix(8))" : stored.title) + "." + ext
+                ? DownloadName.original(title: stored.title, id: id, ext: ext)
                 : DownloadName.file(title: stored.title, style: stored.style, id: id, ext: ext)
             let disposition = request.http.query("download") != nil ? "attachment" : "inline"
-            headers.set("Content-Disposition", "\(disposition); filename=\"\(name)\"")
+            headers.set("Content-Disposition", ContentDisposition.value(disposition, filename: name.name, fallback: name.fallback))
         }
         return HTTPResponse(headers: headers, body: body)
     }
@@ -187,11 +207,6 @@ struct ImageLibrary: Sendable {
         return "\(t.tm_year + 1900)-\(two(t.tm_mon + 1))-\(two(t.tm_mday))T\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec))Z"
     }
 
-    /// "2026-11-21 08:18 UTC", for pages.
-    static func readableTime(_ date: Date) -> String {
-        let t = timestamp(date) // yyyy-MM-ddTHH:mm:ssZ
-        return t.prefix(10) + " " + t.dropFirst(11).prefix(5) + " UTC"
-    }
 
     static func body(_ d: ImageDetails, liked: Bool?) -> DetailsBody {
         DetailsBody(id: d.id, title: d.title, style: d.style, strength: d.strength, visibility: d.visibility.rawValue,
@@ -216,7 +231,7 @@ extension Request {
     func pageNumber() throws -> Int {
         guard let text = http.query("page") else { return 1 }
         guard let page = Int(text), (1...100_000).contains(page) else {
-            throw HTTPError(.badRequest, "page must be a positive whole number.")
+            throw Refusal(.invalid, "request.bad_page")
         }
         return page
     }

@@ -1,6 +1,7 @@
 import CartoonGAN
 import Foundation
 import ImageIO
+import Localization
 import Storage
 
 /// Turns uploaded photos into cartoons: check everything first (so bad input is refused
@@ -35,27 +36,48 @@ struct ConversionService: Sendable {
             do {
                 total += try ImageDecoder.info(upload.bytes, limits: limits).decodeCost
             } catch {
-                throw Self.refusal(error, name: upload.filename.map { "\($0): " } ?? "")
+                throw Self.refusal(error, file: upload.filename)
             }
         }
         return total
     }
 
-    /// An image that cannot be taken, as a refusal: too large, or not readable.
-    static func refusal(_ error: ImageError, name: String) -> Refusal {
-        let reason: Refusal.Reason = switch error {
-        case .fileTooLarge, .sideTooLong, .tooManyPixels: .tooLarge
-        default: .unreadable
+    /// An image that cannot be taken, as a refusal that names the file: too large, or not
+    /// readable (an empty file is "empty", not "choose a photo").
+    static func refusal(_ error: ImageError, file: String?) -> Refusal {
+        let name: Argument = file.flatMap { $0.isEmpty ? nil : .text($0) } ?? .message(Message("photo.unnamed"))
+        func megabytes(_ bytes: Int) -> Argument {
+            .text(bytes % 1_000_000 == 0 ? "\(bytes / 1_000_000) MB" : String(format: "%.1f MB", Double(bytes) / 1_000_000))
         }
-        return Refusal(reason, name + error.description)
+        return switch error {
+        case .empty: Refusal(.unreadable, "photo.empty", ["file": name])
+        case .unsupportedFormat: Refusal(.unreadable, "photo.unsupported", ["file": name])
+        case let .fileTooLarge(bytes, limit):
+            Refusal(.tooLarge, "photo.file_too_large", ["file": name, "size": megabytes(bytes), "limit": megabytes(limit)])
+        case let .invalidDimensions(width, height):
+            Refusal(.unreadable, "photo.invalid_dimensions", ["file": name, "width": .number(width), "height": .number(height)])
+        case let .sideTooLong(width, height, limit):
+            Refusal(.tooLarge, "photo.side_too_long", ["file": name, "width": .number(width), "height": .number(height),
+                                                       "limit": .number(limit)])
+        case let .tooManyPixels(width, height, limit):
+            Refusal(.tooLarge, "photo.too_many_pixels", ["file": name, "width": .number(width), "height": .number(height),
+                                                         "limit": .text(String(format: "%g", Double(limit) / 1_000_000))])
+        case let .truncated(format): Refusal(.unreadable, "photo.truncated", ["file": name, "format": .text("\(format)")])
+        case let .corrupt(format, detail):
+            Refusal(.unreadable, "photo.corrupt", ["file": name, "format": .text("\(format)"), "detail": .text(detail)])
+        case let .unsupportedVariant(format, detail):
+            Refusal(.unreadable, "photo.unsupported_variant", ["file": name, "format": .text("\(format)"), "detail": .text(detail)])
+        case let .encodingFailed(format, detail):
+            Refusal(.unreadable, "photo.encoding_failed", ["file": name, "format": .text("\(format)"), "detail": .text(detail)])
+        }
     }
 
     /// Checks the whole request, decoding every photo (then letting it go: the job keeps the
     /// upload's bytes, not 36 MB of pixels per 12 MP photo); anything wrong is a `Refusal`.
     func check(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, owner: Int64?, maxPhotos: Int) throws -> Parameters {
-        guard !uploads.isEmpty else { throw Refusal(.invalid, "Choose at least one photo.") }
+        guard !uploads.isEmpty else { throw Refusal(.invalid, "upload.no_photo") }
         guard uploads.count <= maxPhotos else {
-            throw Refusal(.invalid, "At most \(maxPhotos) photo\(maxPhotos == 1 ? "" : "s") at once\(owner == nil ? " without an account" : "").")
+            throw Refusal(.invalid, owner == nil ? "upload.too_many_anonymous" : "upload.too_many", ["max": .number(maxPhotos)])
         }
         let styles: [Style]
         if style.lowercased() == "all" {
@@ -63,28 +85,28 @@ struct ConversionService: Sendable {
         } else if let one = Style(rawValue: style.lowercased()) {
             styles = [one]
         } else {
-            throw Refusal(.invalid, "Unknown style: choose hayao, hosoda, paprika, shinkai or all.")
+            throw Refusal(.invalid, "upload.unknown_style")
         }
         let available = Set(models.availableStyles)
         if let missing = styles.first(where: { !available.contains($0) }) {
-            throw Refusal(.unavailable, "The \(missing.displayName) model is not installed on this server.")
+            throw Refusal(.unavailable, "upload.model_missing", ["style": .message(Message("style.\(missing.rawValue)"))])
         }
         let strength = strength ?? 100
-        guard (0...100).contains(strength) else { throw Refusal(.invalid, "Strength is a percentage from 0 to 100.") }
+        guard (0...100).contains(strength) else { throw Refusal(.invalid, "upload.bad_strength") }
         let maxSide = maxSide ?? defaultMaxSide
         guard (Generator.minimumSide...largestMaxSide).contains(maxSide) else {
-            throw Refusal(.invalid, "The processing size is between \(Generator.minimumSide) and \(largestMaxSide) pixels.")
+            throw Refusal(.invalid, "upload.bad_size", ["min": .number(Generator.minimumSide), "max": .number(largestMaxSide)])
         }
         for upload in uploads {
-            let name = upload.filename.map { "\($0): " } ?? ""
             do {
                 let decoded = try ImageDecoder.decode(upload.bytes, limits: limits)
                 let size = RGBImage.fittedSize(width: decoded.image.width, height: decoded.image.height, maxSide: maxSide)
                 guard min(size.width, size.height) >= Generator.minimumSide else {
-                    throw Refusal(.invalid, "\(name)the photo is too small or too narrow (at least \(Generator.minimumSide)×\(Generator.minimumSide) pixels after resizing).")
+                    throw Refusal(.invalid, "photo.too_small", ["file": upload.filename.map { .text($0) } ?? .message(Message("photo.unnamed")),
+                                                                "min": .number(Generator.minimumSide)])
                 }
             } catch let error as ImageError {
-                throw Self.refusal(error, name: name)
+                throw Self.refusal(error, file: upload.filename)
             }
         }
         return Parameters(styles: styles, strength: strength, maxSide: maxSide)
@@ -113,7 +135,7 @@ struct ConversionService: Sendable {
             do {
                 decoded = try ImageDecoder.decode(bytes, limits: limits)
             } catch {
-                throw JobFailure(description: (input.name.isEmpty ? "" : "\(input.name): ") + error.description)
+                throw JobFailure(Self.refusal(error, file: input.name).message)
             }
             let photo = decoded.image.fitting(maxSide: parameters.maxSide)
             for style in parameters.styles {
@@ -153,17 +175,49 @@ struct ConversionService: Sendable {
     }
 }
 
-/// File names for downloads: "harbour-hayao.png" from an upload called "Harbour.JPG".
+/// Titles and download names from what people upload, in any script.
 enum DownloadName {
-    /// The upload's name without folder or extension, as a `slug`.
+    /// The most a title keeps, in user-perceived characters (grapheme clusters).
+    static let maxTitle = 80
+
+    /// The upload's name without folder or extension, as a title: Korean, Japanese, emoji and
+    /// all kept, normalised to NFC (a Mac sends 고 as two decomposed jamo; NFC makes it the one
+    /// syllable every other system writes), control characters and runs of spaces made single
+    /// spaces, trimmed at a grapheme boundary with a visible "…". Empty when nothing is left
+    /// (pages then show the style and date).
     static func title(fromFilename filename: String?) -> String {
         guard let filename else { return "" }
         let base = filename.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        return slug(base.contains(".") ? String(base[..<base.lastIndex(of: ".")!]) : base)
+        let stem = base.lastIndex(of: ".").map { String(base[..<$0]) } ?? base
+        return title(stem.replacingOccurrences(of: "_", with: " "))
     }
 
-    /// Text reduced to letters, digits, '-' and '_' (so it is safe in a Content-Disposition
-    /// header and on every file system), at most 60.
+    /// Any text made a title: NFC, no control characters, single spaces, at most `maxTitle`
+    /// graphemes ("…" marks a cut).
+    static func title(_ text: String, limit: Int = maxTitle) -> String {
+        var out = ""
+        var space = false
+        for scalar in text.precomposedStringWithCanonicalMapping.unicodeScalars {
+            if scalar.properties.generalCategory == .control || scalar.properties.isWhitespace
+                || scalar.properties.generalCategory == .format && scalar != "\u{200D}" {
+                space = !out.isEmpty
+                continue
+            }
+            if space { out.unicodeScalars.append(" "); space = false }
+            out.unicodeScalars.append(scalar)
+        }
+        guard out.count > limit else { return out }
+        // Cut at a grapheme boundary (String's Characters are grapheme clusters), then at the
+        // last space if one is near, so a word is not split when it need not be.
+        var cut = String(out.prefix(limit - 1))
+        if let space = cut.lastIndex(of: " "), cut.distance(from: space, to: cut.endIndex) < 16 {
+            cut = String(cut[..<space])
+        }
+        return cut + "…"
+    }
+
+    /// Text reduced to ASCII letters, digits, '-' and '_', at most 60: the `filename=` fallback
+    /// for clients that do not read `filename*` (RFC 6266 §4.3).
     static func slug(_ text: String) -> String {
         var out = ""
         for c in text.unicodeScalars {
@@ -176,8 +230,27 @@ enum DownloadName {
         return String(out.trimmingCharacters(in: CharacterSet(charactersIn: "-")).prefix(60))
     }
 
-    /// "title-style.ext", or "artworker-style-<id prefix>.ext" when the upload had no usable name.
-    static func file(title: String, style: String, id: String, ext: String) -> String {
-        (title.isEmpty ? "artworker-\(style)-\(id.prefix(8))" : "\(title)-\(style)") + "." + ext
+    /// A title made safe as a file name on every system: the characters Windows and macOS
+    /// refuse (`/ \ : * ? " < > |`) become '-', and it may not start with a dot.
+    static func fileSafe(_ title: String) -> String {
+        let refused = Set("/\\:*?\"<>|")
+        let out = String(title.map { refused.contains($0) ? "-" : $0 })
+        return out.hasPrefix(".") ? "-" + out.dropFirst() : out
+    }
+
+    /// The name a result downloads as, "우리집 고양이-hayao.png", and its ASCII fallback
+    /// ("artworker-hayao-1a2b3c4d.png" when the title has no ASCII letters).
+    static func file(title: String, style: String, id: String, ext: String) -> (name: String, fallback: String) {
+        let fallbackStem = slug(title)
+        let fallback = (fallbackStem.isEmpty ? "artworker-\(style)-\(id.prefix(8))" : "\(fallbackStem)-\(style)") + "." + ext
+        return (title.isEmpty ? fallback : "\(fileSafe(title))-\(style).\(ext)", fallback)
+    }
+
+    /// The name the original photo downloads as: its title, or "original-1a2b3c4d".
+    static func original(title: String, id: String, ext: String) -> (name: String, fallback: String) {
+        let stem = slug(title)
+        let fallback = (stem.isEmpty ? "original-\(id.prefix(8))" : stem) + "." + ext
+        return (title.isEmpty ? fallback : "\(fileSafe(title)).\(ext)", fallback)
     }
 }
+

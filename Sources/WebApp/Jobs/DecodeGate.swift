@@ -59,7 +59,7 @@ final class DecodeGate: Sendable {
             case .now: continuation.resume()
             case .wait: break // resumed by `release`
             case .full:
-                continuation.resume(throwing: Refusal(.busy(retryAfter: 5), "The server is busy reading other uploads; try again in a moment."))
+                continuation.resume(throwing: Refusal(.busy(retryAfter: 5), "upload.busy"))
             }
         }
     }

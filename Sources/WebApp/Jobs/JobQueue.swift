@@ -1,11 +1,14 @@
 import Foundation
+import Localization
 import Storage
 
 /// A job's failure worded for the person who asked for it (a frame that cannot be read, say).
 /// Any other error a job throws is unexpected: its details go to the log, and the person sees a
 /// general sentence with the request id to quote.
 struct JobFailure: Error, CustomStringConvertible {
-    let description: String
+    let message: Message
+    init(_ message: Message) { self.message = message }
+    var description: String { message.description }
 }
 
 /// One kind of job (conversions, movie analyses) as the web side sees it: submit, look at,
@@ -22,7 +25,9 @@ struct JobQueue: Sendable {
         var status: Status
         var progress: Double
         var resultIDs: [String]
+        /// Why it failed, in English; `reason` says it in any language.
         var error: String?
+        var reason: Message?
 
         var waiting: Bool { status == .queued || status == .running }
 
@@ -33,14 +38,16 @@ struct JobQueue: Sendable {
             progress = job.progress
             resultIDs = job.results
             error = job.error
+            reason = job.errorMessage.flatMap(Message.init(json:)) ?? job.error.map(Message.verbatim)
         }
+
+        /// Why it failed, in `language`.
+        func error(in language: Language) -> String? { reason?.text(in: language) ?? error }
     }
 
     let store: JobStore
     let kind: Job.Kind
     let limits: JobStore.Limits
-    /// What the jobs are, in messages: "conversions", "movie analyses".
-    let noun: String
     /// Wakes this process's idle workers after a submit (others find the job by polling).
     var nudge: @Sendable () -> Void = {}
 
@@ -48,9 +55,9 @@ struct JobQueue: Sendable {
     func refusal(_ refusal: JobStore.Refusal) -> Refusal {
         switch refusal {
         case .full:
-            Refusal(.busy(retryAfter: 30), "Too many \(noun) are waiting; try again in a minute.")
+            Refusal(.busy(retryAfter: 30), kind == .conversion ? "queue.full.conversion" : "queue.full.movie")
         case let .tooManyOfYours(limit):
-            Refusal(.tooMany(retryAfter: 10), "You already have \(limit) \(noun) waiting; wait for one to finish.")
+            Refusal(.tooMany(retryAfter: 10), kind == .conversion ? "queue.yours.conversion" : "queue.yours.movie", ["limit": .number(limit)])
         }
     }
 
@@ -95,8 +102,7 @@ struct JobQueue: Sendable {
     }
 
     /// What a user reads when a job failed on our side.
-    static func unexpected(requestID: String) -> String {
-        "Something went wrong on our side and nothing was saved. Please try again; if it happens again, quote request id "
-            + (requestID.isEmpty ? "(none)" : requestID) + "."
+    static func unexpected(requestID: String) -> Message {
+        Message("job.unexpected", ["requestID": .text(requestID.isEmpty ? "(none)" : requestID)])
     }
 }

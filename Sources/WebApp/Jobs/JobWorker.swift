@@ -125,11 +125,12 @@ final class JobWorker: Sendable {
                 outcome = nil // decided below
             } else if let failure = error as? JobFailure {
                 logger.notice("job refused its input", metadata: metadata.merging(["reason": "\(failure)"]) { $1 })
-                outcome = .failed(failure.description)
+                outcome = .failed(failure.description, message: failure.message.json)
             } else {
                 // Database or model errors name files and tables: for the log only.
                 logger.error("job failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-                outcome = .failed(JobQueue.unexpected(requestID: job.requestID))
+                let message = JobQueue.unexpected(requestID: job.requestID)
+                outcome = .failed(message.description, message: message.json)
             }
         }
         timer.cancel()

@@ -37,7 +37,7 @@ struct SessionMiddleware: Middleware {
                 given = try request.parseFormOnce().first { $0.name == "_csrf" }?.text
             }
             guard let key = csrfKey(request), accounts.csrf.isValid(given, for: key) else {
-                throw HTTPError(.forbidden, "This form has expired or did not come from this site. Reload the page and try again.")
+                throw Refusal(.forbidden, "form.csrf")
             }
         }
         return request

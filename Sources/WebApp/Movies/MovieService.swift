@@ -1,4 +1,5 @@
 import Foundation
+import Localization
 import ImageIO
 import Palette
 import Storage
@@ -54,20 +55,22 @@ struct MovieService: Sendable {
 
     /// Title, year, director and notes as members type them; anything wrong is a `Refusal`.
     static func info(title: String?, year: String?, director: String?, notes: String?) throws -> MovieInfo {
-        let title = (title ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty else { throw Refusal(.invalid, "Give the movie a title.") }
-        guard Self.length(title) <= 120 else { throw Refusal(.invalid, "A title has at most 120 characters.") }
+        // NFC: a title typed on a Mac (decomposed Hangul or accents) and the same title typed
+        // elsewhere are one title, and the length limit counts what people see.
+        let title = (title ?? "").precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !title.isEmpty else { throw Refusal(.invalid, "movie.title_missing") }
+        guard Self.length(title) <= 120 else { throw Refusal(.invalid, "movie.title_too_long", ["max": 120]) }
         var number: Int?
         if let text = year?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
             guard let value = Int(text), (1870...2100).contains(value) else {
-                throw Refusal(.invalid, "The year is a number from 1870 to 2100.")
+                throw Refusal(.invalid, "movie.bad_year")
             }
             number = value
         }
-        let director = (director ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard Self.length(director) <= 120 else { throw Refusal(.invalid, "The studio or director has at most 120 characters.") }
-        let notes = (notes ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard Self.length(notes) <= 4000 else { throw Refusal(.invalid, "Notes have at most 4,000 characters.") }
+        let director = (director ?? "").precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard Self.length(director) <= 120 else { throw Refusal(.invalid, "movie.director_too_long", ["max": 120]) }
+        let notes = (notes ?? "").precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard Self.length(notes) <= 4000 else { throw Refusal(.invalid, "movie.notes_too_long", ["max": 4000]) }
         return MovieInfo(title: title, year: number, director: director, notes: notes)
     }
 
@@ -83,12 +86,11 @@ struct MovieService: Sendable {
             do {
                 info = try ImageDecoder.info(frame.bytes, limits: limits)
             } catch {
-                throw ConversionService.refusal(error, name: "\(frame.name): ")
+                throw ConversionService.refusal(error, file: frame.name)
             }
             pixels += info.width * info.height
             guard pixels <= Self.maxTotalPixels else {
-                throw Refusal(.tooLarge, "These frames hold more than \(Self.maxTotalPixels / 1_000_000) megapixels in all; "
-                                + "send fewer or smaller frames.")
+                throw Refusal(.tooLarge, "movie.too_many_pixels", ["mp": .number(Self.maxTotalPixels / 1_000_000)])
             }
         }
         for upload in uploads {
@@ -97,27 +99,27 @@ struct MovieService: Sendable {
                     let archive = try ZipArchive(upload.bytes, limits: .init(maxEntries: 2 * Self.maxFrames, maxEntryBytes: limits.maxBytes))
                     for entry in archive.entries where !entry.isDirectory && Self.isFrameName(entry.name) {
                         guard frames.count < Self.maxFrames else {
-                            throw Refusal(.tooLarge, "At most \(Self.maxFrames) frames per movie.")
+                            throw Refusal(.tooLarge, "movie.too_many_frames", ["max": .number(Self.maxFrames)])
                         }
                         inflated += entry.size // inflation stops at the declared size
                         guard inflated <= Self.maxInflatedBytes else {
-                            throw Refusal(.tooLarge, "The ZIP files unpack to more than \(Self.maxInflatedBytes / 1_000_000) MB in all.")
+                            throw Refusal(.tooLarge, "movie.zip_too_large", ["mb": .number(Self.maxInflatedBytes / 1_000_000)])
                         }
                         let frame = Frame(name: entry.name, bytes: try archive.contents(of: entry))
                         try check(frame)
                         frames.append(frame)
                     }
                 } catch let error as ZipArchive.FormatError {
-                    throw Refusal(.unreadable, "\(upload.name): \(error.description)")
+                    throw Refusal(.unreadable, "movie.zip_unreadable", ["file": .text(upload.name), "detail": .text(error.description)])
                 }
             } else {
                 try check(upload)
                 frames.append(upload)
             }
-            guard frames.count <= Self.maxFrames else { throw Refusal(.tooLarge, "At most \(Self.maxFrames) frames per movie.") }
+            guard frames.count <= Self.maxFrames else { throw Refusal(.tooLarge, "movie.too_many_frames", ["max": .number(Self.maxFrames)]) }
         }
         guard !frames.isEmpty else {
-            throw Refusal(.invalid, "Add the movie's frames (JPEG or PNG files, or a ZIP of them) or a colour file (CSV).")
+            throw Refusal(.invalid, "movie.no_input")
         }
         // By file name, numbers as numbers (frame_2 before frame_10), wherever the file came from.
         func order(_ a: Frame, _ b: Frame) -> Bool {
@@ -152,7 +154,7 @@ struct MovieService: Sendable {
             do {
                 decoded = try ImageDecoder.decode([UInt8](frame.bytes), limits: limits)
             } catch {
-                throw JobFailure(description: "\(frame.name): \(error.description)")
+                throw JobFailure(ConversionService.refusal(error, file: frame.name).message)
             }
             let palette = analyzer.analyse(decoded.image)
             let thumbnail = try ImageEncoder.jpeg(decoded.image.fitting(maxSide: Self.thumbnailSide), quality: 80)
@@ -170,13 +172,14 @@ struct MovieService: Sendable {
     /// names them (an exported palette); the study's x,y,z rows stay ungrouped.
     func importCSV(_ bytes: [UInt8], filename: String?, info: MovieInfo, owner: Int64) throws -> String {
         guard bytes.count <= Self.maxCSVBytes else {
-            throw Refusal(.tooLarge, "A colour file may be at most \(Self.maxCSVBytes / 1_000_000) MB.")
+            throw Refusal(.tooLarge, "movie.csv_too_large", ["mb": .number(Self.maxCSVBytes / 1_000_000)])
         }
         let parsed: PaletteCSV.Parsed
         do {
             parsed = try PaletteCSV.parse(bytes)
         } catch let error as PaletteCSV.FormatError {
-            throw Refusal(.unreadable, (filename.map { "\($0): " } ?? "") + error.description)
+            throw Refusal(.unreadable, "movie.csv_unreadable", ["file": filename.map { .text($0) } ?? .message(Message("movie.colour_file")),
+                                                                "detail": .text(error.description)])
         }
         let document = PaletteDocument(title: info.title, scenes: parsed.scenes, ungrouped: parsed.ungrouped)
         let movie = NewMovie(ownerID: owner, info: info, source: .csv,
@@ -210,25 +213,29 @@ struct MovieService: Sendable {
     }
 
     /// The movie for an owner-only action: not found, or forbidden when it is someone else's.
-    func owned(_ id: String, by user: Int64, action: String) throws -> MovieSummary {
+    enum OwnerAction { case edit, delete }
+
+    func owned(_ id: String, by user: Int64, action: OwnerAction) throws -> MovieSummary {
         let movie = try find(id)
-        guard movie.ownerID == user else { throw Refusal(.forbidden, "Only the member who added this movie can \(action) it.") }
+        guard movie.ownerID == user else {
+            throw Refusal(.forbidden, action == .edit ? Message("movie.not_yours.edit") : Message("movie.not_yours.delete"))
+        }
         return movie
     }
 
     func update(_ id: String, by user: Int64, info: MovieInfo) throws {
-        _ = try owned(id, by: user, action: "edit")
+        _ = try owned(id, by: user, action: .edit)
         guard try movies.update(id: id, owner: user, info: info) else { throw Self.notFound }
     }
 
     func delete(_ id: String, by user: Int64) throws {
-        _ = try owned(id, by: user, action: "delete")
+        _ = try owned(id, by: user, action: .delete)
         guard try movies.delete(id: id, owner: user) else { throw Self.notFound }
     }
 
     /// A scene's thumbnail (JPEG).
     func thumbnail(movie id: String, scene: Int) throws -> Data {
-        guard let bytes = try movies.thumbnail(movie: id, scene: scene) else { throw Refusal(.notFound, "There is no such scene.") }
+        guard let bytes = try movies.thumbnail(movie: id, scene: scene) else { throw Refusal(.notFound, "movie.no_scene") }
         return bytes
     }
 
@@ -239,7 +246,7 @@ struct MovieService: Sendable {
         var dominant: [KMeans.Cluster]
     }
 
-    static let notFound = Refusal(.notFound, "There is no movie with this id.")
+    static let notFound = Refusal(.notFound, "movie.not_found")
 
     func load(_ id: String) throws -> Loaded {
         guard let summary = try movies.find(id: id) else { throw Self.notFound }
@@ -344,7 +351,7 @@ public enum MovieImport {
             let id = try service.importCSV(bytes, filename: filename, info: info, owner: owner)
             return (id, try service.movies.find(id: id)?.colourCount ?? 0)
         } catch let refusal as Refusal {
-            throw Failure(description: refusal.message)
+            throw Failure(description: refusal.message.description)
         }
     }
 }
