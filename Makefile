@@ -30,7 +30,8 @@ BENCH_PACKAGES := onnxruntime==1.31.1 openvino==2026.4.1 onnx==1.23.2 numpy==2.4
 BENCH_E2E_PACKAGES := numpy==2.4.6 pillow==13.0.0
 
 # `make test-browser`: Debian's Chromium and its driver, Selenium from PyPI.
-BROWSER_PACKAGES := chromium chromium-driver
+# fonts-nanum: a Korean font, so the Korean screenshots show Hangul rather than empty boxes.
+BROWSER_PACKAGES := chromium chromium-driver fonts-nanum
 BROWSER_VENV := .build-browser/venv
 SELENIUM := selenium==4.51.0
 BROWSER_RUN := $(BROWSER_VENV)/bin/python Tests/Browser/browser_test.py --artworker $(BIN) \
