@@ -93,15 +93,6 @@ public enum Catalog {
         tables[language]?[key] ?? english[key]
     }
 
-    /// The raw text of a plain entry, placeholders and markup left in, for the templates.
-    public static func template(_ key: String, in language: Language) -> String? {
-        switch entry(key, in: language) {
-        case let .text(text): text
-        case let .plural(_, _, other): other
-        case nil: nil
-        }
-    }
-
     public static func text(_ message: Message, in language: Language) -> String {
         if message.key.isEmpty, case let .text(text)? = message.arguments["text"] { return text }
         let template: String

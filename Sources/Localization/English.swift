@@ -6,6 +6,11 @@ extension Catalog {
         // Layout
         "footer.about": .text("Artworker — a self-hosted CartoonGAN service. Styles from the CartoonGAN models of Chen, Lai and Liu (CVPR 2018)."),
         "footer.language": .text("Language"),
+        "layout.skip": .text("Skip to the content"),
+        "notice.welcome": .text("Welcome, {{user}}! Your account is ready: cartoonize a photo to start your gallery."),
+        "notice.password_changed": .text("Your password was changed. You were signed out everywhere else."),
+        "notice.logged_out": .text("You are logged out."),
+        "notice.account_deleted": .text("Your account and all your pictures were deleted."),
         "nav.cartoonize": .text("Cartoonize"),
         "nav.explore": .text("Explore"),
         "nav.movies": .text("Movies"),
@@ -97,6 +102,12 @@ extension Catalog {
         "grid.private": .text("private"),
         "grid.share": .text("Share"),
         "grid.delete": .text("Delete…"),
+        "grid.like_label": .text("Like “{{label}}”"),
+        "grid.unlike_label": .text("Unlike “{{label}}”"),
+        "grid.share_label": .text("Share “{{label}}”"),
+        "grid.unshare_label": .text("Unshare “{{label}}”"),
+        "grid.png_label": .text("Download “{{label}}” as PNG"),
+        "grid.delete_label": .text("Delete “{{label}}”…"),
 
         // Picture page
         "image.title": .text("{{label}} — {{style}} style"),
@@ -156,7 +167,6 @@ extension Catalog {
         "account.change_password": .text("Change password"),
         "account.current_password": .text("Current password"),
         "account.new_password": .text("New password"),
-        "account.password_changed": .text("Your password was changed. Other sessions were signed out."),
         "account.delete": .text("Delete account"),
         "account.delete_warning": .text("This deletes your account and all your images, at once and for good."),
         "account.delete_confirm": .text("Yes, delete everything"),

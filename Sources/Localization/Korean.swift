@@ -6,6 +6,11 @@ extension Catalog {
         // 레이아웃
         "footer.about": .text("Artworker — 직접 운영하는 CartoonGAN 서비스입니다. 화풍은 Chen, Lai, Liu의 CartoonGAN 모델(CVPR 2018)에서 왔습니다."),
         "footer.language": .text("언어"),
+        "layout.skip": .text("본문으로 건너뛰기"),
+        "notice.welcome": .text("{{user}} 님, 환영합니다! 계정이 준비되었습니다. 사진을 바꿔서 갤러리를 채워 보세요."),
+        "notice.password_changed": .text("비밀번호를 바꿨습니다. 다른 기기의 로그인은 모두 끊었습니다."),
+        "notice.logged_out": .text("로그아웃했습니다."),
+        "notice.account_deleted": .text("계정과 모든 그림을 삭제했습니다."),
         "nav.cartoonize": .text("만화로 바꾸기"),
         "nav.explore": .text("공개 갤러리"),
         "nav.movies": .text("색채 분석"),
@@ -97,6 +102,12 @@ extension Catalog {
         "grid.private": .text("비공개"),
         "grid.share": .text("공유"),
         "grid.delete": .text("삭제…"),
+        "grid.like_label": .text("“{{label}}” 좋아요"),
+        "grid.unlike_label": .text("“{{label}}” 좋아요 취소"),
+        "grid.share_label": .text("“{{label}}” 공유"),
+        "grid.unshare_label": .text("“{{label}}” 공유 중단"),
+        "grid.png_label": .text("“{{label}}” PNG로 내려받기"),
+        "grid.delete_label": .text("“{{label}}” 삭제…"),
 
         // 그림 화면
         "image.title": .text("{{label}} — {{style}} 화풍"),
@@ -156,7 +167,6 @@ extension Catalog {
         "account.change_password": .text("비밀번호 바꾸기"),
         "account.current_password": .text("현재 비밀번호"),
         "account.new_password": .text("새 비밀번호"),
-        "account.password_changed": .text("비밀번호를 바꿨습니다. 다른 기기의 로그인은 모두 끊었습니다."),
         "account.delete": .text("계정 삭제"),
         "account.delete_warning": .text("계정과 모든 그림을 즉시, 영구히 삭제합니다."),
         "account.delete_confirm": .text("네, 모두 삭제합니다"),

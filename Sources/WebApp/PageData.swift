@@ -26,10 +26,9 @@ struct HomePage {
     var styles: [StyleCard]
 }
 
-/// /signup, /login and /account; `notice` after a change that worked.
+/// /signup, /login and /account.
 struct AccountPage {
     var error: String?
-    var notice: String?
     var username: String?
     var next: String?
 }

@@ -2,7 +2,6 @@ import Auth
 import Foundation
 import HTTPServer
 import Localization
-import Mustache
 
 /// Renders pages inside the layout with what every page's header needs: who is signed in, a
 /// CSRF token for its forms, and the reader's language. Signed-out visitors get a `csrf`
@@ -14,6 +13,17 @@ struct Pages: Sendable {
 
     /// The cookie the language switch sets: an explicit choice outranks `Accept-Language`.
     static let languageCookie = "lang"
+
+    /// A one-time notice for the page a redirect leads to (POST → 303 → GET: "your password was
+    /// changed", "you are logged out"), as a short-lived cookie holding one of these catalog
+    /// keys; the next page shows it and clears it.
+    static let noticeCookie = "notice"
+    static let notices: Set<String> = ["notice.welcome", "notice.password_changed", "notice.logged_out", "notice.account_deleted"]
+
+    static func notice(_ key: String, secure: Bool) -> SetCookie {
+        precondition(notices.contains(key), "unknown notice \(key)")
+        return SetCookie(name: noticeCookie, value: key, maxAge: 60, secure: secure, sameSite: .lax)
+    }
 
     /// The reader's language: the switch's cookie, then `Accept-Language`, then English.
     static func language(of request: HTTPRequest) -> Language {
@@ -39,8 +49,13 @@ struct Pages: Sendable {
             if request.cookies[SessionMiddleware.csrfCookie] == nil { visitorSeed = seed }
             context["csrf"] = accounts.csrf.token(for: "visitor:" + seed)
         }
-        var response = HTTPResponse.html(templates.page(name, title: title.text(in: language), page: page, shared: context),
-                                         status: status)
+        let notice = request.cookies[Self.noticeCookie]
+        if let notice, Self.notices.contains(notice) {
+            context["flash"] = Message(notice, ["user": .text(request.session?.user.username ?? "")]).text(in: language)
+        }
+        var response = HTTPResponse.html(templates.page(name, language: language, title: title.text(in: language), page: page,
+                                                        shared: context), status: status)
+        if notice != nil { response.setCookie(.expired(Self.noticeCookie)) }
         for field in headers { response.headers.set(field.name, field.value) }
         response.headers.set("Cache-Control", "no-store")
         Self.languageHeaders(&response, language)
@@ -65,15 +80,14 @@ struct Pages: Sendable {
         let reason = HTTPError.reason(e.status).text(in: language)
         let page = ErrorPage(code: e.status.code, reason: reason,
                              message: error.message(in: language, method: e.request?.method), requestID: e.requestID)
-        var response = HTTPResponse.html(templates.page("errors/error", title: "\(e.status.code) \(reason)", page: page, shared: context),
-                                         status: e.status)
+        var response = HTTPResponse.html(templates.page("errors/error", language: language, title: "\(e.status.code) \(reason)",
+                                                        page: page, shared: context), status: e.status)
         Self.languageHeaders(&response, language)
         return response
     }
 
-    /// What every page shares: `t` (a template's text in the reader's language:
-    /// `{{#t}}key{{/t}}`, rendered in the template's own context so its `{{placeholders}}` are
-    /// the page's values, escaped), `lang` for `<html lang>`, and the language switch.
+    /// What every page shares: `lang` for `<html lang>`, and the language switch. (Texts are in
+    /// the templates already: `Templates` loads a copy per language.)
     static func shared(language: Language, request: HTTPRequest?) -> [String: Any] {
         let here = request.map(Self.returnPath) ?? "/"
         func choice(_ other: Language) -> [String: Any] {
@@ -82,7 +96,6 @@ struct Pages: Sendable {
         }
         let next = Language.allCases.first { $0 != language } ?? .fallback
         return [
-            "t": MustacheLambda { key in Catalog.template(key, in: language) ?? key },
             "lang": language.rawValue,
             "languages": Language.allCases.map(choice),
             "otherLanguage": choice(next),

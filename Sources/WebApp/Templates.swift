@@ -1,4 +1,5 @@
 import Foundation
+import Localization
 import Markup
 import Mustache
 
@@ -23,7 +24,11 @@ public struct Templates: Sendable {
     }
 
     /// Loads every `*.mustache` below `directory`, named by its relative path without extension
-    /// (`errors/error`). A template that does not parse stops start-up with its file and line.
+    /// (`errors/error`), once per language: `{{#t}}key{{/t}}` is replaced by the key's text in
+    /// that language before the template is parsed, so a page costs no lookups per request and
+    /// the text's `{{placeholders}}` are the page's own values, escaped like any other.
+    /// A template that does not parse, or names a key the catalog lacks, stops start-up with
+    /// its file and line.
     public init(directory: URL) throws {
         MustacheContentTypes.register(EscapedHTML(), named: Self.contentType)
         var library = MustacheLibrary()
@@ -37,28 +42,56 @@ public struct Templates: Sendable {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw LoadError(description: "\(path): cannot be read as UTF-8")
             }
-            do {
-                library.register(try MustacheTemplate(string: Self.pragma + text), named: String(relative.dropLast(".mustache".count)))
-            } catch let error as MustacheTemplate.ParserError {
-                throw LoadError(description: "\(path):\(error.context.lineNumber):\(error.context.columnNumber): "
-                                + "template error \(error.error) near “\(error.context.line.trimmingCharacters(in: .whitespaces))”")
+            for language in Language.allCases {
+                let localized = try Self.localize(text, language, path: path)
+                do {
+                    library.register(try MustacheTemplate(string: Self.pragma + localized),
+                                     named: language.rawValue + "/" + relative.dropLast(".mustache".count))
+                } catch let error as MustacheTemplate.ParserError {
+                    throw LoadError(description: "\(path):\(error.context.lineNumber):\(error.context.columnNumber): "
+                                    + "template error \(error.error) near “\(error.context.line.trimmingCharacters(in: .whitespaces))” "
+                                    + "(with the \(language.rawValue) texts)")
+                }
             }
             count += 1
         }
-        for required in ["layout", "errors/error"] where library.getTemplate(named: required) == nil {
+        for required in ["layout", "errors/error"] where library.getTemplate(named: "en/" + required) == nil {
             throw LoadError(description: "\(root): missing template \(required).mustache")
         }
         self.library = library
     }
 
-    /// Renders `name` with a page's own data (one struct per page) and what every page shares,
-    /// then wraps it in the layout with `title`.
-    func page(_ name: String, title: String, page: Any, shared: [String: Any] = [:]) -> String {
-        let body = library.render(PageContext(page: page, shared: shared), withTemplate: name) ?? ""
+    /// Renders `name` in `language` with a page's own data (one struct per page) and what every
+    /// page shares, then wraps it in the layout with `title`.
+    func page(_ name: String, language: Language, title: String, page: Any, shared: [String: Any] = [:]) -> String {
+        let prefix = language.rawValue + "/"
+        let body = library.render(PageContext(page: page, shared: shared), withTemplate: prefix + name) ?? ""
         var layout = shared
         layout["title"] = title
         layout["body"] = body
-        return library.render(PageContext(page: page, shared: layout), withTemplate: "layout") ?? body
+        return library.render(PageContext(page: page, shared: layout), withTemplate: prefix + "layout") ?? body
+    }
+
+    /// A template's text in one language: each `{{#t}}key{{/t}}` becomes the key's catalog
+    /// text (plain entries only: a template cannot choose a plural form, the controller does),
+    /// and each partial, `{{> name}}`, that language's copy of it.
+    static func localize(_ text: String, _ language: Language, path: String) throws -> String {
+        var out = ""
+        var rest = text[...]
+        while let open = rest.range(of: "{{#t}}") {
+            out += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].range(of: "{{/t}}") else {
+                throw LoadError(description: "\(path): {{#t}} without {{/t}}")
+            }
+            let key = String(rest[open.upperBound..<close.lowerBound])
+            guard case let .text(localized)? = Catalog.entry(key, in: language) else {
+                throw LoadError(description: "\(path): “\(key)” is not a plain text of the \(language.rawValue) catalog")
+            }
+            out += localized
+            rest = rest[close.upperBound...]
+        }
+        out += rest
+        return out.replacingOccurrences(of: #"\{\{>\s*"#, with: "{{> \(language.rawValue)/", options: .regularExpression)
     }
 }
 

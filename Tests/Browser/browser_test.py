@@ -110,8 +110,9 @@ def main():
         driver.find_element(By.NAME, "username").send_keys("satsuki")
         driver.find_element(By.NAME, "password").send_keys("catbus at the bus stop")
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").submit()
-        wait.until(EC.url_contains("/account"))
-        flow.check("Signed in as" in driver.page_source, "signed in after sign-up")
+        wait.until(EC.url_contains("/cartoonize"))  # a new member lands where the product starts
+        flow.check("Signed in as" in driver.page_source and "Welcome, satsuki!" in driver.page_source,
+                   "signed in and welcomed after sign-up")
 
         print("cartoonize")
         driver.find_element(By.LINK_TEXT, "Cartoonize").click()

@@ -105,6 +105,8 @@ public final class LoopbackClient {
         public var headers: [String: String]
         public var body: String
         public var bodyBytes: [UInt8]
+        /// Every Set-Cookie line (`headers` keeps one value per name).
+        public var setCookies: [String] = []
     }
 
     /// Reads one response (Content-Length framed, or to EOF when there is none).
@@ -113,27 +115,32 @@ public final class LoopbackClient {
             if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
                 let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
                 var headers: [String: String] = [:]
+                var setCookies: [String] = []
                 for line in head.dropFirst() {
                     let parts = line.split(separator: ":", maxSplits: 1)
-                    headers[parts[0].lowercased()] = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+                    let value = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+                    headers[parts[0].lowercased()] = value
+                    if parts[0].lowercased() == "set-cookie" { setCookies.append(value) }
                 }
                 let status = Int(head[0].split(separator: " ")[1])!
                 let length = (method == "HEAD" || status == 100) ? 0 : Int(headers["content-length"] ?? "0")!
                 while buffer.count < end.upperBound + length { guard fill() else { throw ClientError.closed } }
                 let bytes = Array(buffer[end.upperBound..<(end.upperBound + length)])
                 buffer.removeFirst(end.upperBound + length)
-                return Response(status: status, headers: headers, body: String(decoding: bytes, as: UTF8.self), bodyBytes: bytes)
+                return Response(status: status, headers: headers, body: String(decoding: bytes, as: UTF8.self), bodyBytes: bytes,
+                                setCookies: setCookies)
             }
             guard fill() else { throw ClientError.closed }
         }
     }
 
-    /// Whether the server closed the connection (EOF) within the receive timeout.
     /// Whether a read would not block now (bytes waiting, EOF or reset).
     public func isReadable() -> Bool {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, 0) == 1
     }
+
+    /// Whether the server closed the connection (EOF) within the receive timeout.
 
     public func isClosedByServer() -> Bool {
         while fill() {}

@@ -20,7 +20,7 @@ final class Browser {
         }
         client.send(head + "\r\n" + body)
         let response = try client.response()
-        if let setCookie = response.headers["set-cookie"] {
+        for setCookie in response.setCookies {
             let pair = setCookie.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if setCookie.contains("Max-Age=0") { cookies[String(pair[0])] = nil } else { cookies[String(pair[0])] = String(pair[1]) }
         }
@@ -45,18 +45,27 @@ struct AccountPagesTests {
         let token = try #require(Browser.csrf(in: form.body))
 
         let signup = try b.request("POST", "/signup", form: ["username": "Sophie", "password": "moving castle door", "_csrf": token])
-        #expect(signup.status == 303 && signup.headers["location"] == "/account")
-        #expect(signup.headers["set-cookie"]?.contains("HttpOnly") == true && signup.headers["set-cookie"]?.contains("SameSite=Lax") == true)
+        // A new member goes where the product starts, greeted once.
+        #expect(signup.status == 303 && signup.headers["location"] == "/cartoonize")
+        let session = try #require(signup.setCookies.first { $0.hasPrefix("session=") })
+        #expect(session.contains("HttpOnly") && session.contains("SameSite=Lax"))
         let sessionCookie = try #require(b.cookies["session"])
+        let welcome = try b.request("GET", "/cartoonize")
+        #expect(welcome.body.contains("Welcome, Sophie!") && b.cookies["notice"] == nil) // shown once, then cleared
+        #expect(try !b.request("GET", "/cartoonize").body.contains("Welcome, Sophie!"))
 
         let account = try b.request("GET", "/account")
         #expect(account.status == 200 && account.body.contains("Signed in as <strong>Sophie</strong>"))
         let home = try b.request("GET", "/")
         #expect(home.body.contains("Signed in as"))
+        // Error pages know who is signed in too (they used to offer "Log in" to members).
+        let missing = try b.request("GET", "/no/such/page")
+        #expect(missing.status == 404 && missing.body.contains("Signed in as <strong>Sophie</strong>") && !missing.body.contains(">Log in<"))
 
         let logoutToken = try #require(Browser.csrf(in: account.body))
         let logout = try b.request("POST", "/logout", form: ["_csrf": logoutToken])
         #expect(logout.status == 303 && b.cookies["session"] == nil)
+        #expect(try b.request("GET", "/").body.contains("You are logged out."))
         #expect(try b.request("GET", "/account").headers["location"] == "/login?next=%2Faccount")
         b.cookies["session"] = sessionCookie // the old token is revoked, not just forgotten
         #expect(try b.request("GET", "/account").status == 303)
@@ -96,13 +105,16 @@ struct AccountPagesTests {
         let wrongCurrent = try b.request("POST", "/account/password", form: ["current": "guess guess", "new": "turnip head scarecrow", "_csrf": csrf])
         #expect(wrongCurrent.status == 403 && wrongCurrent.body.contains("current password is wrong"))
         let changed = try b.request("POST", "/account/password", form: ["current": "wizard apprentice", "new": "turnip head scarecrow", "_csrf": csrf])
-        #expect(changed.status == 200 && changed.body.contains("Your password was changed."))
+        // Redirect-after-POST: reloading the page that follows sends nothing again.
+        #expect(changed.status == 303 && changed.headers["location"] == "/account")
         page = try b.request("GET", "/account")
+        #expect(page.body.contains("Your password was changed.") && page.body.contains("markl"))
         csrf = try #require(Browser.csrf(in: page.body))
         let unconfirmed = try b.request("POST", "/account/delete", form: ["password": "turnip head scarecrow", "_csrf": csrf])
         #expect(unconfirmed.status == 400)
         let deleted = try b.request("POST", "/account/delete", form: ["password": "turnip head scarecrow", "confirm": "yes", "_csrf": csrf])
         #expect(deleted.status == 303 && b.cookies["session"] == nil)
+        #expect(try b.request("GET", "/").body.contains("Your account and all your pictures were deleted."))
         let c = try LoopbackClient(port: app.port)
         #expect(try c.json("POST", "/api/v1/auth/login", body: #"{"username":"markl","password":"turnip head scarecrow"}"#).status == 401)
     }

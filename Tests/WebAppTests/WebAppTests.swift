@@ -149,6 +149,19 @@ struct WebAppTests {
         #expect(try client.response().status == 200) // the pipelined request after the streams
     }
 
+    @Test("every page starts with a skip link to its content; the strength slider has a name of its own")
+    func accessibilityBasics() throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let client = try LoopbackClient(port: app.port)
+        for path in ["/", "/cartoonize", "/movies", "/nope"] {
+            let page = try client.send("GET", path)
+            #expect(page.body.contains(##"<a class="skip" href="#main">Skip to the content</a>"##) && page.body.contains(#"<main id="main">"#), "\(path)")
+        }
+        let form = try client.send("GET", "/cartoonize").body
+        #expect(form.contains(#"<label for="strength">Style strength</label>"#) && form.contains(#"id="strength" name="strength""#))
+    }
+
     @Test("a broken template stops start-up with its file and line")
     func brokenTemplate() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-templates-\(UUID().uuidString)")
@@ -159,6 +172,23 @@ struct WebAppTests {
             _ = try startApp(templates: folder)
         } throws: { error in
             "\(error)".contains("home.mustache:") && "\(error)".contains("template error")
+        }
+    }
+
+    @Test("a template naming a text the catalog lacks, or a plural, stops start-up with its file", arguments: [
+        ("<h1>{{#t}}home.no_such_text{{/t}}</h1>", "“home.no_such_text” is not a plain text"),
+        ("<p>{{#t}}movies.scenes{{/t}}</p>", "“movies.scenes” is not a plain text"), // a plural: the controller picks the form
+        ("<p>{{#t}}home.heading</p>", "{{#t}} without {{/t}}"),
+    ])
+    func unknownText(template: String, expected: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-templates-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: SharedData.packageRoot.appendingPathComponent("Templates"), to: folder)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try template.write(to: folder.appendingPathComponent("home.mustache"), atomically: true, encoding: .utf8)
+        #expect {
+            _ = try startApp(templates: folder)
+        } throws: { error in
+            "\(error)".contains("home.mustache") && "\(error)".contains(expected)
         }
     }
 

@@ -11,18 +11,26 @@ struct AccountPagesController {
 
     func mount(on router: Router) {
         let page = self
-        router.get("/signup") { request in page.pages.render("auth/signup", Message("signup.title"), request) }
+        router.get("/signup") { request in
+            page.pages.render("auth/signup", Message("signup.title"), request,
+                              page: AccountPage(next: LocalRedirect.path(request.http.query("next"))))
+        }
         router.addAsync("POST", "/signup", bodyLimit: 16 * 1024) { request in
             let form = try request.formDictionary()
             let username = form["username"] ?? "", password = form["password"] ?? ""
+            // Where the visitor was going, else straight to what the product is for.
+            let next = LocalRedirect.path(form["next"])
             do {
                 _ = try await page.accounts.signUp(username: username, password: password, address: request.http.remoteAddress)
                 let (token, _) = try await page.accounts.signIn(username: username, password: password,
                                                                 address: request.http.remoteAddress)
-                return page.signedIn(token: token, next: "/account")
+                var response = page.signedIn(token: token, next: next ?? "/cartoonize")
+                response.setCookie(Pages.notice("notice.welcome", secure: page.secureCookies))
+                return response
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return page.pages.render("auth/signup", Message("signup.title"), request, page: AccountPage(error: error.message(in: page.pages.language(request)), username: username),
+                return page.pages.render("auth/signup", Message("signup.title"), request,
+                                         page: AccountPage(error: error.message(in: page.pages.language(request)), username: username, next: next),
                                          status: error.status, headers: error.headers)
             }
         }
@@ -51,13 +59,10 @@ struct AccountPagesController {
             let form = try request.formDictionary()
             do {
                 let token = try await page.accounts.changePassword(session, current: form["current"] ?? "", new: form["new"] ?? "")
-                // Every other session has ended; this one goes on with a token of the new generation.
-                guard let renewed = page.accounts.session(token: token) else { return page.signedIn(token: token, next: "/account") }
-                var signedIn = request
-                signedIn.context[SessionMiddleware.sessionKey] = renewed
-                var response = page.pages.render("auth/account", Message("account.title"), signedIn, page: AccountPage(
-                    notice: Message("account.password_changed").text(in: page.pages.language(request))))
-                response.setCookie(page.sessionCookie(token))
+                // Every other session has ended; this one goes on with a token of the new
+                // generation. Redirect-after-POST: reloading /account does not send the form again.
+                var response = page.signedIn(token: token, next: "/account")
+                response.setCookie(Pages.notice("notice.password_changed", secure: page.secureCookies))
                 return response
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
@@ -80,6 +85,7 @@ struct AccountPagesController {
             }
             var response = HTTPResponse.redirect(to: "/")
             response.setCookie(SetCookie(name: SessionMiddleware.sessionCookie, value: "", maxAge: 0, secure: page.secureCookies))
+            response.setCookie(Pages.notice("notice.account_deleted", secure: page.secureCookies))
             return response
         }
     }

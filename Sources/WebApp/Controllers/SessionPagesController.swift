@@ -16,6 +16,7 @@ struct SessionPagesController {
             }
             var response = HTTPResponse.redirect(to: "/")
             response.setCookie(SetCookie(name: SessionMiddleware.sessionCookie, value: "", maxAge: 0, secure: secure))
+            response.setCookie(Pages.notice("notice.logged_out", secure: secure))
             return response
         }
     }
