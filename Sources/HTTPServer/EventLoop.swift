@@ -19,6 +19,10 @@ final class EventLoop: @unchecked Sendable {
     var shutdownDeadline = Double.infinity
     private let lock = NSLock()
     private var inbox: [@Sendable () -> Void] = []
+    /// Set (under `lock`) when `run` has returned and closed the wake pipe: from then on
+    /// `execute` drops its task rather than write to a descriptor number that another file or
+    /// socket in this process may have been given since.
+    private var ended = false
     private var dateCache: (second: time_t, text: String) = (0, "")
     private var requestCounter: UInt64 = 0
     var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -60,10 +64,11 @@ final class EventLoop: @unchecked Sendable {
     /// Runs `task` on this loop's thread (from any thread).
     func execute(_ task: @escaping @Sendable () -> Void) {
         lock.lock()
+        defer { lock.unlock() }
+        guard !ended else { return } // a late answer to a connection the loop has closed
         inbox.append(task)
-        lock.unlock()
         var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
+        _ = write(wakeWrite, &byte, 1) // non-blocking: a full pipe already means "wake up"
     }
 
     var isOnLoopThread: Bool { pthread_equal(pthread_self(), thread) != 0 }
@@ -98,9 +103,13 @@ final class EventLoop: @unchecked Sendable {
             }
             if stopping && connections.isEmpty { break }
         }
+        lock.lock()
+        ended = true
+        inbox.removeAll()
+        close(wakeWrite)
+        lock.unlock()
         close(epoll)
         close(wakeRead)
-        close(wakeWrite)
     }
 
     private func runInbox() {

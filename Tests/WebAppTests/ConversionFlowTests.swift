@@ -141,6 +141,7 @@ struct ConversionFlowTests {
         #expect(try c.send("GET", "/api/v1/images/\(id)/thumbnail").headers["cache-control"] == "public, max-age=300")
         #expect(try c.send("POST", "/api/v1/images/\(id)/unshare", token: howl).status == 403)
         #expect(try c.send("DELETE", "/api/v1/images/\(id)", token: howl).status == 403)
+        #expect(try c.send("POST", "/api/v1/images/\(id)/like", token: sophie).status == 403) // not one's own
         #expect(object(try c.send("POST", "/api/v1/images/\(id)/like", token: howl))["likes"] as? Int == 1)
         #expect(object(try c.send("POST", "/api/v1/images/\(id)/like", token: howl))["likes"] as? Int == 1)
         #expect(object(try c.send("GET", "/api/v1/images/\(id)", token: howl))["liked"] as? Bool == true)

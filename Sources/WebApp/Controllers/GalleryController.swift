@@ -66,7 +66,7 @@ struct GalleryController {
                                  styleName: ImageLibrary.styleName(s.style, language),
                                  owner: s.ownerName ?? "", likes: s.likeCount, liked: liked?.contains(s.id) ?? false,
                                  shared: s.visibility == .public, mine: viewer != nil && s.ownerID == viewer,
-                                 canLike: viewer != nil && s.visibility == .public,
+                                 canLike: viewer != nil && s.ownerID != viewer && s.visibility == .public,
                                  created: Dates.day(s.createdAt, in: language), createdISO: ImageLibrary.timestamp(s.createdAt))
             },
             empty: page.items.isEmpty, page: page.page,

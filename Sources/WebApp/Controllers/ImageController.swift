@@ -134,7 +134,7 @@ struct ImageController {
             mine: viewer != nil && d.ownerID == viewer, shared: d.visibility == .public, anonymous: d.visibility == .anonymous,
             expires: d.expiresAt.map { Dates.time($0, in: language) }, expiresISO: d.expiresAt.map(ImageLibrary.timestamp),
             likes: d.likeCount, liked: liked,
-            canLike: viewer != nil && d.visibility == .public,
+            canLike: viewer != nil && d.ownerID != viewer && d.visibility == .public,
             pngName: DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "png").name,
             jpegName: DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "jpg").name, error: error?.text(in: language),
             palette: palette.isEmpty ? nil : PalettePlots.strip(MoviePalette.weighted(palette), width: 540, height: 36,

@@ -82,9 +82,10 @@ struct ImageLibrary: Sendable {
         return try details(id, viewer: user)
     }
 
-    /// Likes or unlikes a shared image; returns its like count.
+    /// Likes or unlikes someone else's shared image; returns its like count.
     func like(_ liked: Bool, _ id: String, by user: Int64) throws -> Int {
         let details = try details(id, viewer: user)
+        guard details.ownerID != user else { throw Refusal(.forbidden, "image.like_own") }
         guard details.visibility == .public, let count = try images.setLiked(liked, id: id, user: user) else {
             throw Refusal(.conflict, "image.like_unshared")
         }
