@@ -50,6 +50,7 @@ struct CartoonizePage {
     var styles: [StyleChoice]
     var noModels: Bool
     var sizes: [SizeChoice]
+    var strength: Int
     var maxMB: Int
     /// What a visitor without an account may do (a plural: "1 hour", "2 hours").
     var anonymousNote: String

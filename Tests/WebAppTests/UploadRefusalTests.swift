@@ -26,6 +26,7 @@ struct UploadRefusalTests {
         ("member", [cup], [("style", "hayao"), ("strength", "lots")], 400, "from 0 to 100"),
         ("member", [cup], [("style", "hayao"), ("max_side", "4096")], 400, "processing size"),
         ("member", [], [("style", "hayao")], 400, "at least one photo"),
+        ("member", [[]], [("style", "hayao")], 422, "photo1.png: the file is empty."), // named, but 0 bytes
     ] as [(String, [[UInt8]], [(String, String)], Int, String)])
     func apiRefusals(who: String, photos: [[UInt8]], fields: [(String, String)], status: Int, message: String) throws {
         let (app, data) = try startApp()
@@ -62,6 +63,11 @@ struct UploadRefusalTests {
         let csrf = try #require(Browser.csrf(in: try b.request("GET", "/cartoonize").body))
         let r = try b.upload("/cartoonize", MultipartBody(files: [("notes.png", Array("hello".utf8))], fields: [("_csrf", csrf), ("style", "hayao")]))
         #expect(r.status == 422 && r.body.contains("notes.png: ") && r.body.contains(#"enctype="multipart/form-data""#))
+        // The choices made stay made: style, strength and size come back as they were sent.
+        let chosen = try b.upload("/cartoonize", MultipartBody(files: [("notes.png", Array("hello".utf8))], fields: [
+            ("_csrf", csrf), ("style", "paprika"), ("strength", "60"), ("max_side", "768")]))
+        #expect(chosen.body.contains(#"value="paprika" checked"#) && !chosen.body.contains(#"value="hayao" checked"#))
+        #expect(chosen.body.contains(#"value="60" data-show"#) && chosen.body.contains(#"<option value="768" selected>"#))
         #expect(try b.request("GET", "/jobs/doesnotexist0000000000").status == 404)
         #expect(try b.request("GET", "/i/doesnotexist0000000000").status == 404)
         #expect(try b.request("GET", "/gallery?page=zero").status == 303) // signed out: to the login page first

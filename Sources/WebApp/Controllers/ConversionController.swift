@@ -68,8 +68,10 @@ struct ConversionController {
                 guard let value = Int(text) else { throw refusal }
                 return value
             }
-            // A browser sends an empty part for an empty file input; that is no photo.
-            uploads = parts.filter { $0.name == "image" && !$0.data.isEmpty }.map { .init(bytes: $0.data, filename: $0.filename) }
+            // A browser sends an empty, nameless part for an empty file input: that is no photo.
+            // A named file with no bytes is a photo that is empty, and is refused as such.
+            uploads = parts.filter { $0.name == "image" && (!$0.data.isEmpty || !($0.filename ?? "").isEmpty) }
+                .map { .init(bytes: $0.data, filename: $0.filename) }
             style = parts.first { $0.name == "style" }?.text ?? ""
             guard !style.isEmpty else { throw Refusal(.invalid, "upload.choose_style") }
             strength = try number("strength", Refusal(.invalid, "upload.bad_strength"))
@@ -80,9 +82,8 @@ struct ConversionController {
     /// Checks and queues a conversion; returns the job id. The cheap checks come first: room
     /// in the queue for this member or address, then the photos' headers; only then are the
     /// photos decoded, on the bounded `decoding` gate.
-    func submit(_ request: Request) async throws -> String {
+    func submit(_ request: Request, form: UploadForm) async throws -> String {
         let owner = request.session?.user.id
-        let form = try UploadForm(request, limits: service.limits)
         try queue.checkRoom(owner: owner, address: request.http.remoteAddress)
         let service = self.service
         let cost = try service.decodeCost(form.uploads)
@@ -111,7 +112,7 @@ struct ConversionController {
     func mount(on router: Router) {
         let c = self
         router.addAsync("POST", "/api/v1/conversions", bodyLimit: anonymousUploadLimit, signedInBodyLimit: uploadLimit) { request in
-            let id = try await c.submit(request)
+            let id = try await c.submit(request, form: try UploadForm(request, limits: c.service.limits))
             var response = HTTPResponse.json(["id": id], status: .accepted)
             response.headers.set("Location", "/api/v1/conversions/\(id)")
             return response
@@ -124,11 +125,13 @@ struct ConversionController {
 
         router.get("/cartoonize") { request in c.form(request) }
         router.addAsync("POST", "/cartoonize", bodyLimit: anonymousUploadLimit, signedInBodyLimit: uploadLimit) { request in
+            var form: UploadForm?
             do {
-                return .redirect(to: "/jobs/\(try await c.submit(request))")
+                form = try UploadForm(request, limits: c.service.limits)
+                return .redirect(to: "/jobs/\(try await c.submit(request, form: form!))")
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
-                return c.form(request, error: error)
+                return c.form(request, error: error, chosen: form) // the choices made stay made
             }
         }
         router.get("/jobs/:id") { request in try c.jobPage(request) }
@@ -143,22 +146,26 @@ struct ConversionController {
 
     static let sizes = [512, 768, 1024, 1280, 1600, 2048]
 
-    func form(_ request: Request, error: HTTPError? = nil) -> HTTPResponse {
+    /// The upload form; after a refusal, with the style, strength and size that were chosen.
+    func form(_ request: Request, error: HTTPError? = nil, chosen: UploadForm? = nil) -> HTTPResponse {
         let member = request.session != nil
         let language = pages.language(request)
         let available = Set(service.models.availableStyles)
-        var styles = Style.allCases.map { style in
-            CartoonizePage.StyleChoice(value: style.rawValue, name: Message("style.\(style.rawValue)").text(in: language),
-                                       disabled: !available.contains(style), checked: style == .hayao)
+        let style = chosen.map { $0.style.lowercased() } ?? Style.hayao.rawValue
+        let strength = chosen?.strength.flatMap { (0...100).contains($0) ? $0 : nil } ?? 100
+        let size = chosen?.maxSide.flatMap { Self.sizes.contains($0) ? $0 : nil } ?? service.defaultMaxSide
+        var styles = Style.allCases.map { s in
+            CartoonizePage.StyleChoice(value: s.rawValue, name: Message("style.\(s.rawValue)").text(in: language),
+                                       disabled: !available.contains(s), checked: s.rawValue == style)
         }
         styles.append(.init(value: "all", name: Message("style.all").text(in: language),
-                            disabled: available.count < Style.allCases.count, checked: false))
+                            disabled: available.count < Style.allCases.count, checked: style == "all"))
         let hours = Int(service.anonymousLifetime / 3600)
         let page = CartoonizePage(
             member: member, maxPhotos: member ? Self.memberPhotos : Self.anonymousPhotos, multiple: member, styles: styles,
             noModels: available.isEmpty,
-            sizes: Self.sizes.filter { $0 <= service.largestMaxSide }.map { .init(value: $0, selected: $0 == service.defaultMaxSide) },
-            maxMB: service.limits.maxBytes / 1_000_000,
+            sizes: Self.sizes.filter { $0 <= service.largestMaxSide }.map { .init(value: $0, selected: $0 == size) },
+            strength: strength, maxMB: service.limits.maxBytes / 1_000_000,
             anonymousNote: Message("cartoonize.anonymous", ["hours": .number(hours)]).text(in: language),
             error: error?.message(in: language))
         return pages.render("convert/cartoonize", Message("cartoonize.heading"), request, page: page, status: error?.status ?? .ok,
