@@ -87,8 +87,11 @@ struct JobPage {
     }
 
     static func statusText(_ state: JobQueue.Status, _ language: Language) -> String {
-        Message("job.state.\(state.rawValue)").text(in: language)
+        Self.state(state).text(in: language)
     }
+
+    /// A job's state as the catalog says it ("queued", "대기 중").
+    static func state(_ state: JobQueue.Status) -> Message { Message("job.state.\(state.rawValue)") }
 }
 
 /// /gallery and /explore (the grid partial).

@@ -41,8 +41,9 @@ struct ConversionController {
     }
 
     static func body(_ s: JobQueue.Snapshot, _ request: Request) -> StatusBody {
-        StatusBody(id: s.id, status: s.status.rawValue, status_text: JobPage.statusText(s.status, Pages.language(of: request.http)),
-                   progress: (s.progress * 1000).rounded() / 1000, images: s.resultIDs, error: s.error(in: Pages.language(of: request.http)))
+        let language = Pages.language(of: request.http)
+        return StatusBody(id: s.id, status: s.status.rawValue, status_text: JobPage.statusText(s.status, language),
+                          progress: (s.progress * 1000).rounded() / 1000, images: s.resultIDs, error: s.error(in: language))
     }
 
     /// The multipart form: `image` (repeatable), `style`, optional `strength` and `max_side`.
@@ -105,7 +106,7 @@ struct ConversionController {
     func cancel(_ request: Request) throws {
         let snapshot = try snapshot(request)
         guard try queue.cancel(id: snapshot.id, viewer: request.session?.user.id) else {
-            throw Refusal(.conflict, "job.already_ended", ["status": .message(Message("job.state.\(snapshot.status.rawValue)"))])
+            throw Refusal(.conflict, "job.already_ended", ["status": .message(JobPage.state(snapshot.status))])
         }
     }
 
@@ -155,7 +156,7 @@ struct ConversionController {
         let strength = chosen?.strength.flatMap { (0...100).contains($0) ? $0 : nil } ?? 100
         let size = chosen?.maxSide.flatMap { Self.sizes.contains($0) ? $0 : nil } ?? service.defaultMaxSide
         var styles = Style.allCases.map { s in
-            CartoonizePage.StyleChoice(value: s.rawValue, name: Message("style.\(s.rawValue)").text(in: language),
+            CartoonizePage.StyleChoice(value: s.rawValue, name: ImageLibrary.styleName(s.rawValue, language),
                                        disabled: !available.contains(s), checked: s.rawValue == style)
         }
         styles.append(.init(value: "all", name: Message("style.all").text(in: language),
@@ -180,7 +181,7 @@ struct ConversionController {
         var page = JobPage(job, language)
         page.images = job.resultIDs.map { .init(id: $0) }
         let title = job.waiting ? Message("job.title_converting")
-            : Message("job.title_ended", ["status": .message(Message("job.state.\(job.status.rawValue)"))])
+            : Message("job.title_ended", ["status": .message(JobPage.state(job.status))])
         return pages.render("convert/job", title, request, page: page)
     }
 }

@@ -10,7 +10,7 @@ struct HomeController {
         router.get("/") { request in
             let language = pages.language(request)
             return pages.render("home", Message("home.title"), request, page: HomePage(styles: ["hayao", "hosoda", "paprika", "shinkai"].map {
-                .init(name: Message("style.\($0)").text(in: language), about: Message("home.about_\($0)").text(in: language))
+                .init(name: ImageLibrary.styleName($0, language), about: Message("home.about_\($0)").text(in: language))
             }))
         }
         // The switch on every page: remembers the choice for a year, then returns to the page

@@ -93,7 +93,9 @@ struct MovieController {
     }
 
     static func body(_ s: JobQueue.Snapshot, _ request: Request) -> JobBody {
-        JobBody(id: s.id, status: s.status.rawValue, status_text: JobPage.statusText(s.status, Pages.language(of: request.http)), progress: (s.progress * 1000).rounded() / 1000, movie: s.resultIDs.first, error: s.error(in: Pages.language(of: request.http)))
+        let language = Pages.language(of: request.http)
+        return JobBody(id: s.id, status: s.status.rawValue, status_text: JobPage.statusText(s.status, language),
+                       progress: (s.progress * 1000).rounded() / 1000, movie: s.resultIDs.first, error: s.error(in: language))
     }
 
     func mount(on router: Router) {
@@ -315,7 +317,7 @@ struct MovieController {
         let job = try jobSnapshot(request)
         if job.status == .done, let movie = job.resultIDs.first { return .redirect(to: "/movies/\(movie)") }
         let title = job.waiting ? Message("movie_job.title_analysing")
-            : Message("movie_job.title_ended", ["status": .message(Message("job.state.\(job.status.rawValue)"))])
+            : Message("movie_job.title_ended", ["status": .message(JobPage.state(job.status))])
         return pages.render("movies/job", title, request, page: JobPage(job, pages.language(request)))
     }
 

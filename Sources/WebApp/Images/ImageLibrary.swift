@@ -201,9 +201,7 @@ struct ImageLibrary: Sendable {
     /// RFC 3339 in UTC ("2026-11-21T08:18:13Z"). Written out by hand: Foundation's ISO 8601
     /// formatter costs ~0.1 ms a call on Linux, which dominated a 24-picture gallery page.
     static func timestamp(_ date: Date) -> String {
-        var time = time_t(date.timeIntervalSince1970.rounded(.down))
-        var t = tm()
-        gmtime_r(&time, &t)
+        let t = Dates.parts(date)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(t.tm_year + 1900)-\(two(t.tm_mon + 1))-\(two(t.tm_mday))T\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec))Z"
     }
