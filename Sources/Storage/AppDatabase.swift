@@ -317,6 +317,32 @@ public final class AppDatabase: Sendable {
                     CHECK (error_message IS NULL OR (json_valid(error_message) AND error IS NOT NULL))
                 """)
         }
+        migrator.registerMigration("v10: before pictures") { db in
+            // A result page's "before" was the uploaded original, often megabytes for a picture
+            // shown at 1280 px. A fourth part, the photo at the result's size, is stored with each
+            // new picture; the part check must name it, and SQLite changes a CHECK only by
+            // rebuilding the table (https://sqlite.org/lang_altertable.html#otheralter).
+            try db.execute(sql: """
+                CREATE TABLE image_data_v10 (
+                    image_id TEXT NOT NULL REFERENCES image(id) ON DELETE CASCADE,
+                    part TEXT NOT NULL CHECK (part IN ('original', 'result', 'thumbnail', 'before')),
+                    bytes BLOB NOT NULL,
+                    PRIMARY KEY (image_id, part)
+                )
+                """)
+            try db.execute(sql: "INSERT INTO image_data_v10 (image_id, part, bytes) SELECT image_id, part, bytes FROM image_data")
+            try db.execute(sql: "DROP TABLE image_data")
+            try db.execute(sql: "ALTER TABLE image_data_v10 RENAME TO image_data")
+        }
+        migrator.registerMigration("v11: one job per form") { db in
+            // Each upload form carries a random token; a second POST of the same form (Back,
+            // then Submit again) finds the job the first one queued instead of starting another.
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN submission TEXT
+                    CHECK (submission IS NULL OR length(submission) BETWEEN 16 AND 64)
+                """)
+            try db.execute(sql: "CREATE UNIQUE INDEX job_submission ON job (submission) WHERE submission IS NOT NULL")
+        }
         return migrator
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// One cartoonized picture: who may see it and how it was made (table `image`), and its three
+/// One cartoonized picture: who may see it and how it was made (table `image`), and its
 /// pictures (table `image_data`, one row per part, so small rows list fast).
 public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "image"
@@ -19,11 +19,14 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     public var height: Int
     public var modelSHA256: String
     public var durationMS: Int
-    /// The three parts live in `image_data`: not columns of `image` (see CodingKeys).
+    /// The parts live in `image_data`: not columns of `image` (see CodingKeys).
     public var original = Data()
     public var originalType: String
     public var result = Data()
     public var thumbnail = Data()
+    /// The photo as the generator saw it (the result's size, JPEG): what a before/after shows,
+    /// rather than a multi-megabyte original. Empty for pictures made before v10.
+    public var before = Data()
     /// The uploaded file's name without extension (may be empty); names downloads.
     public var title: String = ""
     public var likeCount: Int = 0
@@ -39,7 +42,7 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
 
     public init(id: String, ownerID: Int64?, visibility: Visibility, style: String, strength: Int,
                 inputWidth: Int, inputHeight: Int, width: Int, height: Int, modelSHA256: String, durationMS: Int,
-                original: Data, originalType: String, result: Data, thumbnail: Data, title: String = "",
+                original: Data, originalType: String, result: Data, thumbnail: Data, before: Data = Data(), title: String = "",
                 likeCount: Int = 0, createdAt: Date = Date(), expiresAt: Date? = nil) {
         self.id = id
         self.ownerID = ownerID
@@ -56,6 +59,7 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
         self.originalType = originalType
         self.result = result
         self.thumbnail = thumbnail
+        self.before = before
         self.title = title
         self.likeCount = likeCount
         self.createdAt = createdAt
@@ -138,7 +142,7 @@ public struct ImageDetails: Codable, Sendable, Equatable, FetchableRecord {
 
 /// One stored picture's bytes with what a response needs to label and cache them.
 public struct ImageBytes: Sendable {
-    public enum Part: String, Sendable { case original, result, thumbnail }
+    public enum Part: String, Sendable { case original, result, thumbnail, before }
     public var data: Data
     public var visibility: Image.Visibility
     public var originalType: String
@@ -166,7 +170,8 @@ public struct ImageStore: Sendable {
     static func insert(_ images: [Image], in db: Database) throws {
         for image in images {
             try image.insert(db)
-            for (part, bytes) in [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail)] {
+            for (part, bytes) in [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail),
+                                  ("before", image.before)] where !bytes.isEmpty || part != "before" {
                 try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes) VALUES (?, ?, ?)", arguments: [image.id, part, bytes])
             }
         }
@@ -185,6 +190,7 @@ public struct ImageStore: Sendable {
                 switch row["part"] as String {
                 case "original": image.original = bytes
                 case "result": image.result = bytes
+                case "before": image.before = bytes
                 default: image.thumbnail = bytes
                 }
             }
@@ -246,8 +252,9 @@ public struct ImageStore: Sendable {
 
     public enum PublicOrder: String, Sendable, CaseIterable { case newest, likes, style }
 
-    /// Shared images, by newest, most liked, or style (then newest).
-    public func listPublic(order: PublicOrder, page: Int) throws -> ImagePage {
+    /// Shared images, by newest, most liked, or style (then newest); of one style only when
+    /// `style` is given.
+    public func listPublic(order: PublicOrder, style: String? = nil, page: Int) throws -> ImagePage {
         let orderBy = switch order {
         case .newest: "image.created_at DESC, image.id"
         case .likes: "image.like_count DESC, image.created_at DESC, image.id"
@@ -255,8 +262,8 @@ public struct ImageStore: Sendable {
         }
         return try self.page(sql: """
             SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
-            WHERE image.visibility = 'public' ORDER BY \(orderBy)
-            """, arguments: [], page: page)
+            WHERE image.visibility = 'public' \(style == nil ? "" : "AND image.style = ?") ORDER BY \(orderBy)
+            """, arguments: StatementArguments(style.map { [$0] } ?? []), page: page)
     }
 
     /// Share or unshare an own image; false if it is not the member's.
@@ -264,6 +271,14 @@ public struct ImageStore: Sendable {
         try database.pool.write { db in
             try db.execute(sql: "UPDATE image SET visibility = ? WHERE id = ? AND owner_id = ?",
                            arguments: [shared ? "public" : "private", id, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Gives the owner's image a new title; false when it is not theirs.
+    public func setTitle(_ title: String, id: String, owner: Int64) throws -> Bool {
+        try database.pool.write { db in
+            try db.execute(sql: "UPDATE image SET title = ? WHERE id = ? AND owner_id = ?", arguments: [title, id, owner])
             return db.changesCount == 1
         }
     }

@@ -133,20 +133,51 @@ public struct JobStore: Sendable {
         guard mine < limits.perSubmitter else { throw Refusal.tooManyOfYours(limits.perSubmitter) }
     }
 
+    /// The job a form with this token already queued for the same member (or visitor
+    /// address), if any.
+    public func submitted(_ submission: String?, kind: Job.Kind, owner: Int64?, address: String?) throws -> String? {
+        guard let submission, Self.isToken(submission) else { return nil }
+        return try database.pool.read { db in try Self.submitted(db, submission, kind: kind, owner: owner, address: address) }
+    }
+
+    static func submitted(_ db: Database, _ submission: String, kind: Job.Kind, owner: Int64?, address: String?) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT id FROM job WHERE submission = ? AND kind = ? AND owner_id IS ? AND address IS ?",
+                            arguments: [submission, kind.rawValue, owner, owner == nil ? address : nil])
+    }
+
+    /// A form token as the forms make them (`newID`: base64url); anything else is ignored.
+    static func isToken(_ text: String) -> Bool {
+        (16...64).contains(text.utf8.count) && text.utf8.allSatisfy {
+            $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+        }
+    }
+
     /// Queues a job with its inputs (one transaction, limits counted inside it); returns its id.
+    /// When a form token (`submission`) already queued a job for the same submitter, that job's
+    /// id comes back and nothing is added.
     public func submit(kind: Job.Kind, owner: Int64?, address: String?, requestID: String, parameters: Data,
-                       inputs: [JobInput], limits: Limits, now: Date = Date()) throws -> String {
-        let id = Self.newID()
+                       inputs: [JobInput], limits: Limits, submission: String? = nil, now: Date = Date()) throws -> String {
+        var id = Self.newID()
         try database.pool.writeWithoutTransaction { db in
             // IMMEDIATE: the write lock is taken before counting, so two processes cannot both
             // see room for one more job and both add it.
             try db.inTransaction(.immediate) {
+                var token = submission.flatMap { Self.isToken($0) ? $0 : nil }
+                if let given = token {
+                    if let earlier = try Self.submitted(db, given, kind: kind, owner: owner, address: address) {
+                        id = earlier
+                        return .commit
+                    }
+                    // A token another submitter used (copied into a form by hand) is not kept.
+                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM job WHERE submission = ?", arguments: [given]) == true { token = nil }
+                }
                 try Self.checkRoom(db, kind: kind, owner: owner, address: address, limits: limits)
                 try db.execute(sql: """
-                    INSERT INTO job (id, kind, owner_id, address, request_id, parameters, state, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
+                    INSERT INTO job (id, kind, owner_id, address, request_id, parameters, state, created_at, submission)
+                    VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)
                     """, arguments: [id, kind.rawValue, owner, owner == nil ? address : nil, requestID,
-                                     String(decoding: parameters, as: UTF8.self), now])
+                                     String(decoding: parameters, as: UTF8.self), now, token])
                 let insert = try db.makeStatement(sql: "INSERT INTO job_input (job_id, position, name, bytes) VALUES (?, ?, ?, ?)")
                 for (position, input) in inputs.enumerated() {
                     try insert.execute(arguments: [id, position, input.name, input.bytes])
@@ -305,6 +336,36 @@ public struct JobStore: Sendable {
         try database.pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ? AND (owner_id IS NULL OR owner_id = ?)", arguments: [id, viewer])
                 .map(Job.init(row:))
+        }
+    }
+
+    /// Where a waiting job stands: jobs of its kind queued before it, jobs of its kind running
+    /// now (about how many workers there are), and how long recent runs of its kind took.
+    public struct Standing: Sendable, Equatable {
+        public var ahead: Int
+        public var running: Int
+        /// The median run time of the last 20 finished jobs of the kind; nil before any.
+        public var typicalRun: TimeInterval?
+
+        public init(ahead: Int, running: Int, typicalRun: TimeInterval?) {
+            self.ahead = ahead
+            self.running = running
+            self.typicalRun = typicalRun
+        }
+    }
+
+    public func standing(of job: Job) throws -> Standing {
+        try database.pool.read { db in
+            let ahead = job.state != .queued ? 0 : try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM job WHERE kind = ? AND state = 'queued' AND (created_at < ? OR (created_at = ? AND id < ?))
+                """, arguments: [job.kind.rawValue, job.createdAt, job.createdAt, job.id]) ?? 0
+            let running = try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE kind = ? AND state = 'running'",
+                                           arguments: [job.kind.rawValue]) ?? 0
+            let runs = try Double.fetchAll(db, sql: """
+                SELECT (julianday(finished_at) - julianday(started_at)) * 86400 FROM job
+                WHERE kind = ? AND state = 'done' AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT 20
+                """, arguments: [job.kind.rawValue]).sorted()
+            return Standing(ahead: ahead, running: running, typicalRun: runs.isEmpty ? nil : runs[runs.count / 2])
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Localization
+import Storage
 
 // What each page's template shows, one struct per page: the controllers fill them, the
 // templates (Templates/) read their properties by name. A nil optional is "not there", so a
@@ -39,13 +40,31 @@ struct CartoonizePage {
         var name: String
         var disabled: Bool
         var checked: Bool
+        /// A small picture in this style (the home page's examples), when one has been made.
+        var example: String?
     }
     struct SizeChoice {
         var value: Int
+        /// In plain words: "Standard", "High", "Maximum".
+        var label: String
         var selected: Bool
+    }
+    /// The browser's own checks, worded as the server's refusals with `{file}`, `{size}` and
+    /// `{limit}` for the script to fill in.
+    struct ScriptTexts {
+        var tooLarge: String
+        var empty: String
+        var unsupported: String
+        var tooMany: String
+        /// "{width} × {height} pixels of the original will be converted."
+        var cropSize: String
     }
     var member: Bool
     var maxPhotos: Int
+    var maxBytes: Int
+    var texts: ScriptTexts
+    /// This form's one-time token (a second POST of it finds the first job).
+    var submission: String
     var multiple: Bool
     var styles: [StyleChoice]
     var noModels: Bool
@@ -61,6 +80,16 @@ struct CartoonizePage {
 struct JobPage {
     struct Result {
         var id: String
+        var style: String
+        var styleName: String
+        var alt: String
+    }
+    /// One photo's results, in each style asked for, headed by the photo.
+    struct Group {
+        var title: String
+        /// A result of this photo whose "before" picture shows the photo.
+        var beforeID: String
+        var images: [Result] = []
     }
     var id: String
     var statusText: String
@@ -72,10 +101,18 @@ struct JobPage {
     var failed: Bool
     var cancelled: Bool
     var error: String?
-    var images: [Result] = []
+    var groups: [Group] = []
+    /// "2 conversions are ahead of yours", "About 20 seconds left".
+    var aheadText: String?
+    var estimateText: String?
+    /// The queued photo's small copy (/jobs/{id}/photo.jpg) can be shown.
+    var photo: Bool
 
-    init(_ job: JobQueue.Snapshot, _ language: Language) {
+    init(_ job: JobQueue.Snapshot, _ language: Language, kind: Job.Kind) {
         id = job.id
+        aheadText = job.aheadText(in: language, kind: kind)
+        estimateText = job.estimateText(in: language)
+        photo = kind == .conversion && job.waiting
         statusText = Self.statusText(job.status, language)
         waiting = job.waiting
         refresh = job.waiting ? 2 : nil
@@ -114,10 +151,14 @@ struct GalleryPage {
         var value: String
         var label: String
         var current: Bool
+        var href: String
     }
     var images: [Item]
     var empty: Bool
     var page: Int
+    /// An empty first page has no pager ("Page 1" of nothing); a later empty one links back.
+    /// (Stored, not computed: templates read properties through Mirror.)
+    var showPager: Bool
     var previous: String?
     var next: String?
     /// Where the like and share forms return to.
@@ -125,7 +166,25 @@ struct GalleryPage {
     var emptyText: String
     var showOwner = false
     var sorts: [Sort] = []
+    /// /explore's style filter (the same shape as the sorts).
+    var styles: [Sort] = []
     var member = false
+    var error: String?
+    /// The gallery's select-and-act form is on the page (not on /explore).
+    var bulk = false
+}
+
+/// "Delete these pictures?" (one from a card, or several ticked in the gallery).
+struct DeletePage {
+    struct Item {
+        var id: String
+        var label: String
+    }
+    var items: [Item]
+    var next: String
+    var error: String?
+    var question: String
+    var button: String
 }
 
 /// A result's page, /i/{id}.
@@ -136,8 +195,22 @@ struct ImageResultPage {
         var distance: String
         var strip: String
     }
+    /// What a link to a shared picture shows in chats and social sites (Open Graph).
+    struct OpenGraph {
+        var ogTitle: String
+        var ogDescription: String
+        var ogImage: String
+        var ogURL: String
+    }
     var id: String
     var heading: String
+    /// The title as stored (the rename field's value; empty when the picture has none).
+    var title: String
+    /// The page's full address, to copy and share.
+    var permalink: String
+    /// Whether the link works for others (shared, or a visitor's result reached by its link).
+    var linkable: Bool
+    var openGraph: OpenGraph?
     var styleName: String
     var strength: Int
     var width: Int

@@ -10,6 +10,8 @@ struct Pages: Sendable {
     let templates: Templates
     let accounts: AccountService
     let secureCookies: Bool
+    /// ARTWORKER_PUBLIC_URL, when set.
+    var publicURL: String? = nil
 
     /// The cookie the language switch sets: an explicit choice outranks `Accept-Language`.
     static let languageCookie = "lang"
@@ -31,6 +33,17 @@ struct Pages: Sendable {
     }
 
     func language(_ request: Request) -> Language { Self.language(of: request.http) }
+
+    /// Where this site is, for links that leave it (copied, previewed): the configured public
+    /// address, else the scheme the cookies imply and the request's Host (RFC 9110 §7.2), else
+    /// the loopback name.
+    func origin(_ request: Request) -> String {
+        if let publicURL { return publicURL }
+        let host = request.headers["Host"].flatMap { h in
+            h.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0)) } && !h.isEmpty ? h : nil
+        } ?? "localhost"
+        return (secureCookies ? "https://" : "http://") + host
+    }
 
     /// Renders template `name` with `page`, the page's own data: one struct per page (the
     /// structs are in PageData.swift). `title` is a message, so it too is in the reader's

@@ -65,7 +65,8 @@ public final class WebApp: Sendable {
         router.isSignedIn = { head in
             SessionMiddleware.token(path: head.path, headers: head.headers).flatMap(accounts.session(token:)) != nil
         }
-        let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies)
+        let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies,
+                          publicURL: configuration.publicURL)
         router.renderError = { e in
             // Errors skip the middleware on their way out, so security headers are added here too.
             var response: HTTPResponse
@@ -90,7 +91,7 @@ public final class WebApp: Sendable {
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
         AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
         let library = ImageLibrary(images: images)
-        ConversionController(service: conversions, queue: conversionQueue, pages: pages,
+        ConversionController(service: conversions, queue: conversionQueue, pages: pages, library: library,
                              decoding: DecodeGate(capacity: configuration.decodeMemory)).mount(on: router)
         let movieService = MovieService(movies: MovieStore(database: database))
         ImageController(library: library, pages: pages, movies: movieService).mount(on: router)

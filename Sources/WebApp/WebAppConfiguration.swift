@@ -43,6 +43,9 @@ public struct WebAppConfiguration: Sendable {
     public var bcryptCost = 12
     /// Mark cookies Secure (set when the service is reached over HTTPS, e.g. behind a proxy).
     public var secureCookies = false
+    /// The address people reach the service at, e.g. "https://art.example.org" (no trailing
+    /// slash): what "Copy link" and link previews give out. Without it, the request's Host.
+    public var publicURL: String?
     /// The environment the service started with (ARTWORKER_JWT_SECRET is read from it).
     public var environment: [String: String] = [:]
 
@@ -79,6 +82,13 @@ public struct WebAppConfiguration: Sendable {
         if let n = try number("ARTWORKER_MAX_BODY_BYTES_IN_FLIGHT") { server.maxBodyBytesInFlight = Int(n) }
         if let n = try number("ARTWORKER_BODY_TIMEOUT") { server.bodyTimeout = n }
         if let n = try number("ARTWORKER_MIN_BODY_RATE") { server.minBodyRate = n }
+        if let text = environment["ARTWORKER_PUBLIC_URL"] {
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+                  url.query == nil, url.fragment == nil else {
+                throw ConfigurationError("ARTWORKER_PUBLIC_URL must be an http(s) address such as https://art.example.org, not '\(text)'")
+            }
+            publicURL = text.hasSuffix("/") ? String(text.dropLast()) : text
+        }
         if let host = environment["ARTWORKER_METRICS_HOST"] { metricsHost = host }
         if let text = environment["ARTWORKER_METRICS_PORT"] {
             if text.lowercased() == "off" {

@@ -44,6 +44,33 @@ struct JobStoreTests {
         #expect(try jobs.claim(kinds: [.conversion], now: t.addingTimeInterval(5))?.job.id == second)
     }
 
+    @Test("a form token queues one job: the same form again finds it; someone else's copy of the token does not")
+    func oneJobPerForm() throws {
+        let (dir, jobs, _, chihiro, haku) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let token = JobStore.newID()
+        func send(_ owner: Int64?, _ address: String?, _ submission: String?) throws -> String {
+            try jobs.submit(kind: .conversion, owner: owner, address: address, requestID: "req", parameters: Data("{}".utf8),
+                            inputs: [], limits: JobStore.Limits(waiting: 10, perSubmitter: 5), submission: submission)
+        }
+        let first = try send(chihiro, nil, token)
+        #expect(try send(chihiro, nil, token) == first)
+        #expect(try jobs.submitted(token, kind: .conversion, owner: chihiro, address: nil) == first)
+        #expect(try jobs.submitted(token, kind: .movie, owner: chihiro, address: nil) == nil)
+        let other = try send(haku, nil, token) // not chihiro's job to be sent to: a job of haku's own
+        let hakus = try jobs.find(id: other, viewer: haku)
+        #expect(other != first && hakus != nil)
+        #expect(try jobs.submitted(token, kind: .conversion, owner: haku, address: nil) == nil)
+        // Visitors are told apart by address; a token that is not one of ours is ignored.
+        let visitor = JobStore.newID()
+        let v = try send(nil, "10.0.0.9", visitor)
+        #expect(try send(nil, "10.0.0.9", visitor) == v)
+        let elsewhere = try send(nil, "10.0.0.8", visitor)
+        #expect(elsewhere != v)
+        _ = try send(haku, nil, "short")
+        #expect(try jobs.submitted("short", kind: .conversion, owner: haku, address: nil) == nil)
+    }
+
     @Test("(c) a worker whose lease was taken over can neither renew nor store anything")
     func fencing() throws {
         let (dir, jobs, images, a, _) = try setUp()

@@ -132,6 +132,16 @@ struct ConversionFlowTests {
         #expect(try c.send("DELETE", "/api/v1/images/\(id)", token: howl).status == 404)
         #expect(try c.send("POST", "/api/v1/images/\(id)/like", token: howl).status == 404)
 
+        // Renamed by its owner only; NFC and single spaces; a title over the limit is refused
+        // with its length, never cut.
+        let renamed = try c.json("PATCH", "/api/v1/images/\(id)", body: #"{"title": "  Howl's\u0020\u0020moving castle "}"#, token: sophie)
+        #expect(renamed.status == 200 && object(renamed)["title"] as? String == "Howl's moving castle")
+        #expect(try c.json("PATCH", "/api/v1/images/\(id)", body: #"{"title": "mine now"}"#, token: howl).status == 404)
+        let long = try c.json("PATCH", "/api/v1/images/\(id)", body: "{\"title\": \"\(String(repeating: "고양이 ", count: 30))\"}", token: sophie)
+        #expect(long.status == 400 && (object(long)["error"] as? String)?.contains("119 characters long") == true, "\(long.body)")
+        #expect(try c.json("PATCH", "/api/v1/images/\(id)", body: #"{"name": "x"}"#, token: sophie).status == 400)
+        #expect(object(try c.send("GET", "/api/v1/images/\(id)", token: sophie))["title"] as? String == "Howl's moving castle")
+
         // Shared: in the public gallery for everyone, with its owner; one like per member.
         let shared = try c.send("POST", "/api/v1/images/\(id)/share", token: sophie)
         #expect(shared.status == 200 && object(shared)["visibility"] as? String == "public")
@@ -174,11 +184,17 @@ struct ConversionFlowTests {
 
         let noToken = try b.upload("/cartoonize", MultipartBody(files: [("bakery.png", Photos.cup)], fields: [("style", "hayao")]))
         #expect(noToken.status == 403)
-        let posted = try b.upload("/cartoonize", MultipartBody(files: [("bakery.png", Photos.cup)],
-                                                                fields: [("_csrf", csrf), ("style", "hayao"), ("max_side", "512"), ("strength", "100")]))
+        // The form's one-time token: sending the same form again (Back, then Submit) leads to
+        // the first job, not a second one.
+        let submission = try #require(form.body.firstMatch(of: /name="submission" value="([A-Za-z0-9_-]{22})"/)?.1)
+        let fields = [("_csrf", csrf), ("style", "hayao"), ("max_side", "512"), ("strength", "100"), ("submission", String(submission))]
+        let posted = try b.upload("/cartoonize", MultipartBody(files: [("bakery.png", Photos.cup)], fields: fields))
         #expect(posted.status == 303)
         let jobPath = try #require(posted.headers["location"])
         #expect(jobPath.hasPrefix("/jobs/"))
+        let again = try b.upload("/cartoonize", MultipartBody(files: [("bakery.png", Photos.cup)], fields: fields))
+        #expect(again.status == 303 && again.headers["location"] == jobPath)
+        #expect(try b.request("GET", "/cartoonize").body.contains(#"value="\#(submission)""#) == false) // a new token per form
         let waiting = try b.request("GET", jobPath)
         if waiting.status == 200 { // still running: the page follows it, with or without scripting
             #expect(waiting.body.contains("<progress") && waiting.body.contains(#"http-equiv="refresh""#))
@@ -191,7 +207,13 @@ struct ConversionFlowTests {
 
         let page = try b.request("GET", imagePath)
         #expect(page.status == 200 && page.body.contains(#"<figure class="compare""#))
-        #expect(page.body.contains(#"src="\#(imagePath)/original""#) && page.body.contains(#"src="\#(imagePath)/result.png""#))
+        #expect(page.body.contains(#"src="\#(imagePath)/before.jpg""#) && page.body.contains(#"src="\#(imagePath)/result.png""#))
+        let before = try b.request("GET", imagePath + "/before.jpg")
+        #expect(before.status == 200 && before.headers["content-type"] == "image/jpeg")
+        let beforeImage = try ImageDecoder.decode(before.bodyBytes)
+        let resultImage = try ImageDecoder.decode(try b.request("GET", imagePath + "/result.png").bodyBytes)
+        #expect(beforeImage.image.width == resultImage.image.width && beforeImage.image.height == resultImage.image.height)
+        #expect(!page.body.contains("og:image")) // private: nothing for link previews
         #expect(page.body.contains(#"download="bakery-hayao.png""#) && page.body.contains(#"download="bakery-hayao.jpg""#))
         let png = try b.request("GET", imagePath + "/result.png?download=1")
         #expect(png.status == 200 && png.headers["content-disposition"] == #"attachment; filename="bakery-hayao.png""#)
@@ -207,6 +229,17 @@ struct ConversionFlowTests {
         let galleryToken = try #require(Browser.csrf(in: gallery.body))
         let share = try b.request("POST", "/i/\(id)/share", form: ["shared": "1", "next": "/gallery?page=1", "_csrf": galleryToken])
         #expect(share.status == 303 && share.headers["location"] == "/gallery?page=1")
+        // Shared: the page offers its link to copy and describes itself to link previews.
+        let sharedPage = try visitor.request("GET", imagePath)
+        #expect(sharedPage.body.contains(#"<meta property="og:image" content="http://t/i/\#(id)/thumbnail.jpg">"#))
+        #expect(sharedPage.body.contains(#"id="permalink" type="url" readonly value="http://t/i/\#(id)""#))
+        let renamed = try b.request("POST", "/i/\(id)/rename", form: ["title": "Bakery at dusk", "_csrf": galleryToken])
+        #expect(renamed.status == 303 && renamed.headers["location"] == imagePath)
+        #expect(try visitor.request("GET", imagePath).body.contains("<h1>Bakery at dusk — Hayao style</h1>"))
+        let tooLong = try b.request("POST", "/i/\(id)/rename", form: ["title": String(repeating: "long words ", count: 9), "_csrf": galleryToken])
+        #expect(tooLong.status == 400 && tooLong.body.contains("The title is 98 characters long; at most 80 are allowed."))
+        #expect(tooLong.body.contains(#"value="long words long"#)) // what was typed stays to be shortened
+        #expect(try visitor.request("POST", "/i/\(id)/rename", form: ["title": "x"]).status == 403)
         let explore = try visitor.request("GET", "/explore?sort=newest")
         #expect(explore.status == 200 && explore.body.contains(#"/i/\#(id)/thumbnail.jpg"#) && explore.body.contains("by kiki"))
         #expect(try visitor.request("GET", "/explore?sort=sideways").status == 400)

@@ -96,6 +96,47 @@ struct ConversionServiceTests {
         } throws: { ($0 as? JobFailure)?.description.hasPrefix("x.png: ") == true }
     }
 
+    @Test("turn then crop, applied to the full-size original: the stored original, the 'before' and the sizes follow")
+    func editApplied() throws {
+        let service = try service()
+        let upload = ConversionService.Upload(bytes: Self.photo, filename: "cup.png") // 156×104
+        let edit = ConversionService.Edit(rotate: 90, crop: .init(x: 10, y: 20, width: 80, height: 120)) // of the 104×156 turned photo
+        let parameters = try service.check(uploads: [upload], style: "hayao", strength: 0, maxSide: 60, edit: edit, owner: nil, maxPhotos: 1)
+        #expect(parameters.edit == edit)
+        let image = try #require(try service.run(parameters, owner: nil, photos: ConversionService.inputs([upload]),
+                                                 progress: { _ in }, isCancelled: { false }).first)
+        let upright = try ImageDecoder.decode(Self.photo).image
+        let expected = upright.applyingOrientation(.right).cropped(x: 10, y: 20, width: 80, height: 120)
+        #expect(image.inputWidth == 80 && image.inputHeight == 120 && image.width == 40 && image.height == 60)
+        // The original is the edit, losslessly (PNG in, PNG out); strength 0 gives the fitted photo back.
+        let original = try ImageDecoder.decode([UInt8](image.original)).image
+        #expect(image.originalType == "image/png" && original == expected)
+        #expect(try ImageDecoder.decode([UInt8](image.result)).image == expected.fitting(maxSide: 60))
+        let before = try ImageDecoder.decode([UInt8](image.before))
+        #expect(before.info.format == .jpeg && before.image.width == 40 && before.image.height == 60)
+        // Every quarter turn against the orientation code that does the same.
+        for (degrees, orientation) in [(0, ExifOrientation.up), (180, .down), (270, .left)] {
+            let turned = try ConversionService.Edit(rotate: degrees).apply(to: upright, file: nil)
+            #expect(turned == upright.applyingOrientation(orientation), "\(degrees)°")
+        }
+    }
+
+    @Test("a crop outside the turned photo, or on several photos, is refused with the file's name", arguments: [
+        (ConversionService.Edit(rotate: 90, crop: .init(x: 0, y: 0, width: 120, height: 100)), 1, "cup.png: the crop does not lie inside the photo (104×156"),
+        (ConversionService.Edit(rotate: 0, crop: .init(x: 100, y: 0, width: 57, height: 10)), 1, "cup.png: the crop does not lie inside"),
+        (ConversionService.Edit(rotate: 90, crop: nil), 2, "one photo at a time"),
+    ] as [(ConversionService.Edit, Int, String)])
+    func editRefusals(edit: ConversionService.Edit, photos: Int, message: String) throws {
+        let service = try service()
+        #expect {
+            _ = try service.check(uploads: Array(repeating: .init(bytes: Self.photo, filename: "cup.png"), count: photos),
+                                  style: "hayao", strength: nil, maxSide: 64, edit: edit, owner: 1, maxPhotos: 5)
+        } throws: { error in
+            let e = HTTPError(try #require(error as? Refusal))
+            return e.status.code == 400 && e.message.contains(message)
+        }
+    }
+
     @Test("blending is a rounded per-channel mix")
     func blend() {
         let cartoon = RGBImage(width: 1, height: 1, fill: RGB(200, 0, 100))

@@ -27,6 +27,11 @@ struct UploadRefusalTests {
         ("member", [cup], [("style", "hayao"), ("max_side", "4096")], 400, "processing size"),
         ("member", [], [("style", "hayao")], 400, "at least one photo"),
         ("member", [[]], [("style", "hayao")], 422, "photo1.png: the file is empty."), // named, but 0 bytes
+        ("member", [cup], [("style", "hayao"), ("rotate", "45")], 400, "0, 90, 180 or 270"),
+        ("member", [cup], [("style", "hayao"), ("crop", "1,2,3")], 400, "four whole numbers"),
+        ("member", [cup], [("style", "hayao"), ("crop", "0,0,0,10")], 400, "four whole numbers"),
+        ("member", [cup], [("style", "hayao"), ("crop", "0,0,5000,10")], 400, "photo1.png: the crop does not lie inside"),
+        ("member", [cup, cup], [("style", "hayao"), ("crop", "0,0,50,50")], 400, "one photo at a time"),
     ] as [(String, [[UInt8]], [(String, String)], Int, String)])
     func apiRefusals(who: String, photos: [[UInt8]], fields: [(String, String)], status: Int, message: String) throws {
         let (app, data) = try startApp()

@@ -26,14 +26,7 @@ struct AuthAPIController {
     }
 
     static func credentials(_ request: Request) throws -> Credentials {
-        guard request.headers["Content-Type"]?.lowercased().hasPrefix("application/json") == true else {
-            throw Refusal(.wrongType, "api.json_expected")
-        }
-        do {
-            return try JSONDecoder().decode(Credentials.self, from: Data(request.body))
-        } catch {
-            throw Refusal(.invalid, "api.credentials_expected")
-        }
+        try request.json(Credentials.self, or: Refusal(.invalid, "api.credentials_expected"))
     }
 
     func mount(on router: Router) {

@@ -19,8 +19,12 @@ struct ConversionController {
     let service: ConversionService
     let queue: JobQueue
     let pages: Pages
+    /// The finished job's pictures (labels for its page, bytes for its ZIP).
+    let library: ImageLibrary
     /// Photos are decoded here, within a memory budget, never more at once.
     let decoding: DecodeGate
+    /// The address of a small example picture in a style, once the examples are made.
+    var examples: (@Sendable (Style) -> String?)? = nil
 
     static let memberPhotos = 5
     static let anonymousPhotos = 1
@@ -36,6 +40,11 @@ struct ConversionController {
         /// The status in the reader's language (Accept-Language), for the job page's script.
         var status_text: String
         var progress: Double
+        /// While queued: jobs ahead of this one; and about how long until it is done.
+        var ahead: Int?
+        var ahead_text: String?
+        var estimate_seconds: Int?
+        var estimate_text: String?
         var images: [String]
         var error: String?
     }
@@ -43,15 +52,24 @@ struct ConversionController {
     static func body(_ s: JobQueue.Snapshot, _ request: Request) -> StatusBody {
         let language = Pages.language(of: request.http)
         return StatusBody(id: s.id, status: s.status.rawValue, status_text: JobPage.statusText(s.status, language),
-                          progress: (s.progress * 1000).rounded() / 1000, images: s.resultIDs, error: s.error(in: language))
+                          progress: (s.progress * 1000).rounded() / 1000, ahead: s.ahead,
+                          ahead_text: s.aheadText(in: language, kind: .conversion),
+                          estimate_seconds: s.estimate.map { Int($0.rounded(.up)) }, estimate_text: s.estimateText(in: language),
+                          images: s.resultIDs, error: s.error(in: language))
     }
 
-    /// The multipart form: `image` (repeatable), `style`, optional `strength` and `max_side`.
+    /// The multipart form: `image` (repeatable), `style`, optional `strength` and `max_side`,
+    /// and for one photo optional `rotate` (0, 90, 180, 270: clockwise) and `crop` ("x,y,w,h"
+    /// in pixels of the turned photo), which the form's crop tool fills in.
     struct UploadForm {
         var uploads: [ConversionService.Upload] = []
         var style = ""
         var strength: Int?
         var maxSide: Int?
+        var edit: ConversionService.Edit?
+        /// The form's one-time token (`submission`): a second POST of the same form (Back,
+        /// then Submit again) finds the first job rather than starting another.
+        var submission: String?
 
         init(_ request: Request, limits: ImageLimits) throws {
             guard request.headers["Content-Type"]?.lowercased().hasPrefix("multipart/form-data") == true else {
@@ -77,6 +95,18 @@ struct ConversionController {
             guard !style.isEmpty else { throw Refusal(.invalid, "upload.choose_style") }
             strength = try number("strength", Refusal(.invalid, "upload.bad_strength"))
             maxSide = try number("max_side", Refusal(.invalid, "upload.not_a_number", ["field": "max_side"]))
+            let rotate = try number("rotate", Refusal(.invalid, "upload.bad_rotate")) ?? 0
+            guard [0, 90, 180, 270].contains(rotate) else { throw Refusal(.invalid, "upload.bad_rotate") }
+            var crop: ConversionService.Edit.Crop?
+            if let text = parts.first(where: { $0.name == "crop" })?.text.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+                let numbers = text.split(separator: ",", omittingEmptySubsequences: false)
+                    .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard numbers.count == 4, let x = numbers[0], let y = numbers[1], let w = numbers[2], let h = numbers[3],
+                      x >= 0, y >= 0, w > 0, h > 0 else { throw Refusal(.invalid, "upload.bad_crop") }
+                crop = .init(x: x, y: y, width: w, height: h)
+            }
+            edit = rotate == 0 && crop == nil ? nil : .init(rotate: rotate, crop: crop)
+            submission = parts.first { $0.name == "submission" }?.text
         }
     }
 
@@ -85,15 +115,17 @@ struct ConversionController {
     /// photos decoded, on the bounded `decoding` gate.
     func submit(_ request: Request, form: UploadForm) async throws -> String {
         let owner = request.session?.user.id
+        // The same form sent again (Back, then Submit): its job, not a second one.
+        if let earlier = try queue.submitted(form.submission, owner: owner, address: request.http.remoteAddress) { return earlier }
         try queue.checkRoom(owner: owner, address: request.http.remoteAddress)
         let service = self.service
         let cost = try service.decodeCost(form.uploads)
         let parameters = try await decoding.run(cost: cost) {
             try service.check(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
-                              owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
+                              edit: form.edit, owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
         }
         return try queue.submit(owner: owner, address: request.http.remoteAddress, requestID: request.id,
-                                parameters: parameters, inputs: ConversionService.inputs(form.uploads))
+                                parameters: parameters, inputs: ConversionService.inputs(form.uploads), submission: form.submission)
     }
 
     func snapshot(_ request: Request) throws -> JobQueue.Snapshot {
@@ -138,6 +170,9 @@ struct ConversionController {
         router.get("/jobs/:id") { request in try c.jobPage(request) }
         // For the job page's script (cookie-authenticated, unlike the API).
         router.get("/jobs/:id/status") { request in HTTPResponse.noStore(.json(Self.body(try c.snapshot(request), request))) }
+        // The photo being converted, small, for the job page (while its upload is kept).
+        router.addAsync("GET", "/jobs/:id/photo.jpg") { request in try await c.photo(request) }
+        router.get("/jobs/:id/results.zip") { request in try c.zip(request) }
         router.post("/jobs/:id/cancel") { request in
             let id = try c.snapshot(request).id
             _ = try queue.cancel(id: id, viewer: request.session?.user.id)
@@ -157,15 +192,26 @@ struct ConversionController {
         let size = chosen?.maxSide.flatMap { Self.sizes.contains($0) ? $0 : nil } ?? service.defaultMaxSide
         var styles = Style.allCases.map { s in
             CartoonizePage.StyleChoice(value: s.rawValue, name: ImageLibrary.styleName(s.rawValue, language),
-                                       disabled: !available.contains(s), checked: s.rawValue == style)
+                                       disabled: !available.contains(s), checked: s.rawValue == style,
+                                       example: examples?(s))
         }
         styles.append(.init(value: "all", name: Message("style.all").text(in: language),
                             disabled: available.count < Style.allCases.count, checked: style == "all"))
         let hours = Int(service.anonymousLifetime / 3600)
+        let maxPhotos = member ? Self.memberPhotos : Self.anonymousPhotos
+        func scripted(_ key: String) -> String {
+            Message(key, ["file": .text("{file}"), "size": .text("{size}"), "limit": .text("{limit}")]).text(in: language)
+        }
+        let texts = CartoonizePage.ScriptTexts(
+            tooLarge: scripted("photo.file_too_large"), empty: scripted("photo.empty"), unsupported: scripted("photo.unsupported"),
+            tooMany: Message(member ? "upload.too_many" : "upload.too_many_anonymous", ["max": .number(maxPhotos)]).text(in: language),
+            cropSize: Message("cartoonize.crop_size", ["width": .text("{width}"), "height": .text("{height}")]).text(in: language))
         let page = CartoonizePage(
-            member: member, maxPhotos: member ? Self.memberPhotos : Self.anonymousPhotos, multiple: member, styles: styles,
-            noModels: available.isEmpty,
-            sizes: Self.sizes.filter { $0 <= service.largestMaxSide }.map { .init(value: $0, selected: $0 == size) },
+            member: member, maxPhotos: maxPhotos, maxBytes: service.limits.maxBytes, texts: texts, submission: JobStore.newID(),
+            multiple: member, styles: styles, noModels: available.isEmpty,
+            sizes: Self.sizes.filter { $0 <= service.largestMaxSide }.map {
+                .init(value: $0, label: Message("detail.\($0)").text(in: language), selected: $0 == size)
+            },
             strength: strength, maxMB: service.limits.maxBytes / 1_000_000,
             anonymousNote: Message("cartoonize.anonymous", ["hours": .number(hours)]).text(in: language),
             error: error?.message(in: language))
@@ -173,13 +219,78 @@ struct ConversionController {
                             headers: error?.headers ?? HTTPHeaders())
     }
 
+    /// A 320-px JPEG of the job's first photo, as it will be converted (turned and cropped),
+    /// decoded on the bounded gate like any upload; 404 once the job has ended.
+    func photo(_ request: Request) async throws -> HTTPResponse {
+        let snapshot = try snapshot(request)
+        guard snapshot.waiting, let input = try queue.store.inputs(of: snapshot.id).first,
+              let job = try queue.store.find(id: snapshot.id, viewer: request.session?.user.id) else {
+            throw Refusal(.notFound, "job.not_found")
+        }
+        let parameters = try? JSONDecoder().decode(ConversionService.Parameters.self, from: job.parameters)
+        let bytes = [UInt8](input.bytes), limits = service.limits
+        let cost = (try? ImageDecoder.info(bytes, limits: limits).decodeCost) ?? 0
+        let jpeg = try await decoding.run(cost: cost) {
+            let photo = try ImageDecoder.decode(bytes, limits: limits).image
+            let edited = try parameters?.edit?.apply(to: photo, file: input.name) ?? photo
+            return try ImageEncoder.jpeg(edited.fitting(maxSide: 320), quality: 80)
+        }
+        return HTTPResponse(headers: ["Content-Type": "image/jpeg", "Cache-Control": "private, max-age=3600"], body: jpeg)
+    }
+
+    /// A finished job's pictures grouped by photo (results come photo by photo, each in every
+    /// style asked for), each group headed by its photo, so styles compare side by side.
+    func groups(_ job: JobQueue.Snapshot, _ request: Request) throws -> [JobPage.Group] {
+        guard job.status == .done else { return [] }
+        let language = pages.language(request)
+        let viewer = request.session?.user.id
+        var groups: [JobPage.Group] = []
+        var lastKey = ""
+        for id in job.resultIDs {
+            guard let d = try? library.details(id, viewer: viewer) else { continue } // deleted since
+            let label = ImageLibrary.label(title: d.title, style: d.style, created: d.createdAt, language)
+            let style = ImageLibrary.styleName(d.style, language)
+            let key = "\(d.title)|\(d.inputWidth)x\(d.inputHeight)|\(d.width)x\(d.height)"
+            if key != lastKey || groups.isEmpty || groups[groups.count - 1].images.contains(where: { $0.style == d.style }) {
+                groups.append(.init(title: d.title.isEmpty ? Message("photo.unnamed").text(in: language) : d.title, beforeID: id))
+                lastKey = key
+            }
+            groups[groups.count - 1].images.append(.init(
+                id: id, style: d.style, styleName: style,
+                alt: Message("job.result_style_alt", ["style": .text(style), "label": .text(label)]).text(in: language)))
+        }
+        return groups
+    }
+
+    /// Every result of a finished job in one ZIP, each named as its own download would be.
+    func zip(_ request: Request) throws -> HTTPResponse {
+        let job = try snapshot(request)
+        guard job.status == .done else { throw Refusal(.conflict, "job.not_done") }
+        let viewer = request.session?.user.id
+        var files: [(name: String, bytes: [UInt8])] = []
+        var used = Set<String>()
+        for id in job.resultIDs {
+            guard let d = try? library.details(id, viewer: viewer), let png = try library.result(id, viewer: viewer) else { continue }
+            var name = DownloadName.file(title: d.title, style: d.style, id: id, ext: "png").name
+            if used.contains(name) { name = DownloadName.file(title: d.title + " \(id.prefix(6))", style: d.style, id: id, ext: "png").name }
+            used.insert(name)
+            files.append((name, [UInt8](png)))
+        }
+        guard !files.isEmpty else { throw ImageLibrary.notFound }
+        let name = "artworker-\(job.id.prefix(8)).zip"
+        return HTTPResponse(headers: [
+            "Content-Type": "application/zip", "Cache-Control": "private, no-cache",
+            "Content-Disposition": ContentDisposition.value("attachment", filename: name, fallback: name),
+        ], body: ZipArchive.stored(files))
+    }
+
     func jobPage(_ request: Request) throws -> HTTPResponse {
         let job = try snapshot(request)
         // One result: its own page is the result page (before/after, downloads).
         if job.status == .done, job.resultIDs.count == 1 { return .redirect(to: "/i/\(job.resultIDs[0])") }
         let language = pages.language(request)
-        var page = JobPage(job, language)
-        page.images = job.resultIDs.map { .init(id: $0) }
+        var page = JobPage(job, language, kind: .conversion)
+        page.groups = try groups(job, request)
         let title = job.waiting ? Message("job.title_converting")
             : Message("job.title_ended", ["status": .message(JobPage.state(job.status))])
         return pages.render("convert/job", title, request, page: page)

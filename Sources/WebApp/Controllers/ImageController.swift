@@ -10,10 +10,11 @@ import Storage
 ///     GET    /api/v1/images/{id}                        metadata, provenance, visibility, likes
 ///     GET    /api/v1/images/{id}/result?format=png|jpeg, /original, /thumbnail   bytes
 ///     DELETE /api/v1/images/{id}                        204
+///     PATCH  /api/v1/images/{id}  {"title": "…"}      200 metadata (the owner renames)
 ///     POST   /api/v1/images/{id}/share | /unshare       200 metadata
 ///     POST | DELETE /api/v1/images/{id}/like            200 {"likes","liked"}
-///     GET /i/{id} (page), /i/{id}/result.png|result.jpg|original|thumbnail.jpg (bytes)
-///     POST /i/{id}/share, /i/{id}/like, /i/{id}/delete (forms)
+///     GET /i/{id} (page), /i/{id}/result.png|result.jpg|original|before.jpg|thumbnail.jpg (bytes)
+///     POST /i/{id}/share, /i/{id}/like, /i/{id}/rename, /i/{id}/delete (forms)
 struct ImageController {
     let library: ImageLibrary
     let pages: Pages
@@ -47,6 +48,13 @@ struct ImageController {
             try c.delete(request, user: try request.apiSession().user.id!)
             return HTTPResponse(status: .noContent)
         }
+        router.add("PATCH", "/api/v1/images/:id", bodyLimit: 16 * 1024) { request in
+            struct Rename: Decodable { var title: String }
+            let user = try request.apiSession().user.id!
+            let body = try request.json(Rename.self, or: Refusal(.invalid, "api.title_expected"))
+            let details = try c.library.rename(try Self.id(request), to: body.title, by: user)
+            return .json(ImageLibrary.body(details, liked: try c.library.liked([details.id], viewer: user)?.contains(details.id)))
+        }
         for (action, shared) in [("share", true), ("unshare", false)] {
             router.post("/api/v1/images/:id/\(action)") { request in
                 let user = try request.apiSession().user.id!
@@ -68,6 +76,7 @@ struct ImageController {
         router.addAsync("GET", "/i/:id/result.png") { request in try c.library.bytes(.png, id: try Self.id(request), request: request) }
         router.addAsync("GET", "/i/:id/result.jpg") { request in try c.library.bytes(.jpeg, id: try Self.id(request), request: request) }
         router.addAsync("GET", "/i/:id/original") { request in try c.library.bytes(.original, id: try Self.id(request), request: request) }
+        router.get("/i/:id/before.jpg") { request in try c.library.bytes(.before, id: try Self.id(request), request: request) }
         router.get("/i/:id/thumbnail.jpg") { request in try c.library.bytes(.thumbnail, id: try Self.id(request), request: request) }
         router.post("/i/:id/share", bodyLimit: 16 * 1024) { request in
             let user = try request.memberID()
@@ -78,8 +87,24 @@ struct ImageController {
         router.post("/i/:id/like", bodyLimit: 16 * 1024) { request in
             let user = try request.memberID()
             let form = try request.formDictionary()
-            _ = try c.like(form["liked"] == "1", request, user: user)
+            let liked = form["liked"] == "1"
+            let count = try c.like(liked, request, user: user)
+            // The page's script likes without leaving the page (and its scroll position).
+            if request.headers["Accept"]?.contains("application/json") == true {
+                struct LikeBody: Encodable { var likes: Int; var liked: Bool }
+                return HTTPResponse.noStore(.json(LikeBody(likes: count, liked: liked)))
+            }
             return .redirect(to: Self.back(form, request))
+        }
+        router.post("/i/:id/rename", bodyLimit: 16 * 1024) { request in
+            let user = try request.memberID()
+            let form = try request.formDictionary()
+            do {
+                _ = try c.library.rename(try Self.id(request), to: form["title"] ?? "", by: user)
+            } catch let refusal as Refusal where refusal.reason == .invalid {
+                return try c.page(request, status: .badRequest, error: refusal.message, typedTitle: form["title"])
+            }
+            return .redirect(to: "/i/\(try Self.id(request))")
         }
         router.post("/i/:id/delete", bodyLimit: 16 * 1024) { request in
             let user = try request.memberID()
@@ -115,7 +140,7 @@ struct ImageController {
         try library.like(liked, try Self.id(request), by: user)
     }
 
-    func page(_ request: Request, status: HTTPStatus = .ok, error: Message? = nil) throws -> HTTPResponse {
+    func page(_ request: Request, status: HTTPStatus = .ok, error: Message? = nil, typedTitle: String? = nil) throws -> HTTPResponse {
         let viewer = request.session?.user.id
         let language = pages.language(request)
         let d = try library.details(try Self.id(request), viewer: viewer)
@@ -125,8 +150,17 @@ struct ImageController {
         let liked = try library.liked([d.id], viewer: viewer)?.contains(d.id) ?? false
         let palette = try movies.resultPalette(imageID: d.id) { try library.result(d.id, viewer: viewer) }
         let nearest = try movies.nearest(to: palette)
+        let permalink = pages.origin(request) + "/i/\(d.id)"
+        // Only shared pictures describe themselves to link previews: a private one answers 404
+        // to the preview's fetcher anyway, and an anonymous result is nobody's to advertise.
+        let openGraph = d.visibility == .public ? ImageResultPage.OpenGraph(
+            ogTitle: title.text(in: language),
+            ogDescription: Message("image.og_description", ["style": .text(style)]).text(in: language),
+            ogImage: pages.origin(request) + "/i/\(d.id)/thumbnail.jpg", ogURL: permalink) : nil
         let page = ImageResultPage(
-            id: d.id, heading: title.text(in: language), styleName: style, strength: d.strength,
+            id: d.id, heading: title.text(in: language), title: typedTitle ?? d.title, permalink: permalink,
+            linkable: d.visibility != .private, openGraph: openGraph,
+            styleName: style, strength: d.strength,
             width: d.width, height: d.height, inputWidth: d.inputWidth, inputHeight: d.inputHeight,
             seconds: String(format: "%.1f", Double(d.durationMS) / 1000), model: d.modelSHA256,
             modelShort: String(d.modelSHA256.prefix(12)), created: Dates.time(d.createdAt, in: language),

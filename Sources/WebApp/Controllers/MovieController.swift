@@ -88,6 +88,10 @@ struct MovieController {
         var status: String
         var status_text: String
         var progress: Double
+        var ahead: Int?
+        var ahead_text: String?
+        var estimate_seconds: Int?
+        var estimate_text: String?
         var movie: String?
         var error: String?
     }
@@ -95,7 +99,10 @@ struct MovieController {
     static func body(_ s: JobQueue.Snapshot, _ request: Request) -> JobBody {
         let language = Pages.language(of: request.http)
         return JobBody(id: s.id, status: s.status.rawValue, status_text: JobPage.statusText(s.status, language),
-                       progress: (s.progress * 1000).rounded() / 1000, movie: s.resultIDs.first, error: s.error(in: language))
+                       progress: (s.progress * 1000).rounded() / 1000, ahead: s.ahead,
+                       ahead_text: s.aheadText(in: language, kind: .movie),
+                       estimate_seconds: s.estimate.map { Int($0.rounded(.up)) }, estimate_text: s.estimateText(in: language),
+                       movie: s.resultIDs.first, error: s.error(in: language))
     }
 
     func mount(on router: Router) {
@@ -318,7 +325,7 @@ struct MovieController {
         if job.status == .done, let movie = job.resultIDs.first { return .redirect(to: "/movies/\(movie)") }
         let title = job.waiting ? Message("movie_job.title_analysing")
             : Message("movie_job.title_ended", ["status": .message(JobPage.state(job.status))])
-        return pages.render("movies/job", title, request, page: JobPage(job, pages.language(request)))
+        return pages.render("movies/job", title, request, page: JobPage(job, pages.language(request), kind: .movie))
     }
 
     /// Plots turn in 45° steps with `?turn=N`, so the page needs no script to be explored.

@@ -25,6 +25,28 @@ extension Request {
         return user
     }
 
+    /// A JSON body as `T`: 415 unless it says it is JSON, `invalid` (the sentence the caller
+    /// names) when it does not decode.
+    func json<T: Decodable>(_ type: T.Type, or refusal: Refusal) throws -> T {
+        guard headers["Content-Type"]?.lowercased().hasPrefix("application/json") == true else {
+            throw Refusal(.wrongType, "api.json_expected")
+        }
+        do {
+            return try JSONDecoder().decode(type, from: Data(body))
+        } catch {
+            throw refusal
+        }
+    }
+
+    /// `?page=N` (1 when absent); anything but a positive number is a 400.
+    func pageNumber() throws -> Int {
+        guard let text = http.query("page") else { return 1 }
+        guard let page = Int(text), (1...100_000).contains(page) else {
+            throw Refusal(.invalid, "request.bad_page")
+        }
+        return page
+    }
+
     /// A form's fields by name (the first of each name).
     func formDictionary() throws -> [String: String] {
         var result: [String: String] = [:]

@@ -17,10 +17,13 @@ struct ImageLibrary: Sendable {
     /// The downloadable forms of an image.
     enum Rendition: String, Sendable {
         case original, thumbnail, png, jpeg
+        /// The photo at the result's size (the before/after's "before").
+        case before
 
         var part: ImageBytes.Part {
             switch self {
             case .original: .original
+            case .before: .before
             case .thumbnail: .thumbnail
             case .png, .jpeg: .result
             }
@@ -51,7 +54,7 @@ struct ImageLibrary: Sendable {
 
     /// The image for an owner-only action: 404 if the viewer cannot see it at all, 403 if they
     /// can (a shared image) but it is not theirs.
-    enum OwnerAction: String { case delete, share, unshare }
+    enum OwnerAction: String { case delete, share, unshare, rename }
 
     func owned(_ id: String, by user: Int64, action: OwnerAction) throws -> ImageDetails {
         let details = try details(id, viewer: user)
@@ -60,6 +63,7 @@ struct ImageLibrary: Sendable {
             case .delete: Message("image.not_yours.delete")
             case .share: Message("image.not_yours.share")
             case .unshare: Message("image.not_yours.unshare")
+            case .rename: Message("image.not_yours.rename")
             }
             throw Refusal(.forbidden, message)
         }
@@ -68,7 +72,9 @@ struct ImageLibrary: Sendable {
 
     func list(owner: Int64, page: Int) throws -> ImagePage { try images.list(owner: owner, page: page) }
 
-    func listPublic(order: ImageStore.PublicOrder, page: Int) throws -> ImagePage { try images.listPublic(order: order, page: page) }
+    func listPublic(order: ImageStore.PublicOrder, style: Style? = nil, page: Int) throws -> ImagePage {
+        try images.listPublic(order: order, style: style?.rawValue, page: page)
+    }
 
     func delete(_ id: String, by user: Int64) throws {
         _ = try owned(id, by: user, action: .delete)
@@ -79,6 +85,22 @@ struct ImageLibrary: Sendable {
     func setShared(_ shared: Bool, _ id: String, by user: Int64) throws -> ImageDetails {
         _ = try owned(id, by: user, action: shared ? .share : .unshare)
         guard try images.setShared(shared, id: id, owner: user) else { throw Self.notFound }
+        return try details(id, viewer: user)
+    }
+
+    /// Renames the owner's picture. The title is normalised as upload titles are (NFC, single
+    /// spaces); one longer than `DownloadName.maxTitle` characters is refused with its length,
+    /// never cut where the owner cannot see it. An empty title shows the style and date.
+    func rename(_ id: String, to title: String, by user: Int64) throws -> ImageDetails {
+        _ = try owned(id, by: user, action: .rename)
+        let clean = DownloadName.title(title, limit: Int.max)
+        // The column's CHECK counts code points (SQLite's length()); an emoji sequence is one
+        // character to a reader but several code points, so both are held to the limit.
+        let length = max(clean.count, clean.unicodeScalars.count)
+        guard length <= DownloadName.maxTitle else {
+            throw Refusal(.invalid, "image.title_too_long", ["length": .number(length), "max": .number(DownloadName.maxTitle)])
+        }
+        guard try images.setTitle(clean, id: id, owner: user) else { throw Self.notFound }
         return try details(id, viewer: user)
     }
 
@@ -103,7 +125,10 @@ struct ImageLibrary: Sendable {
     /// can linger that long, and no longer); private and anonymous ones are kept by the browser
     /// only and revalidated on every use, so a deleted or unshared image stops showing at once.
     func bytes(_ rendition: Rendition, id: String, request: Request) throws -> HTTPResponse {
-        guard let stored = try images.bytes(rendition.part, id: id, viewer: request.session?.user.id) else { throw Self.notFound }
+        let viewer = request.session?.user.id
+        // Pictures made before the "before" part existed show their original instead.
+        guard let stored = try images.bytes(rendition.part, id: id, viewer: viewer)
+                ?? (rendition == .before ? try images.bytes(.original, id: id, viewer: viewer) : nil) else { throw Self.notFound }
         let etag = "\"\(id)-\(rendition.rawValue)\""
         var headers: HTTPHeaders = [
             "ETag": etag,
@@ -117,6 +142,10 @@ struct ImageLibrary: Sendable {
             body = [UInt8](stored.data)
             type = stored.originalType
             ext = type == "image/png" ? "png" : "jpg"
+        case .before:
+            body = [UInt8](stored.data)
+            type = ImageFormat.sniff(body)?.mimeType ?? "image/jpeg"
+            ext = type == "image/png" ? "png" : "jpg"
         case .thumbnail, .png:
             body = [UInt8](stored.data)
             (type, ext) = rendition == .png ? ("image/png", "png") : ("image/jpeg", "jpg")
@@ -126,7 +155,7 @@ struct ImageLibrary: Sendable {
             (type, ext) = ("image/jpeg", "jpg")
         }
         headers.set("Content-Type", type)
-        if rendition != .thumbnail {
+        if rendition != .thumbnail && rendition != .before {
             // RFC 6266: `attachment` makes browsers save rather than show; the name keeps the
             // title's script (filename*), with an ASCII fallback.
             let name = rendition == .original
@@ -222,16 +251,5 @@ struct ImageLibrary: Sendable {
                         owner: s.ownerName, likes: s.likeCount, liked: liked.map { $0.contains(s.id) },
                         created_at: Self.timestamp(s.createdAt), links: Links(id: s.id))
         })
-    }
-}
-
-extension Request {
-    /// `?page=N` (1 when absent); anything but a positive number is a 400.
-    func pageNumber() throws -> Int {
-        guard let text = http.query("page") else { return 1 }
-        guard let page = Int(text), (1...100_000).contains(page) else {
-            throw Refusal(.invalid, "request.bad_page")
-        }
-        return page
     }
 }

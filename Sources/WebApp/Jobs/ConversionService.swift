@@ -26,6 +26,43 @@ struct ConversionService: Sendable {
         var styles: [Style]
         var strength: Int
         var maxSide: Int
+        /// Turn and crop, chosen on the form for a single photo (nil in rows queued before).
+        var edit: Edit?
+    }
+
+    /// What the upload form's crop tool sends: the upright photo turned `rotate` degrees
+    /// clockwise, then cut to `crop`, in pixels of the turned photo. Applied here to the
+    /// full-size original, never to the browser's scaled preview.
+    struct Edit: Codable, Sendable, Equatable {
+        struct Crop: Codable, Sendable, Equatable {
+            var x: Int, y: Int, width: Int, height: Int
+        }
+        var rotate = 0
+        var crop: Crop?
+
+        var isNone: Bool { rotate == 0 && crop == nil }
+
+        /// The edited picture, or a refusal naming the file when the rectangle does not lie
+        /// inside the turned photo (a form from another photo, or one made by hand).
+        func apply(to image: RGBImage, file: String?) throws -> RGBImage {
+            let turned = switch rotate {
+            case 90: image.applyingOrientation(.right)
+            case 180: image.applyingOrientation(.down)
+            case 270: image.applyingOrientation(.left)
+            default: image
+            }
+            guard let crop else { return turned }
+            guard crop.x >= 0, crop.y >= 0, crop.width > 0, crop.height > 0,
+                  crop.x + crop.width <= turned.width, crop.y + crop.height <= turned.height else {
+                throw Refusal(.invalid, "photo.crop_outside", ["file": ConversionService.fileArgument(file),
+                                                               "width": .number(turned.width), "height": .number(turned.height)])
+            }
+            return turned.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
+        }
+    }
+
+    static func fileArgument(_ file: String?) -> Argument {
+        file.flatMap { $0.isEmpty ? nil : .text($0) } ?? .message(Message("photo.unnamed"))
     }
 
     /// What decoding these uploads will hold in memory at most, from their headers only; a
@@ -45,7 +82,7 @@ struct ConversionService: Sendable {
     /// An image that cannot be taken, as a refusal that names the file: too large, or not
     /// readable (an empty file is "empty", not "choose a photo").
     static func refusal(_ error: ImageError, file: String?) -> Refusal {
-        let name: Argument = file.flatMap { $0.isEmpty ? nil : .text($0) } ?? .message(Message("photo.unnamed"))
+        let name = fileArgument(file)
         func megabytes(_ bytes: Int) -> Argument {
             .text(bytes % 1_000_000 == 0 ? "\(bytes / 1_000_000) MB" : String(format: "%.1f MB", Double(bytes) / 1_000_000))
         }
@@ -74,11 +111,14 @@ struct ConversionService: Sendable {
 
     /// Checks the whole request, decoding every photo (then letting it go: the job keeps the
     /// upload's bytes, not 36 MB of pixels per 12 MP photo); anything wrong is a `Refusal`.
-    func check(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, owner: Int64?, maxPhotos: Int) throws -> Parameters {
+    func check(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, edit: Edit? = nil, owner: Int64?,
+               maxPhotos: Int) throws -> Parameters {
         guard !uploads.isEmpty else { throw Refusal(.invalid, "upload.no_photo") }
         guard uploads.count <= maxPhotos else {
             throw Refusal(.invalid, owner == nil ? "upload.too_many_anonymous" : "upload.too_many", ["max": .number(maxPhotos)])
         }
+        let edit = edit?.isNone == true ? nil : edit
+        guard edit == nil || uploads.count == 1 else { throw Refusal(.invalid, "upload.edit_one_photo") }
         let styles: [Style]
         if style.lowercased() == "all" {
             styles = Style.allCases
@@ -100,16 +140,17 @@ struct ConversionService: Sendable {
         for upload in uploads {
             do {
                 let decoded = try ImageDecoder.decode(upload.bytes, limits: limits)
-                let size = RGBImage.fittedSize(width: decoded.image.width, height: decoded.image.height, maxSide: maxSide)
+                let photo = try edit?.apply(to: decoded.image, file: upload.filename) ?? decoded.image
+                let size = RGBImage.fittedSize(width: photo.width, height: photo.height, maxSide: maxSide)
                 guard min(size.width, size.height) >= Generator.minimumSide else {
-                    throw Refusal(.invalid, "photo.too_small", ["file": upload.filename.map { .text($0) } ?? .message(Message("photo.unnamed")),
+                    throw Refusal(.invalid, "photo.too_small", ["file": Self.fileArgument(upload.filename),
                                                                 "min": .number(Generator.minimumSide)])
                 }
             } catch let error as ImageError {
                 throw Self.refusal(error, file: upload.filename)
             }
         }
-        return Parameters(styles: styles, strength: strength, maxSide: maxSide)
+        return Parameters(styles: styles, strength: strength, maxSide: maxSide, edit: edit)
     }
 
     /// The job's inputs: each upload's bytes under its file name.
@@ -132,12 +173,27 @@ struct ConversionService: Sendable {
         for input in photos {
             let bytes = [UInt8](input.bytes)
             let decoded: DecodedImage
+            var upright: RGBImage
             do {
                 decoded = try ImageDecoder.decode(bytes, limits: limits)
+                upright = decoded.image
             } catch {
                 throw JobFailure(Self.refusal(error, file: input.name).message)
             }
-            let photo = decoded.image.fitting(maxSide: parameters.maxSide)
+            // An edited photo's original is the edit, at full size, in the upload's format: the
+            // original download and the before/after then show what was converted.
+            var original = input.bytes
+            if let edit = parameters.edit, !edit.isNone {
+                do {
+                    upright = try edit.apply(to: upright, file: input.name)
+                } catch let refusal as Refusal {
+                    throw JobFailure(refusal.message)
+                }
+                original = Data(decoded.info.format == .png ? try ImageEncoder.png(upright)
+                                : try ImageEncoder.jpeg(upright, quality: 95))
+            }
+            let photo = upright.fitting(maxSide: parameters.maxSide)
+            let before = Data(try ImageEncoder.jpeg(photo, quality: 85))
             for style in parameters.styles {
                 if isCancelled() { throw ModelError.cancelled }
                 let (generator, sha256) = try models.model(style)
@@ -150,10 +206,10 @@ struct ConversionService: Sendable {
                 made.append(Image(
                     id: Image.newID(), ownerID: owner, visibility: owner == nil ? .anonymous : .private,
                     style: style.rawValue, strength: parameters.strength,
-                    inputWidth: decoded.image.width, inputHeight: decoded.image.height, width: photo.width, height: photo.height,
+                    inputWidth: upright.width, inputHeight: upright.height, width: photo.width, height: photo.height,
                     modelSHA256: sha256, durationMS: Int(Date().timeIntervalSince(started) * 1000),
-                    original: input.bytes, originalType: decoded.info.format.mimeType,
-                    result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail),
+                    original: original, originalType: decoded.info.format.mimeType,
+                    result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail), before: before,
                     title: DownloadName.title(fromFilename: input.name),
                     expiresAt: owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil))
                 done += 1

@@ -28,6 +28,11 @@ struct JobQueue: Sendable {
         /// Why it failed, in English; `reason` says it in any language.
         var error: String?
         var reason: Message?
+        /// While queued: jobs of its kind ahead of it.
+        var ahead: Int?
+        /// While waiting: about how many seconds until it is done; nil when there is nothing
+        /// to go by yet (no run of its kind has finished, or it has only just started).
+        var estimate: TimeInterval?
 
         var waiting: Bool { status == .queued || status == .running }
 
@@ -41,8 +46,53 @@ struct JobQueue: Sendable {
             reason = job.errorMessage.flatMap(Message.init(json:)) ?? job.error.map(Message.verbatim)
         }
 
+        /// A job in a state, with nothing else known (for the estimate's arithmetic).
+        init(id: String, status: Status, progress: Double) {
+            self.id = id
+            owner = nil
+            self.status = status
+            self.progress = progress
+            resultIDs = []
+        }
+
         /// Why it failed, in `language`.
         func error(in language: Language) -> String? { reason?.text(in: language) ?? error }
+
+        /// Fills in `ahead` and `estimate`. Running: the time it has taken so far, scaled by
+        /// its progress. Queued: the jobs ahead shared among the jobs running now (about the
+        /// number of workers), each taking the recent median, then its own run.
+        mutating func estimate(_ standing: JobStore.Standing, startedAt: Date?, now: Date = Date()) {
+            switch status {
+            case .queued:
+                ahead = standing.ahead
+                estimate = standing.typicalRun.map { typical in
+                    (Double(standing.ahead) / Double(max(1, standing.running)) + 1) * typical
+                }
+            case .running:
+                if let startedAt, progress >= 0.05 {
+                    estimate = now.timeIntervalSince(startedAt) * (1 - progress) / progress
+                } else {
+                    estimate = standing.typicalRun.map { $0 * (1 - progress) }
+                }
+            default:
+                break
+            }
+        }
+
+        /// "About 20 seconds left", "About 3 minutes left" (rounded up to 5 s, then to minutes).
+        func estimateText(in language: Language) -> String? {
+            guard let estimate else { return nil }
+            let seconds = max(5, Int((estimate / 5).rounded(.up)) * 5)
+            return seconds < 90 ? Message("job.estimate_seconds", ["n": .number(seconds)]).text(in: language)
+                : Message("job.estimate_minutes", ["n": .number(Int((Double(seconds) / 60).rounded()))]).text(in: language)
+        }
+
+        /// "2 conversions are ahead of yours", "Yours is next".
+        func aheadText(in language: Language, kind: Job.Kind) -> String? {
+            guard let ahead else { return nil }
+            return ahead == 0 ? Message("job.next").text(in: language)
+                : Message(kind == .conversion ? "job.ahead.conversion" : "job.ahead.movie", ["count": .number(ahead)]).text(in: language)
+        }
     }
 
     let store: JobStore
@@ -74,11 +124,12 @@ struct JobQueue: Sendable {
 
     /// Queues a job (row and inputs committed to disk before this returns); returns its id.
     func submit<Parameters: Encodable>(owner: Int64?, address: String?, requestID: String, parameters: Parameters,
-                                       inputs: [JobInput]) throws -> String {
+                                       inputs: [JobInput], submission: String? = nil) throws -> String {
         let id: String
         do {
             id = try store.submit(kind: kind, owner: owner, address: address, requestID: requestID,
-                                  parameters: try JSONEncoder().encode(parameters), inputs: inputs, limits: limits)
+                                  parameters: try JSONEncoder().encode(parameters), inputs: inputs, limits: limits,
+                                  submission: submission)
         } catch let refused as JobStore.Refusal {
             throw refusal(refused)
         }
@@ -86,10 +137,17 @@ struct JobQueue: Sendable {
         return id
     }
 
+    /// The job an earlier POST of the same form queued (see JobStore.submitted).
+    func submitted(_ submission: String?, owner: Int64?, address: String?) throws -> String? {
+        try store.submitted(submission, kind: kind, owner: owner, address: address)
+    }
+
     /// The job as `viewer` sees it; nil if unknown, forgotten, of another kind or someone else's.
     func snapshot(id: String, viewer: Int64?) throws -> Snapshot? {
         guard let job = try store.find(id: id, viewer: viewer), job.kind == kind else { return nil }
-        return Snapshot(job)
+        var snapshot = Snapshot(job)
+        if job.isWaiting { snapshot.estimate(try store.standing(of: job), startedAt: job.startedAt) }
+        return snapshot
     }
 
     /// Cancels a queued or running job; false if unknown, someone else's, or already finished.

@@ -153,3 +153,51 @@ struct ZipArchive {
         i + 4 <= b.count ? UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24 : 0
     }
 }
+
+extension ZipArchive {
+    /// Writes files into a ZIP archive, stored (method 0): what goes in is PNG, compressed
+    /// already, so deflating again would cost time for nothing. Names are UTF-8 and say so
+    /// (general purpose bit 11, APPNOTE 4.4.4), so "우리집 고양이-hayao.png" unpacks as itself.
+    /// Layout (APPNOTE 4.3.6): each local header (4.3.7) and its data, then the central
+    /// directory (4.3.12), then its end record (4.3.16). No ZIP64: callers keep the total
+    /// under 4 GB (a job's results are tens of megabytes).
+    static func stored(_ files: [(name: String, bytes: [UInt8])], modified: Date = Date()) -> [UInt8] {
+        var out: [UInt8] = [], directory: [UInt8] = []
+        func u16(_ v: Int, into b: inout [UInt8]) { b += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
+        func u32(_ v: UInt32, into b: inout [UInt8]) { b += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
+        // MS-DOS time and date (APPNOTE 4.4.6), in UTC: the format has no zone.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: modified)
+        let dosTime = (c.hour ?? 0) << 11 | (c.minute ?? 0) << 5 | (c.second ?? 0) / 2
+        let dosDate = max(0, (c.year ?? 1980) - 1980) << 9 | (c.month ?? 1) << 5 | (c.day ?? 1)
+        for file in files {
+            let name = Array(file.name.utf8)
+            let crc = file.bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
+            let offset = UInt32(out.count)
+            // Local file header: signature, version 2.0, flags (UTF-8), method 0, time, date,
+            // CRC, sizes, name length, no extra field.
+            u32(0x0403_4B50, into: &out); u16(20, into: &out); u16(1 << 11, into: &out); u16(0, into: &out)
+            u16(dosTime, into: &out); u16(dosDate, into: &out); u32(crc, into: &out)
+            u32(UInt32(file.bytes.count), into: &out); u32(UInt32(file.bytes.count), into: &out)
+            u16(name.count, into: &out); u16(0, into: &out)
+            out += name
+            out += file.bytes
+            // Its central directory entry: the same, plus version made by, comment, disk,
+            // attributes and where the local header is.
+            u32(0x0201_4B50, into: &directory); u16(20, into: &directory); u16(20, into: &directory)
+            u16(1 << 11, into: &directory); u16(0, into: &directory); u16(dosTime, into: &directory); u16(dosDate, into: &directory)
+            u32(crc, into: &directory); u32(UInt32(file.bytes.count), into: &directory); u32(UInt32(file.bytes.count), into: &directory)
+            u16(name.count, into: &directory); u16(0, into: &directory); u16(0, into: &directory); u16(0, into: &directory)
+            u16(0, into: &directory); u32(0, into: &directory); u32(offset, into: &directory)
+            directory += name
+        }
+        let directoryOffset = UInt32(out.count)
+        out += directory
+        // End of central directory: one disk, the entry counts, the directory's size and place.
+        u32(0x0605_4B50, into: &out); u16(0, into: &out); u16(0, into: &out)
+        u16(files.count, into: &out); u16(files.count, into: &out)
+        u32(UInt32(directory.count), into: &out); u32(directoryOffset, into: &out); u16(0, into: &out)
+        return out
+    }
+}
