@@ -33,7 +33,8 @@ BENCH_E2E_PACKAGES := numpy==2.4.6 pillow==13.0.0
 # fonts-nanum: a Korean font, so the Korean screenshots show Hangul rather than empty boxes.
 BROWSER_PACKAGES := chromium chromium-driver fonts-nanum
 BROWSER_VENV := .build-browser/venv
-SELENIUM := selenium==4.51.0
+# axe-selenium-python only for the axe-core script it vendors (the test injects it itself).
+SELENIUM := selenium==4.51.0 axe-selenium-python==2.1.6
 BROWSER_RUN := $(BROWSER_VENV)/bin/python Tests/Browser/browser_test.py --artworker $(BIN) \
 	--photo $(SHARED)/testdata/photos/coffee.png --screenshots .build-browser/screenshots \
 	--frames $(SHARED)/testdata/photos/coffee.png $(SHARED)/testdata/photos/chelsea.png \
@@ -93,7 +94,7 @@ test-browser: weights browser-setup
 browser-setup:
 	$(call apt-install,$(BROWSER_PACKAGES),browser-setup)
 	@[ -x $(BROWSER_VENV)/bin/python ] || python3 -m venv $(BROWSER_VENV)
-	@$(BROWSER_VENV)/bin/python -c "import selenium" 2>/dev/null || $(BROWSER_VENV)/bin/pip install -q $(SELENIUM)
+	@$(BROWSER_VENV)/bin/python -c "import selenium, axe_selenium_python" 2>/dev/null || $(BROWSER_VENV)/bin/pip install -q $(SELENIUM)
 
 ## run: set up, build, and start the program (`make run ARGS="image info photo.jpg"`)
 run: weights

@@ -343,6 +343,26 @@ public final class AppDatabase: Sendable {
                 """)
             try db.execute(sql: "CREATE UNIQUE INDEX job_submission ON job (submission) WHERE submission IS NOT NULL")
         }
+        migrator.registerMigration("v12: examples") { db in
+            // What a first visit shows: the bundled photos in each style, made by the installed
+            // models the first time a worker has them; a model that changes (another hash) makes
+            // its examples again.
+            try db.execute(sql: """
+                CREATE TABLE example (
+                    photo TEXT NOT NULL CHECK (length(photo) BETWEEN 1 AND 32),
+                    style TEXT NOT NULL CHECK (style IN ('hayao', 'hosoda', 'paprika', 'shinkai')),
+                    model_sha256 TEXT NOT NULL CHECK (length(model_sha256) = 64),
+                    picture BLOB NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    PRIMARY KEY (photo, style)
+                )
+                """)
+            // The example movie needs an owner. This account's name has a space (sign-ups allow
+            // letters, digits, '.', '_' and '-'), so no one can take it first, and its hash is
+            // not one bcrypt can produce ("*" is outside its alphabet), so no one can sign in.
+            try db.execute(sql: "INSERT INTO user (username, password_hash, created_at) VALUES (?, ?, ?)",
+                           arguments: [ExampleStore.ownerName, "$2b$12$" + String(repeating: "*", count: 53), Date()])
+        }
         return migrator
     }
 

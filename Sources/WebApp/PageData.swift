@@ -23,8 +23,25 @@ struct HomePage {
     struct StyleCard {
         var name: String
         var about: String
+        /// The sample photo in this style, once made.
+        var example: String?
+        var alt: String
+    }
+    /// One bundled photo beside its cartoons.
+    struct Example {
+        struct Picture {
+            var src: String
+            var name: String
+            var alt: String
+        }
+        var photo: String
+        var alt: String
+        var credit: String
+        var styles: [Picture]
     }
     var styles: [StyleCard]
+    var examples: [Example]
+    var hasExamples: Bool
 }
 
 /// /signup, /login and /account.

@@ -44,7 +44,8 @@ public final class WebApp: Sendable {
         // Requests are measured only where someone can read the figures.
         if configuration.metricsPort != nil { router.observer = metrics }
         let workers = JobWorkers.make(store: jobStore, conversions: conversions, kinds: Job.Kind.allCases,
-                                      count: configuration.workers, metrics: metrics, logger: logger)
+                                      count: configuration.workers, metrics: metrics, examples: configuration.examples(database),
+                                      logger: logger)
         let nudge: @Sendable () -> Void = { workers.nudge() }
         let conversionQueue = JobQueue(store: jobStore, kind: .conversion,
                                        limits: .init(waiting: configuration.maxQueuedConversions, perSubmitter: configuration.maxQueuedPerMember),
@@ -85,14 +86,15 @@ public final class WebApp: Sendable {
             SecurityHeaders.apply(to: &response)
             return response
         }
-        HomeController(pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
+        let examples = Examples(store: ExampleStore(database: database), folder: configuration.publicDirectory.appendingPathComponent("examples"))
+        HomeController(pages: pages, secureCookies: configuration.secureCookies, examples: examples).mount(on: router)
         staticFiles.mount(on: router)
         AuthAPIController(accounts: accounts).mount(on: router)
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
         AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
         let library = ImageLibrary(images: images)
         ConversionController(service: conversions, queue: conversionQueue, pages: pages, library: library,
-                             decoding: DecodeGate(capacity: configuration.decodeMemory)).mount(on: router)
+                             decoding: DecodeGate(capacity: configuration.decodeMemory), examples: examples).mount(on: router)
         let movieService = MovieService(movies: MovieStore(database: database))
         ImageController(library: library, pages: pages, movies: movieService).mount(on: router)
         MovieController(service: movieService, queue: movieQueue, pages: pages).mount(on: router)

@@ -43,6 +43,9 @@ public struct WebAppConfiguration: Sendable {
     public var bcryptCost = 12
     /// Mark cookies Secure (set when the service is reached over HTTPS, e.g. behind a proxy).
     public var secureCookies = false
+    /// Whether conversion workers make the home page's examples (ARTWORKER_EXAMPLES=off to
+    /// skip them, e.g. on a fleet of workers where one is enough).
+    public var makeExamples = true
     /// The address people reach the service at, e.g. "https://art.example.org" (no trailing
     /// slash): what "Copy link" and link previews give out. Without it, the request's Host.
     public var publicURL: String?
@@ -88,6 +91,12 @@ public struct WebAppConfiguration: Sendable {
                 throw ConfigurationError("ARTWORKER_PUBLIC_URL must be an http(s) address such as https://art.example.org, not '\(text)'")
             }
             publicURL = text.hasSuffix("/") ? String(text.dropLast()) : text
+        }
+        if let text = environment["ARTWORKER_EXAMPLES"] {
+            guard let on = ["on": true, "off": false][text.lowercased()] else {
+                throw ConfigurationError("ARTWORKER_EXAMPLES must be on or off, not '\(text)'")
+            }
+            makeExamples = on
         }
         if let host = environment["ARTWORKER_METRICS_HOST"] { metricsHost = host }
         if let text = environment["ARTWORKER_METRICS_PORT"] {

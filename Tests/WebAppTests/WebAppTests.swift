@@ -21,6 +21,7 @@ func startApp(public publicDirectory: URL? = nil, templates: URL? = nil, data: U
     configuration.templatesDirectory = templates ?? SharedData.packageRoot.appendingPathComponent("Templates")
     configuration.bcryptCost = 4 // the production cost (12) takes ~0.17 s per hash
     configuration.weightsDirectory = TestModels.folder // hayao only
+    configuration.makeExamples = false // their own test turns them on: elsewhere they would only compete for the cores
     configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .critical

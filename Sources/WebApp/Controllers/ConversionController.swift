@@ -23,8 +23,8 @@ struct ConversionController {
     let library: ImageLibrary
     /// Photos are decoded here, within a memory budget, never more at once.
     let decoding: DecodeGate
-    /// The address of a small example picture in a style, once the examples are made.
-    var examples: (@Sendable (Style) -> String?)? = nil
+    /// The styles' sample pictures, once made.
+    var examples: Examples? = nil
 
     static let memberPhotos = 5
     static let anonymousPhotos = 1
@@ -190,10 +190,11 @@ struct ConversionController {
         let style = chosen.map { $0.style.lowercased() } ?? Style.hayao.rawValue
         let strength = chosen?.strength.flatMap { (0...100).contains($0) ? $0 : nil } ?? 100
         let size = chosen?.maxSide.flatMap { Self.sizes.contains($0) ? $0 : nil } ?? service.defaultMaxSide
+        let samples = (try? examples?.available()[Examples.sample]).flatMap { $0 } ?? []
         var styles = Style.allCases.map { s in
             CartoonizePage.StyleChoice(value: s.rawValue, name: ImageLibrary.styleName(s.rawValue, language),
                                        disabled: !available.contains(s), checked: s.rawValue == style,
-                                       example: examples?(s))
+                                       example: samples.contains(s) ? Examples.path(Examples.sample, s) : nil)
         }
         styles.append(.init(value: "all", name: Message("style.all").text(in: language),
                             disabled: available.count < Style.allCases.count, checked: style == "all"))

@@ -9,20 +9,24 @@ import Storage
 public final class JobWorkers: Sendable {
     let workers: [JobWorker]
     let conversions: ConversionService?
+    /// Makes the home page's examples in the background (conversion workers only).
+    let examples: ExampleMaker?
     /// What these workers measure (served by `metricsEndpoint`, if any).
     public let metrics: AppMetrics
 
-    init(workers: [JobWorker], conversions: ConversionService?, metrics: AppMetrics) {
+    init(workers: [JobWorker], conversions: ConversionService?, examples: ExampleMaker?, metrics: AppMetrics) {
         self.workers = workers
         self.conversions = conversions
+        self.examples = examples
         self.metrics = metrics
     }
 
     /// Workers for `kinds` on the database in the configuration's data folder.
     public static func make(configuration: WebAppConfiguration, kinds: [Job.Kind], count: Int, logger: Logger) throws -> JobWorkers {
-        let (store, metrics) = configuration.jobStore(try AppDatabase.open(directory: configuration.dataDirectory))
+        let database = try AppDatabase.open(directory: configuration.dataDirectory)
+        let (store, metrics) = configuration.jobStore(database)
         return make(store: store, conversions: configuration.conversionService(), kinds: kinds, count: count, metrics: metrics,
-                    logger: logger)
+                    examples: configuration.examples(database), logger: logger)
     }
 
     /// `/metrics` for a worker process, on `host:port` (nil when the configuration has no
@@ -32,7 +36,7 @@ public final class JobWorkers: Sendable {
     }
 
     static func make(store: JobStore, conversions: ConversionService, kinds: [Job.Kind], count: Int, metrics: AppMetrics,
-                     logger: Logger) -> JobWorkers {
+                     examples: Examples? = nil, logger: Logger) -> JobWorkers {
         let movies = MovieService(movies: MovieStore(database: store.database))
         let execute: JobWorker.Execute = { job, inputs, progress, isCancelled in
             switch job.kind {
@@ -53,7 +57,12 @@ public final class JobWorkers: Sendable {
             }
         }
         for kind in Job.Kind.allCases { metrics.workers(kinds.contains(kind) ? count : 0, kind: kind) }
-        return JobWorkers(workers: workers, conversions: kinds.contains(.conversion) ? conversions : nil, metrics: metrics)
+        let maker = examples.flatMap { examples in
+            kinds.contains(.conversion) && count > 0
+                ? ExampleMaker(examples: examples, conversions: conversions, movies: movies, logger: logger) : nil
+        }
+        return JobWorkers(workers: workers, conversions: kinds.contains(.conversion) ? conversions : nil, examples: maker,
+                          metrics: metrics)
     }
 
     /// Loads the models a conversion worker needs before it takes its first job.
@@ -65,6 +74,7 @@ public final class JobWorkers: Sendable {
 
     public func start() {
         for worker in workers { worker.start() }
+        examples?.start()
     }
 
     /// Wakes idle workers: a job was just queued.
@@ -74,6 +84,7 @@ public final class JobWorkers: Sendable {
 
     /// Stops every worker (each gives back or finishes the job in hand); returns when all have.
     public func stop() {
+        examples?.stop()
         for worker in workers { worker.stopSoon() }
         for worker in workers { worker.stop() }
     }
@@ -91,6 +102,11 @@ extension WebAppConfiguration {
         let metrics = AppMetrics(jobs: store)
         store.leasesExpired = { metrics.leasesExpired($0) }
         return (store, metrics)
+    }
+
+    /// The examples, made from the bundled photos in Public/examples, unless switched off.
+    func examples(_ database: AppDatabase) -> Examples? {
+        makeExamples ? Examples(store: ExampleStore(database: database), folder: publicDirectory.appendingPathComponent("examples")) : nil
     }
 
     func conversionService() -> ConversionService {
