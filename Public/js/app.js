@@ -394,6 +394,86 @@
     });
   }
 
+  // 3D colour plots: drag to turn (or focus and use the arrow keys), point at a dot for its
+  // values. The server put each element's model coordinates in data attributes and the view
+  // on the svg; this projects them as PalettePlots.View.project does, and redraws far to near.
+  document.querySelectorAll("figure.turnable").forEach(function (figure) {
+    var svg = figure.querySelector("svg.plot3d");
+    if (!svg) { return; }
+    var hint = document.querySelector(".drag-hint");
+    if (hint) { hint.hidden = false; }
+    var yaw = Number(svg.dataset.yaw), pitch = Number(svg.dataset.pitch), size = Number(svg.dataset.size);
+    var scale = size * 0.52, centre = size / 2;
+    var read = function (text) { return text.split(" ").map(Number); };
+    var dots = Array.prototype.map.call(svg.querySelectorAll("circle[data-m]"), function (c) { return { el: c, m: read(c.dataset.m) }; });
+    var lines = Array.prototype.map.call(svg.querySelectorAll("line[data-a]"), function (l) {
+      return { el: l, a: read(l.dataset.a), b: read(l.dataset.b) };
+    });
+    var labels = Array.prototype.map.call(svg.querySelectorAll("text[data-m]"), function (t) {
+      return { el: t, m: read(t.dataset.m), dy: Number(t.dataset.dy || 0) };
+    });
+    var group = svg.querySelector("g.dots");
+    var project = function (p) {
+      var a = yaw * Math.PI / 180, b = pitch * Math.PI / 180;
+      var x1 = p[0] * Math.cos(a) + p[2] * Math.sin(a), z1 = -p[0] * Math.sin(a) + p[2] * Math.cos(a);
+      var y2 = p[1] * Math.cos(b) - z1 * Math.sin(b), z2 = p[1] * Math.sin(b) + z1 * Math.cos(b);
+      return [centre + x1 * scale, centre - y2 * scale, z2];
+    };
+    var caption = figure.querySelector("figcaption"), words = (figure.dataset.directions || "").split("|");
+    var towards = function (axis) {
+      var p = project(axis), x = p[0] - centre;
+      return Math.abs(x) / scale >= Math.abs(p[2]) ? (x >= 0 ? words[0] : words[1]) : (p[2] >= 0 ? words[2] : words[3]);
+    };
+    var draw = function () {
+      lines.forEach(function (l) {
+        var p = project(l.a), q = project(l.b);
+        l.el.setAttribute("x1", p[0].toFixed(1)); l.el.setAttribute("y1", p[1].toFixed(1));
+        l.el.setAttribute("x2", q[0].toFixed(1)); l.el.setAttribute("y2", q[1].toFixed(1));
+      });
+      dots.forEach(function (d) {
+        var p = project(d.m);
+        d.z = p[2];
+        d.el.setAttribute("cx", p[0].toFixed(1)); d.el.setAttribute("cy", p[1].toFixed(1));
+      });
+      dots.slice().sort(function (a, b) { return a.z - b.z; }).forEach(function (d) { group.appendChild(d.el); });
+      labels.forEach(function (t) {
+        var p = project(t.m);
+        t.el.setAttribute("x", p[0].toFixed(1)); t.el.setAttribute("y", (p[1] + t.dy).toFixed(1));
+      });
+      if (figure.dataset.caption && words.length === 4) {
+        caption.textContent = fill(figure.dataset.caption, { red: towards([1, 0, 0]), blue: towards([0, 0, 1]) });
+      }
+    };
+    var turn = function (dYaw, dPitch) {
+      yaw = (yaw + dYaw) % 360;
+      pitch = Math.max(-89, Math.min(89, pitch + dPitch));
+      draw();
+    };
+    svg.tabIndex = 0;
+    svg.classList.add("turning");
+    var last = null;
+    svg.addEventListener("pointerdown", function (e) { last = [e.clientX, e.clientY]; svg.setPointerCapture(e.pointerId); });
+    svg.addEventListener("pointermove", function (e) {
+      if (!last) { return; }
+      var k = size / svg.getBoundingClientRect().width * 0.5; // half a degree per drawn pixel
+      turn((e.clientX - last[0]) * k, (e.clientY - last[1]) * k);
+      last = [e.clientX, e.clientY];
+    });
+    svg.addEventListener("pointerup", function () { last = null; });
+    svg.addEventListener("pointercancel", function () { last = null; });
+    svg.addEventListener("keydown", function (e) {
+      var step = { ArrowLeft: [-15, 0], ArrowRight: [15, 0], ArrowUp: [0, 10], ArrowDown: [0, -10] }[e.key];
+      if (!step) { return; }
+      e.preventDefault();
+      turn(step[0], step[1]);
+    });
+    var readout = figure.querySelector(".readout");
+    svg.addEventListener("pointerover", function (e) {
+      var title = e.target.tagName === "circle" && e.target.querySelector("title");
+      if (title && readout) { readout.textContent = title.textContent; }
+    });
+  });
+
   // Dates: the server writes them in UTC and says so; here they become the reader's own time
   // zone, in the page's language (<html lang>). `data-day` ones show the day only.
   if (window.Intl && Intl.DateTimeFormat) {

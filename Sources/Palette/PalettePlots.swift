@@ -81,8 +81,9 @@ public enum PalettePlots {
         }
 
         /// Model coordinates (x right, y up, z towards the viewer before turning) to the
-        /// screen: x, y (down), depth (larger = nearer).
-        func project(_ p: SIMD3<Double>) -> SIMD3<Double> {
+        /// screen: x, y (down), depth (larger = nearer). The page's script (app.js) turns the
+        /// plots with the same formula.
+        public func project(_ p: SIMD3<Double>) -> SIMD3<Double> {
             let a = yaw * .pi / 180, b = pitch * .pi / 180
             let x1 = p.x * cos(a) + p.z * sin(a), z1 = -p.x * sin(a) + p.z * cos(a)
             let y2 = p.y * cos(b) - z1 * sin(b), z2 = p.y * sin(b) + z1 * cos(b)
@@ -145,33 +146,45 @@ public enum PalettePlots {
             let q = view.project(p)
             return SIMD3(centre + q.x * scale, centre + q.y * scale, q.z)
         }
-        var svg = "<svg class=\"plot3d\" viewBox=\"0 0 \(size) \(size)\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
+        // Every drawn thing also carries its model coordinates (data-m, data-a/data-b) and the
+        // svg its view, so the page's script can turn the plot by dragging with the same
+        // projection; without scripting the server's drawing stands as it is.
+        func m(_ p: SIMD3<Double>) -> String { "\(f3(p.x)) \(f3(p.y)) \(f3(p.z))" }
+        var svg = "<svg class=\"plot3d\" viewBox=\"0 0 \(size) \(size)\" role=\"img\" aria-label=\"\(HTML.escape(title))\""
+            + " data-yaw=\"\(f(view.yaw))\" data-pitch=\"\(f(view.pitch))\" data-size=\"\(size)\">"
             + "<title>\(HTML.escape(title))</title><rect width=\"\(size)\" height=\"\(size)\" fill=\"#f4f4f6\"/>"
         svg += "<g stroke=\"#9a9aa6\" stroke-width=\"1\" fill=\"none\">"
         for (a, b) in edges {
             let p = screen(a), q = screen(b)
-            svg += "<line x1=\"\(f(p.x))\" y1=\"\(f(p.y))\" x2=\"\(f(q.x))\" y2=\"\(f(q.y))\"/>"
+            svg += "<line x1=\"\(f(p.x))\" y1=\"\(f(p.y))\" x2=\"\(f(q.x))\" y2=\"\(f(q.y))\" data-a=\"\(m(a))\" data-b=\"\(m(b))\"/>"
         }
         svg += "</g>"
         let points = plotted(colours)
         let heaviest = points.map(\.weight).max() ?? 1
         // Painter's algorithm: far points first, so near ones cover them.
-        let placed = points.map { (colour: $0.colour, weight: $0.weight, at: screen(position($0.colour))) }
+        let placed = points.map { (colour: $0.colour, weight: $0.weight, model: position($0.colour)) }
+            .map { (colour: $0.colour, weight: $0.weight, model: $0.model, at: screen($0.model)) }
             .sorted { $0.at.z < $1.at.z }
-        svg += "<g stroke=\"#33333a\" stroke-width=\"0.4\">"
+        svg += "<g class=\"dots\" stroke=\"#33333a\" stroke-width=\"0.4\">"
         for p in placed {
             let radius = 2 + 7 * (p.weight / heaviest).squareRoot()
-            svg += "<circle cx=\"\(f(p.at.x))\" cy=\"\(f(p.at.y))\" r=\"\(f(radius))\" fill=\"\(p.colour.hex)\"/>"
+            // Its values on hover (the title), as the swatch lists give them.
+            svg += "<circle cx=\"\(f(p.at.x))\" cy=\"\(f(p.at.y))\" r=\"\(f(radius))\" fill=\"\(p.colour.hex)\" data-m=\"\(m(p.model))\">"
+                + "<title>\(Self.values(p.colour))</title></circle>"
         }
+        // Labels last, with a halo of the background colour, so dots never hide them.
         svg += "</g><g font-size=\"13\" fill=\"#222228\" stroke=\"none\">"
+        let halo = "stroke=\"#f4f4f6\" stroke-width=\"4\" stroke-linejoin=\"round\" paint-order=\"stroke\""
         for (name, from, to) in axes {
             let p = screen(from), q = screen(to)
-            svg += "<line x1=\"\(f(p.x))\" y1=\"\(f(p.y))\" x2=\"\(f(q.x))\" y2=\"\(f(q.y))\" stroke=\"#222228\" stroke-width=\"1.5\"/>"
-            svg += "<text x=\"\(f(q.x))\" y=\"\(f(q.y))\" text-anchor=\"middle\">\(HTML.escape(name))</text>"
+            svg += "<line x1=\"\(f(p.x))\" y1=\"\(f(p.y))\" x2=\"\(f(q.x))\" y2=\"\(f(q.y))\" stroke=\"#222228\" stroke-width=\"1.5\""
+                + " data-a=\"\(m(from))\" data-b=\"\(m(to))\"/>"
+            svg += "<text x=\"\(f(q.x))\" y=\"\(f(q.y))\" text-anchor=\"middle\" \(halo) data-m=\"\(m(to))\">\(HTML.escape(name))</text>"
         }
         if let (name, at) = origin {
             let p = screen(at)
-            svg += "<text x=\"\(f(p.x))\" y=\"\(f(p.y + 14))\" text-anchor=\"middle\">\(HTML.escape(name))</text>"
+            svg += "<text x=\"\(f(p.x))\" y=\"\(f(p.y + 14))\" text-anchor=\"middle\" \(halo) data-m=\"\(m(at))\" data-dy=\"14\">"
+                + "\(HTML.escape(name))</text>"
         }
         return svg + "</g></svg>"
     }
@@ -236,6 +249,16 @@ public enum PalettePlots {
             hsvTitle: "The film's colours in the HSV cylinder", value: "Value", hue: "Hue", saturation: "Saturation",
             hueTitle: "Hue distribution of the film's colours", greys: "Greys, black and white", grey: "grey")
     }
+
+    /// "#a1b2c3 · RGB 161, 178, 195 · HSV 210°, 17%, 76%": a colour's values, as the lists give them.
+    static func values(_ colour: Colour) -> String {
+        let v = colour.clamped, hsv = colour.hsv
+        return "\(colour.hex) · RGB \(Int(v.r.rounded())), \(Int(v.g.rounded())), \(Int(v.b.rounded()))"
+            + " · HSV \(Int(hsv.h.rounded()))°, \(Int((hsv.s * 100).rounded()))%, \(Int((hsv.v * 100).rounded()))%"
+    }
+
+    /// Three decimals: enough for model coordinates in [-0.7, 0.7] drawn at a few hundred pixels.
+    static func f3(_ value: Double) -> String { String(format: "%.3f", value) }
 
     static func f(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10

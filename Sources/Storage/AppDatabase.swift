@@ -363,6 +363,15 @@ public final class AppDatabase: Sendable {
             try db.execute(sql: "INSERT INTO user (username, password_hash, created_at) VALUES (?, ?, ?)",
                            arguments: [ExampleStore.ownerName, "$2b$12$" + String(repeating: "*", count: 53), Date()])
         }
+        migrator.registerMigration("v13: visitors keep their results") { db in
+            // A visitor's result remembers who made it (a keyed hash of their browser's random
+            // cookie value), so signing up from its page moves it into the new account, and
+            // no one else can claim it by knowing its address.
+            try db.execute(sql: """
+                ALTER TABLE image ADD COLUMN visitor TEXT
+                    CHECK (visitor IS NULL OR (visibility = 'anonymous' AND length(visitor) = 64))
+                """)
+        }
         return migrator
     }
 

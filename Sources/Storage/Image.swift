@@ -32,9 +32,11 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     public var likeCount: Int = 0
     public var createdAt: Date = Date()
     public var expiresAt: Date?
+    /// For a visitor's result: their key (see v13), so the same browser can keep it on signing up.
+    public var visitor: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, visibility, style, strength, width, height, title
+        case id, visibility, style, strength, width, height, title, visitor
         case ownerID = "owner_id", inputWidth = "input_width", inputHeight = "input_height"
         case modelSHA256 = "model_sha256", durationMS = "duration_ms", originalType = "original_type"
         case likeCount = "like_count", createdAt = "created_at", expiresAt = "expires_at"
@@ -43,7 +45,7 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     public init(id: String, ownerID: Int64?, visibility: Visibility, style: String, strength: Int,
                 inputWidth: Int, inputHeight: Int, width: Int, height: Int, modelSHA256: String, durationMS: Int,
                 original: Data, originalType: String, result: Data, thumbnail: Data, before: Data = Data(), title: String = "",
-                likeCount: Int = 0, createdAt: Date = Date(), expiresAt: Date? = nil) {
+                likeCount: Int = 0, createdAt: Date = Date(), expiresAt: Date? = nil, visitor: String? = nil) {
         self.id = id
         self.ownerID = ownerID
         self.visibility = visibility
@@ -64,6 +66,7 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
         self.likeCount = likeCount
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.visitor = visitor
     }
 
     /// 128 random bits in base64url: not guessable, not enumerable.
@@ -272,6 +275,23 @@ public struct ImageStore: Sendable {
             try db.execute(sql: "UPDATE image SET visibility = ? WHERE id = ? AND owner_id = ?",
                            arguments: [shared ? "public" : "private", id, owner])
             return db.changesCount == 1
+        }
+    }
+
+    /// Moves a visitor's results into the account they just made: only results still within
+    /// their expiry and made by the same visitor (`visitor` key); they become private and
+    /// lasting. Returns how many moved.
+    public func claim(_ ids: [String], visitor: String, owner: Int64, now: Date = Date()) throws -> Int {
+        try database.pool.write { db in
+            var moved = 0
+            for id in ids {
+                try db.execute(sql: """
+                    UPDATE image SET owner_id = ?, visibility = 'private', expires_at = NULL, visitor = NULL
+                    WHERE id = ? AND visibility = 'anonymous' AND visitor = ? AND expires_at > ?
+                    """, arguments: [owner, id, visitor, now])
+                moved += db.changesCount
+            }
+            return moved
         }
     }
 

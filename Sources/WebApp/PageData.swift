@@ -49,6 +49,8 @@ struct AccountPage {
     var error: String?
     var username: String?
     var next: String?
+    /// Sign-up from a visitor's result: the picture to keep.
+    var keep: String?
 }
 
 struct CartoonizePage {
@@ -318,6 +320,11 @@ struct MoviePage {
     var dominant: [Dominant]
     var fingerprint: String?
     var rgbPlot: String
+    /// "RGB cube: red to the right, green up, blue towards you", as this view shows it; the
+    /// template and the four direction words let the page's script say it as the plot turns.
+    var rgbCaption: String
+    var rgbCaptionTemplate: String
+    var directions: String
     var hsvPlot: String
     var hues: String
     var turnLeft: String

@@ -34,6 +34,13 @@ struct Pages: Sendable {
 
     func language(_ request: Request) -> Language { Self.language(of: request.http) }
 
+    /// The signed-out visitor's key (see CSRFTokens.visitorKey); nil for members and for
+    /// clients without the cookie (API callers).
+    func visitorKey(_ request: Request) -> String? {
+        guard request.session == nil, let seed = request.cookies[SessionMiddleware.csrfCookie], !seed.isEmpty else { return nil }
+        return accounts.csrf.visitorKey(seed)
+    }
+
     /// Where this site is, for links that leave it (copied, previewed): the configured public
     /// address, else the scheme the cookies imply and the request's Host (RFC 9110 §7.2), else
     /// the loopback name.

@@ -91,8 +91,8 @@ public final class WebApp: Sendable {
         staticFiles.mount(on: router)
         AuthAPIController(accounts: accounts).mount(on: router)
         SessionPagesController(accounts: accounts, secureCookies: configuration.secureCookies).mount(on: router)
-        AccountPagesController(accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).mount(on: router)
         let library = ImageLibrary(images: images)
+        AccountPagesController(accounts: accounts, pages: pages, library: library, secureCookies: configuration.secureCookies).mount(on: router)
         ConversionController(service: conversions, queue: conversionQueue, pages: pages, library: library,
                              decoding: DecodeGate(capacity: configuration.decodeMemory), examples: examples).mount(on: router)
         let movieService = MovieService(movies: MovieStore(database: database))

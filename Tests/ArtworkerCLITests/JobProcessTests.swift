@@ -16,7 +16,7 @@ struct JobProcessTests {
     /// losing and duplicating nothing, so they allow more. The limit itself is tested in
     /// JobStoreTests.
     static let environment = ["ARTWORKER_JOB_LEASE": "3", "ARTWORKER_JOB_ATTEMPTS": "12", "ARTWORKER_MAX_QUEUED": "40",
-                              "ARTWORKER_MAX_QUEUED_PER_MEMBER": "40"]
+                              "ARTWORKER_MAX_QUEUED_PER_MEMBER": "40", "ARTWORKER_EXAMPLES": "off"]
 
     func member(port: Int) throws -> String {
         let credentials = #"{"username":"kiki","password":"a long enough secret phrase"}"#

@@ -26,8 +26,10 @@ struct ServeCommandTests {
         process.executableURL = CLI.executable
         process.arguments = ["serve", "--port", "0", "--data", data.path, "--log-level", "warning"] + arguments
         process.currentDirectoryURL = SharedData.packageRoot
-        // Metrics on any free port: servers of parallel tests must not race for 9464.
-        process.environment = ProcessInfo.processInfo.environment.merging(["ARTWORKER_BCRYPT_COST": "4", "ARTWORKER_METRICS_PORT": "0"]) { $1 }
+        // Metrics on any free port: servers of parallel tests must not race for 9464. No
+        // examples: making them would only compete for the cores with what is tested.
+        process.environment = ProcessInfo.processInfo.environment.merging(["ARTWORKER_BCRYPT_COST": "4", "ARTWORKER_METRICS_PORT": "0",
+                                                                           "ARTWORKER_EXAMPLES": "off"]) { $1 }
             .merging(environment) { $1 }
         let out = Pipe()
         process.standardOutput = out

@@ -35,7 +35,7 @@ struct CatalogTests {
 
     /// Keys built at run time from a value, as `"style.\(name)"`: their families are listed
     /// here, so the test still knows they are used.
-    static let dynamicFamilies = ["style.", "detail.", "example.", "home.about_", "job.state.", "explore.sort.", "http."]
+    static let dynamicFamilies = ["style.", "detail.", "example.", "movie.dir.", "home.about_", "job.state.", "explore.sort.", "http."]
 
     @Test("English and Korean have the same keys")
     func sameKeys() {

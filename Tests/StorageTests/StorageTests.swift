@@ -17,9 +17,9 @@ struct StorageTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(try database.appliedMigrations() == ["v1: revoked tokens", "v1: users", "v2: images", "v3: image bytes apart, titles", "v4: movies",
                                                        "v5: session generations", "v6: sign-in attempts",
-                                                       "v7: movie overviews", "v8: durable jobs", "v9: job errors in every language", "v10: before pictures", "v11: one job per form", "v12: examples"].sorted())
+                                                       "v7: movie overviews", "v8: durable jobs", "v9: job errors in every language", "v10: before pictures", "v11: one job per form", "v12: examples", "v13: visitors keep their results"].sorted())
         let reopened = try AppDatabase.open(directory: dir)
-        #expect(try reopened.appliedMigrations().count == 13)
+        #expect(try reopened.appliedMigrations().count == 14)
         let pragmas = try database.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
              try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))

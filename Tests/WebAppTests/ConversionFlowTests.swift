@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ImageIO
 import Storage
 import Testing
@@ -168,6 +169,44 @@ struct ConversionFlowTests {
         #expect(try c.send("DELETE", "/api/v1/images/\(id)", token: sophie).status == 204)
         for url in privateURLs { #expect(try c.send("GET", url, token: sophie).status == 404, "\(url)") }
         #expect(try storedImageCount(data) == 0)
+    }
+
+    @Test("a visitor's result moves into the account they sign up for from its page; no one else can take it")
+    func visitorKeepsResult() throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let visitor = try Browser(port: app.port)
+        let form = try visitor.request("GET", "/cartoonize")
+        let csrf = try #require(Browser.csrf(in: form.body))
+        let posted = try visitor.upload("/cartoonize", MultipartBody(files: [("lantern.png", Photos.cup)],
+                                                                      fields: [("_csrf", csrf), ("style", "hayao"), ("max_side", "128")]))
+        let jobPath = try #require(posted.headers["location"])
+        _ = try visitor.client.follow(jobPath + "/status", headers: ["Cookie": visitor.cookieHeader])
+        let imagePath = try #require(try visitor.request("GET", jobPath).headers["location"])
+        let id = String(imagePath.dropFirst(3))
+        let page = try visitor.request("GET", imagePath)
+        #expect(page.body.contains(#"<a href="/signup?keep=\#(id)">Sign up to keep this picture"#))
+
+        // Someone else with the link signs up "keeping" it: nothing moves.
+        let stranger = try Browser(port: app.port)
+        let strangerForm = try stranger.request("GET", "/signup?keep=\(id)")
+        let taken = try stranger.request("POST", "/signup", form: ["username": "noface", "password": "a long enough password",
+                                                                   "keep": id, "_csrf": try #require(Browser.csrf(in: strangerForm.body))])
+        #expect(taken.status == 303 && taken.headers["location"] == "/cartoonize")
+        #expect(try stranger.request("GET", "/gallery").body.contains(id) == false)
+
+        // The visitor who made it signs up from its page: it is theirs, private and lasting.
+        let signup = try visitor.request("GET", "/signup?keep=\(id)")
+        #expect(signup.body.contains(#"name="keep" value="\#(id)""#) && signup.body.contains("moves into your new gallery"))
+        let kept = try visitor.request("POST", "/signup", form: ["username": "chihiro", "password": "a long enough password",
+                                                                 "keep": id, "_csrf": try #require(Browser.csrf(in: signup.body))])
+        #expect(kept.status == 303 && kept.headers["location"] == imagePath)
+        #expect(try visitor.request("GET", "/gallery").body.contains("/i/\(id)/thumbnail.jpg"))
+        let meta = try AppDatabase.open(directory: data).pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT visibility, expires_at, visitor FROM image WHERE id = ?", arguments: [id])
+        }
+        #expect(meta?["visibility"] as String? == "private" && meta?["expires_at"] as Date? == nil && meta?["visitor"] as String? == nil)
+        #expect(try stranger.request("GET", imagePath).status == 404) // private now: the old link no longer shows it
     }
 
     @Test("the pages: upload form → job page → result page with before/after → gallery → share → explore → delete")

@@ -7,13 +7,15 @@ import Localization
 struct AccountPagesController {
     let accounts: AccountService
     let pages: Pages
+    /// A visitor's result, kept when they sign up from its page.
+    let library: ImageLibrary
     let secureCookies: Bool
 
     func mount(on router: Router) {
         let page = self
         router.get("/signup") { request in
             page.pages.render("auth/signup", Message("signup.title"), request,
-                              page: AccountPage(next: LocalRedirect.path(request.http.query("next"))))
+                              page: AccountPage(next: LocalRedirect.path(request.http.query("next")), keep: request.http.query("keep")))
         }
         router.addAsync("POST", "/signup", bodyLimit: 16 * 1024) { request in
             let form = try request.formDictionary()
@@ -21,16 +23,23 @@ struct AccountPagesController {
             // Where the visitor was going, else straight to what the product is for.
             let next = LocalRedirect.path(form["next"])
             do {
-                _ = try await page.accounts.signUp(username: username, password: password, address: request.http.remoteAddress)
+                let user = try await page.accounts.signUp(username: username, password: password, address: request.http.remoteAddress)
                 let (token, _) = try await page.accounts.signIn(username: username, password: password,
                                                                 address: request.http.remoteAddress)
-                var response = page.signedIn(token: token, next: next ?? "/cartoonize")
+                // Signing up from a result's page keeps that result, if this browser made it.
+                var landing = next ?? "/cartoonize"
+                if let keep = form["keep"], let visitor = page.pages.visitorKey(request), let id = user.id,
+                   try page.library.claim(keep, visitor: visitor, owner: id) {
+                    landing = "/i/\(keep)"
+                }
+                var response = page.signedIn(token: token, next: landing)
                 response.setCookie(Pages.notice("notice.welcome", secure: page.secureCookies))
                 return response
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
                 return page.pages.render("auth/signup", Message("signup.title"), request,
-                                         page: AccountPage(error: error.message(in: page.pages.language(request)), username: username, next: next),
+                                         page: AccountPage(error: error.message(in: page.pages.language(request)), username: username, next: next,
+                                                           keep: form["keep"]),
                                          status: error.status, headers: error.headers)
             }
         }

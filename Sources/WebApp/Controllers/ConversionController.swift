@@ -120,10 +120,11 @@ struct ConversionController {
         try queue.checkRoom(owner: owner, address: request.http.remoteAddress)
         let service = self.service
         let cost = try service.decodeCost(form.uploads)
-        let parameters = try await decoding.run(cost: cost) {
+        var parameters = try await decoding.run(cost: cost) {
             try service.check(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
                               edit: form.edit, owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
         }
+        parameters.visitor = pages.visitorKey(request)
         return try queue.submit(owner: owner, address: request.http.remoteAddress, requestID: request.id,
                                 parameters: parameters, inputs: ConversionService.inputs(form.uploads), submission: form.submission)
     }

@@ -270,6 +270,24 @@ struct MovieController {
             : Message("movies.summary_csv", ["colours": colours, "owner": .text(m.ownerName)])).text(in: language)
     }
 
+    /// Where an axis of the RGB cube points on screen in this view, as the caption says it:
+    /// whichever of left-right and towards-away it leans to more.
+    static func direction(_ axis: SIMD3<Double>, _ view: PalettePlots.View) -> String {
+        let p = view.project(axis)
+        return abs(p.x) >= abs(p.z) ? (p.x >= 0 ? "right" : "left") : (p.z >= 0 ? "towards" : "away")
+    }
+
+    /// "RGB cube: red to the right, green up, blue towards you" for this view, and the same
+    /// sentence with {red} and {blue} left for the page's script to fill as the plot turns.
+    static func rgbCaption(_ view: PalettePlots.View, _ language: Language) -> (text: String, template: String, directions: String) {
+        func dir(_ name: String) -> Argument { .message(Message("movie.dir.\(name)")) }
+        let text = Message("movie.rgb_caption", ["red": dir(direction(SIMD3(1, 0, 0), view)),
+                                                 "blue": dir(direction(SIMD3(0, 0, 1), view))]).text(in: language)
+        let template = Message("movie.rgb_caption", ["red": .text("{red}"), "blue": .text("{blue}")]).text(in: language)
+        let directions = ["right", "left", "towards", "away"].map { Message("movie.dir.\($0)").text(in: language) }.joined(separator: "|")
+        return (text, template, directions)
+    }
+
     /// The plots' words in the reader's language.
     static func plotWords(_ language: Language) -> PalettePlots.Words {
         func t(_ key: String) -> String { Message(key).text(in: language) }
@@ -361,6 +379,7 @@ struct MovieController {
             width: 900, height: 48, label: Message("movie.ungrouped_label").text(in: language))
         let total = max(m.dominant.reduce(0) { $0 + ($1.share ?? 0) }, 1e-12)
         let base = "/movies/\(m.id)?turn=\(turn)&"
+        let caption = Self.rgbCaption(view, language)
         let dominant = m.dominant.map { c in
             let colour = Colour(r: c.r, g: c.g, b: c.b)
             let hsv = colour.hsv
@@ -377,6 +396,7 @@ struct MovieController {
             dominant: dominant,
             fingerprint: overview.fingerprint.isEmpty ? nil : PalettePlots.fingerprint(columns: overview.fingerprint, words: words),
             rgbPlot: PalettePlots.rgbCube(overview.plot, view: view, words: words),
+            rgbCaption: caption.text, rgbCaptionTemplate: caption.template, directions: caption.directions,
             hsvPlot: PalettePlots.hsvCylinder(overview.plot, view: view, words: words),
             hues: PalettePlots.hueHistogram(bins: overview.hues, words: words),
             turnLeft: "/movies/\(m.id)?turn=\(turn - 1)&page=\(scenePage)#plots",

@@ -90,6 +90,7 @@ struct Examples: Sendable {
 /// Runs `Examples.makeMissing` on a thread of its own, after the models are loaded.
 final class ExampleMaker: Sendable {
     private let stopping = Mutex(false)
+    private let started = Mutex(false)
     private let done = DispatchSemaphore(value: 0)
     let examples: Examples
     let conversions: ConversionService
@@ -104,6 +105,7 @@ final class ExampleMaker: Sendable {
     }
 
     func start() {
+        started.withLock { $0 = true }
         let thread = Thread { [self] in
             do {
                 try examples.makeMissing(conversions: conversions, movies: movies, logger: logger,
@@ -120,9 +122,9 @@ final class ExampleMaker: Sendable {
         thread.start()
     }
 
-    /// Stops at the next picture (or layer) and waits for the thread to end.
+    /// Stops at the next picture (or layer) and waits for the thread to end (if it began).
     func stop() {
         stopping.withLock { $0 = true }
-        done.wait()
+        if started.withLock({ $0 }) { done.wait() }
     }
 }

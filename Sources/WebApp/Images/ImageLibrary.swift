@@ -104,6 +104,11 @@ struct ImageLibrary: Sendable {
         return try details(id, viewer: user)
     }
 
+    /// Moves the visitor's result into their new account (see ImageStore.claim).
+    func claim(_ id: String, visitor: String, owner: Int64) throws -> Bool {
+        try images.claim([id], visitor: visitor, owner: owner) == 1
+    }
+
     /// Likes or unlikes someone else's shared image; returns its like count.
     func like(_ liked: Bool, _ id: String, by user: Int64) throws -> Int {
         let details = try details(id, viewer: user)

@@ -28,6 +28,9 @@ struct ConversionService: Sendable {
         var maxSide: Int
         /// Turn and crop, chosen on the form for a single photo (nil in rows queued before).
         var edit: Edit?
+        /// A signed-out visitor's key (Pages.visitorKey): their results remember it, so they
+        /// can keep them by signing up.
+        var visitor: String?
     }
 
     /// What the upload form's crop tool sends: the upright photo turned `rotate` degrees
@@ -211,7 +214,8 @@ struct ConversionService: Sendable {
                     original: original, originalType: decoded.info.format.mimeType,
                     result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail), before: before,
                     title: DownloadName.title(fromFilename: input.name),
-                    expiresAt: owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil))
+                    expiresAt: owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil,
+                    visitor: owner == nil ? parameters.visitor : nil))
                 done += 1
                 progress(done / total)
             }
