@@ -461,13 +461,27 @@
     });
     svg.addEventListener("pointerup", function () { last = null; });
     svg.addEventListener("pointercancel", function () { last = null; });
+    var readout = figure.querySelector(".readout");
+    // From the keyboard: N and P step through the colours, heaviest first, ringing each and
+    // reading its values out (the readout is a polite live region).
+    var byWeight = dots.slice().sort(function (a, b) { return Number(b.el.getAttribute("r")) - Number(a.el.getAttribute("r")); });
+    var picked = -1;
+    var pick = function (index) {
+      if (!byWeight.length) { return; }
+      if (picked >= 0) { byWeight[picked].el.classList.remove("picked"); }
+      picked = (index + byWeight.length) % byWeight.length;
+      var dot = byWeight[picked].el;
+      dot.classList.add("picked");
+      if (readout) { readout.textContent = dot.querySelector("title").textContent; }
+    };
     svg.addEventListener("keydown", function (e) {
+      if (e.key === "n" || e.key === "N") { e.preventDefault(); pick(picked + 1); return; }
+      if (e.key === "p" || e.key === "P") { e.preventDefault(); pick(picked - 1); return; }
       var step = { ArrowLeft: [-15, 0], ArrowRight: [15, 0], ArrowUp: [0, 10], ArrowDown: [0, -10] }[e.key];
       if (!step) { return; }
       e.preventDefault();
       turn(step[0], step[1]);
     });
-    var readout = figure.querySelector(".readout");
     svg.addEventListener("pointerover", function (e) {
       var title = e.target.tagName === "circle" && e.target.querySelector("title");
       if (title && readout) { readout.textContent = title.textContent; }

@@ -282,7 +282,7 @@ extension Catalog {
         "movie.fingerprint_hint": .text("Every scene is a column, from the first on the left to the last; its colours are stacked by share, light above dark."),
         "movie.plots": .text("The colours in 3D"),
         "movie.plots_hint": .text("Each dot is a colour of the film, drawn in that colour; bigger dots weigh more."),
-        "movie.drag_hint": .text("Drag a plot to turn it (or focus it and use the arrow keys); point at a dot to read its values."),
+        "movie.drag_hint": .text("Drag a plot to turn it (or focus it and use the arrow keys); point at a dot to read its values, or press N and P to step through them."),
         "movie.turn_left": .text("↺ Turn left"),
         "movie.turn_right": .text("Turn right ↻"),
         "movie.rgb_caption": .text("RGB cube: red {{red}}, green up, blue {{blue}}"),

@@ -282,7 +282,7 @@ extension Catalog {
         "movie.fingerprint_hint": .text("장면 하나가 세로줄 하나입니다. 왼쪽이 첫 장면, 오른쪽이 마지막 장면이고, 색은 비중대로 밝은 색부터 쌓았습니다."),
         "movie.plots": .text("3차원으로 본 색"),
         "movie.plots_hint": .text("점 하나가 영화의 색 하나이고, 그 색으로 칠했습니다. 큰 점일수록 비중이 큽니다."),
-        "movie.drag_hint": .text("그림을 끌어서 돌려 보세요(초점을 두고 화살표 키를 눌러도 됩니다). 점을 가리키면 그 색의 값이 나옵니다."),
+        "movie.drag_hint": .text("그림을 끌어서 돌려 보세요(초점을 두고 화살표 키를 눌러도 됩니다). 점을 가리키거나 N, P 키로 차례로 고르면 그 색의 값이 나옵니다."),
         "movie.turn_left": .text("↺ 왼쪽으로 돌리기"),
         "movie.turn_right": .text("오른쪽으로 돌리기 ↻"),
         "movie.rgb_caption": .text("RGB 정육면체: 빨강은 {{red}}, 초록은 위, 파랑은 {{blue}}"),

@@ -400,6 +400,11 @@ def main():
         ActionChains(driver).move_to_element(cube.find_elements(By.CSS_SELECTOR, "circle")[-1]).perform()
         readout = cube.find_element(By.XPATH, "../p[contains(@class, 'readout')]").text
         flow.check(readout.startswith("#") and "RGB" in readout and "HSV" in readout, f"pointing at a dot shows its values ({readout})")
+        cube.send_keys("n")
+        picked = driver.find_elements(By.CSS_SELECTOR, "figure.turnable circle.picked")
+        heaviest = max(float(c.get_attribute("r")) for c in cube.find_elements(By.CSS_SELECTOR, "circle"))
+        flow.check(len(picked) == 1 and float(picked[0].get_attribute("r")) == heaviest,
+                   "N picks the heaviest colour from the keyboard and reads its values out")
         flow.shot(driver, "movie-plot-turned")
         driver.find_element(By.PARTIAL_LINK_TEXT, "Turn right").click()
         wait.until(EC.url_contains("turn=1"))
