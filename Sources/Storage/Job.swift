@@ -340,17 +340,22 @@ public struct JobStore: Sendable {
     }
 
     /// Where a waiting job stands: jobs of its kind queued before it, jobs of its kind running
-    /// now (about how many workers there are), and how long recent runs of its kind took.
+    /// now (about how many workers there are), how long recent runs of its kind took per
+    /// result, and how many results this one will make.
     public struct Standing: Sendable, Equatable {
         public var ahead: Int
         public var running: Int
-        /// The median run time of the last 20 finished jobs of the kind; nil before any.
+        /// The median run time per result of the last 20 finished jobs of the kind (a
+        /// four-style conversion made four); nil before any.
         public var typicalRun: TimeInterval?
+        /// Results this job will make: photos × styles for a conversion, 1 for a movie.
+        public var units: Int
 
-        public init(ahead: Int, running: Int, typicalRun: TimeInterval?) {
+        public init(ahead: Int, running: Int, typicalRun: TimeInterval?, units: Int = 1) {
             self.ahead = ahead
             self.running = running
             self.typicalRun = typicalRun
+            self.units = units
         }
     }
 
@@ -362,10 +367,14 @@ public struct JobStore: Sendable {
             let running = try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE kind = ? AND state = 'running'",
                                            arguments: [job.kind.rawValue]) ?? 0
             let runs = try Double.fetchAll(db, sql: """
-                SELECT (julianday(finished_at) - julianday(started_at)) * 86400 FROM job
+                SELECT (julianday(finished_at) - julianday(started_at)) * 86400 / max(1, json_array_length(results)) FROM job
                 WHERE kind = ? AND state = 'done' AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT 20
                 """, arguments: [job.kind.rawValue]).sorted()
-            return Standing(ahead: ahead, running: running, typicalRun: runs.isEmpty ? nil : runs[runs.count / 2])
+            let units = job.kind != .conversion ? 1 : try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM job_input WHERE job_id = job.id) * max(1, coalesce(json_array_length(parameters, '$.styles'), 1))
+                FROM job WHERE id = ?
+                """, arguments: [job.id]) ?? 1
+            return Standing(ahead: ahead, running: running, typicalRun: runs.isEmpty ? nil : runs[runs.count / 2], units: max(1, units))
         }
     }
 

@@ -35,10 +35,17 @@ struct JobStoreTests {
         #expect(try jobs.renew(lease, progress: 0.5, now: t.addingTimeInterval(3)) == .held(cancelRequested: false))
         #expect(try jobs.renew(lease, progress: 0.2, now: t.addingTimeInterval(4)) == .held(cancelRequested: false))
         #expect(try jobs.find(id: first, viewer: a)?.progress == 0.5) // never goes back
-        let image = Image.make(owner: a)
-        #expect(try jobs.finish(lease, .images([image])))
+        // Before any run has finished there is nothing to estimate by; this job makes 2 results
+        // (two photos, one style).
+        let waiting = try #require(try jobs.find(id: second, viewer: a))
+        #expect(try jobs.standing(of: waiting) == JobStore.Standing(ahead: 0, running: 1, typicalRun: nil, units: 2))
+        let image = Image.make(owner: a), other = Image.make(owner: a)
+        #expect(try jobs.finish(lease, .images([image, other]), now: t.addingTimeInterval(6)))
+        // It ran 4 s for 2 results: 2 s per result is what the next one is estimated by.
+        let typical = try #require(try jobs.standing(of: waiting).typicalRun)
+        #expect(abs(typical - 2) < 0.01)
         let done = try #require(try jobs.find(id: first, viewer: a))
-        #expect(done.state == .done && done.results == [image.id] && done.progress == 1 && done.finishedAt != nil)
+        #expect(done.state == .done && done.results == [image.id, other.id] && done.progress == 1 && done.finishedAt != nil)
         #expect(try images.find(id: image.id, viewer: a) != nil)
         #expect(try jobs.orphanedInputs() == 0)
         #expect(try jobs.claim(kinds: [.conversion], now: t.addingTimeInterval(5))?.job.id == second)

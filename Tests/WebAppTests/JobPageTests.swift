@@ -51,6 +51,8 @@ struct JobPageTests {
         #expect(s.estimateText(in: .en) == "About 5 minutes left.")
         s.estimate(.init(ahead: 0, running: 0, typicalRun: nil), startedAt: nil)
         #expect(s.estimate == nil && s.estimateText(in: .en) == nil)
+        s.estimate(.init(ahead: 2, running: 1, typicalRun: 3, units: 4), startedAt: nil) // all four styles: four results
+        #expect(s.estimate == 18) // 2 × 3 ahead, then 4 × 3
         s = JobQueue.Snapshot(id: "j", status: .running, progress: 0.25)
         let now = Date()
         s.estimate(.init(ahead: 0, running: 1, typicalRun: 100), startedAt: now.addingTimeInterval(-6), now: now)

@@ -60,19 +60,20 @@ struct JobQueue: Sendable {
 
         /// Fills in `ahead` and `estimate`. Running: the time it has taken so far, scaled by
         /// its progress. Queued: the jobs ahead shared among the jobs running now (about the
-        /// number of workers), each taking the recent median, then its own run.
+        /// number of workers), each taking the recent median per result, then its own results.
         mutating func estimate(_ standing: JobStore.Standing, startedAt: Date?, now: Date = Date()) {
+            let own = Double(standing.units)
             switch status {
             case .queued:
                 ahead = standing.ahead
                 estimate = standing.typicalRun.map { typical in
-                    (Double(standing.ahead) / Double(max(1, standing.running)) + 1) * typical
+                    (Double(standing.ahead) / Double(max(1, standing.running)) + own) * typical
                 }
             case .running:
                 if let startedAt, progress >= 0.05 {
                     estimate = now.timeIntervalSince(startedAt) * (1 - progress) / progress
                 } else {
-                    estimate = standing.typicalRun.map { $0 * (1 - progress) }
+                    estimate = standing.typicalRun.map { $0 * own * (1 - progress) }
                 }
             default:
                 break
