@@ -405,7 +405,27 @@
     var yaw = Number(svg.dataset.yaw), pitch = Number(svg.dataset.pitch), size = Number(svg.dataset.size);
     var scale = size * 0.52, centre = size / 2;
     var read = function (text) { return text.split(" ").map(Number); };
-    var dots = Array.prototype.map.call(svg.querySelectorAll("circle[data-m]"), function (c) { return { el: c, m: read(c.dataset.m) }; });
+    // A dot's place follows from its colour, as PalettePlots.rgbCube and hsvCylinder put it.
+    var rgbOf = function (hex) { return [1, 3, 5].map(function (i) { return parseInt(hex.substr(i, 2), 16); }); };
+    var hsvOf = function (rgb) {
+      var r = rgb[0] / 255, g = rgb[1] / 255, b = rgb[2] / 255, high = Math.max(r, g, b), low = Math.min(r, g, b), range = high - low;
+      if (range === 0) { return [0, 0, high]; }
+      var h = high === r ? (g - b) / range : high === g ? 2 + (b - r) / range : 4 + (r - g) / range;
+      h *= 60;
+      if (h < 0) { h += 360; }
+      return [h, range / high, high];
+    };
+    var place = svg.dataset.kind === "hsv"
+      ? function (rgb) { var v = hsvOf(rgb), a = v[0] * Math.PI / 180; return [0.5 * v[1] * Math.cos(a), v[2] - 0.5, -0.5 * v[1] * Math.sin(a)]; }
+      : function (rgb) { return [rgb[0] / 255 - 0.5, rgb[1] / 255 - 0.5, rgb[2] / 255 - 0.5]; };
+    var values = function (hex) {
+      var rgb = rgbOf(hex), hsv = hsvOf(rgb);
+      return hex + " · RGB " + rgb.join(", ") + " · HSV " + Math.round(hsv[0]) + "°, " + Math.round(hsv[1] * 100) + "%, " +
+        Math.round(hsv[2] * 100) + "%";
+    };
+    var dots = Array.prototype.map.call(svg.querySelectorAll("g.dots circle"), function (c) {
+      return { el: c, m: place(rgbOf(c.getAttribute("fill"))) };
+    });
     var lines = Array.prototype.map.call(svg.querySelectorAll("line[data-a]"), function (l) {
       return { el: l, a: read(l.dataset.a), b: read(l.dataset.b) };
     });
@@ -472,7 +492,7 @@
       picked = (index + byWeight.length) % byWeight.length;
       var dot = byWeight[picked].el;
       dot.classList.add("picked");
-      if (readout) { readout.textContent = dot.querySelector("title").textContent; }
+      if (readout) { readout.textContent = values(dot.getAttribute("fill")); }
     };
     svg.addEventListener("keydown", function (e) {
       if (e.key === "n" || e.key === "N") { e.preventDefault(); pick(picked + 1); return; }
@@ -483,8 +503,7 @@
       turn(step[0], step[1]);
     });
     svg.addEventListener("pointerover", function (e) {
-      var title = e.target.tagName === "circle" && e.target.querySelector("title");
-      if (title && readout) { readout.textContent = title.textContent; }
+      if (e.target.tagName === "circle" && readout) { readout.textContent = values(e.target.getAttribute("fill")); }
     });
   });
 

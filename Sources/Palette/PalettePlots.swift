@@ -107,7 +107,7 @@ public enum PalettePlots {
         }
         let axes = [(words.red, model(255, 0, 0), model(300, 0, 0)), (words.green, model(0, 255, 0), model(0, 300, 0)),
                     (words.blue, model(0, 0, 255), model(0, 0, 300))]
-        return scatter(colours, view: view, size: size, title: words.rgbTitle, edges: edges, axes: axes,
+        return scatter(colours, view: view, size: size, title: words.rgbTitle, kind: "rgb", edges: edges, axes: axes,
                        origin: ("0", model(0, 0, 0))) { c in
             let v = c.clamped
             return model(v.r, v.g, v.b)
@@ -131,14 +131,14 @@ public enum PalettePlots {
         let axes = [(words.value, model(0, 0, 1), model(0, 0, 1.12)), (words.hue + " 0°", model(0, 1, 1), model(0, 1.18, 1)),
                     ("120°", model(120, 1, 1), model(120, 1.18, 1)), ("240°", model(240, 1, 1), model(240, 1.18, 1)),
                     (words.saturation, model(0, 0, 0), model(300, 0.55, -0.08))]
-        return scatter(colours, view: view, size: size, title: words.hsvTitle, edges: edges, axes: axes,
+        return scatter(colours, view: view, size: size, title: words.hsvTitle, kind: "hsv", edges: edges, axes: axes,
                        origin: nil) { c in
             let hsv = c.hsv
             return model(hsv.h, hsv.s, hsv.v)
         }
     }
 
-    static func scatter(_ colours: [WeightedColour], view: View, size: Int, title: String,
+    static func scatter(_ colours: [WeightedColour], view: View, size: Int, title: String, kind: String,
                         edges: [(SIMD3<Double>, SIMD3<Double>)], axes: [(String, SIMD3<Double>, SIMD3<Double>)],
                         origin: (String, SIMD3<Double>)?, position: (Colour) -> SIMD3<Double>) -> String {
         let scale = Double(size) * 0.52, centre = Double(size) / 2
@@ -146,12 +146,14 @@ public enum PalettePlots {
             let q = view.project(p)
             return SIMD3(centre + q.x * scale, centre + q.y * scale, q.z)
         }
-        // Every drawn thing also carries its model coordinates (data-m, data-a/data-b) and the
-        // svg its view, so the page's script can turn the plot by dragging with the same
-        // projection; without scripting the server's drawing stands as it is.
+        // Lines and labels also carry their model coordinates (data-a/data-b, data-m) and the
+        // svg its view and kind, so the page's script can turn the plot by dragging with the
+        // same projection; a dot's place follows from its fill colour (the kind says how), so
+        // dots carry nothing more — 2,000 of them would add a third of a megabyte to the page.
+        // Without scripting the server's drawing stands as it is.
         func m(_ p: SIMD3<Double>) -> String { "\(f3(p.x)) \(f3(p.y)) \(f3(p.z))" }
         var svg = "<svg class=\"plot3d\" viewBox=\"0 0 \(size) \(size)\" role=\"img\" aria-label=\"\(HTML.escape(title))\""
-            + " data-yaw=\"\(f(view.yaw))\" data-pitch=\"\(f(view.pitch))\" data-size=\"\(size)\">"
+            + " data-kind=\"\(kind)\" data-yaw=\"\(f(view.yaw))\" data-pitch=\"\(f(view.pitch))\" data-size=\"\(size)\">"
             + "<title>\(HTML.escape(title))</title><rect width=\"\(size)\" height=\"\(size)\" fill=\"#f4f4f6\"/>"
         svg += "<g stroke=\"#9a9aa6\" stroke-width=\"1\" fill=\"none\">"
         for (a, b) in edges {
@@ -162,15 +164,12 @@ public enum PalettePlots {
         let points = plotted(colours)
         let heaviest = points.map(\.weight).max() ?? 1
         // Painter's algorithm: far points first, so near ones cover them.
-        let placed = points.map { (colour: $0.colour, weight: $0.weight, model: position($0.colour)) }
-            .map { (colour: $0.colour, weight: $0.weight, model: $0.model, at: screen($0.model)) }
+        let placed = points.map { (colour: $0.colour, weight: $0.weight, at: screen(position($0.colour))) }
             .sorted { $0.at.z < $1.at.z }
         svg += "<g class=\"dots\" stroke=\"#33333a\" stroke-width=\"0.4\">"
         for p in placed {
             let radius = 2 + 7 * (p.weight / heaviest).squareRoot()
-            // Its values on hover (the title), as the swatch lists give them.
-            svg += "<circle cx=\"\(f(p.at.x))\" cy=\"\(f(p.at.y))\" r=\"\(f(radius))\" fill=\"\(p.colour.hex)\" data-m=\"\(m(p.model))\">"
-                + "<title>\(Self.values(p.colour))</title></circle>"
+            svg += "<circle cx=\"\(f(p.at.x))\" cy=\"\(f(p.at.y))\" r=\"\(f(radius))\" fill=\"\(p.colour.hex)\"/>"
         }
         // Labels last, with a halo of the background colour, so dots never hide them.
         svg += "</g><g font-size=\"13\" fill=\"#222228\" stroke=\"none\">"
@@ -248,13 +247,6 @@ public enum PalettePlots {
             rgbTitle: "The film's colours in the RGB cube", red: "Red", green: "Green", blue: "Blue",
             hsvTitle: "The film's colours in the HSV cylinder", value: "Value", hue: "Hue", saturation: "Saturation",
             hueTitle: "Hue distribution of the film's colours", greys: "Greys, black and white", grey: "grey")
-    }
-
-    /// "#a1b2c3 · RGB 161, 178, 195 · HSV 210°, 17%, 76%": a colour's values, as the lists give them.
-    static func values(_ colour: Colour) -> String {
-        let v = colour.clamped, hsv = colour.hsv
-        return "\(colour.hex) · RGB \(Int(v.r.rounded())), \(Int(v.g.rounded())), \(Int(v.b.rounded()))"
-            + " · HSV \(Int(hsv.h.rounded()))°, \(Int((hsv.s * 100).rounded()))%, \(Int((hsv.v * 100).rounded()))%"
     }
 
     /// Three decimals: enough for model coordinates in [-0.7, 0.7] drawn at a few hundred pixels.

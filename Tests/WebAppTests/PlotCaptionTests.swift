@@ -20,11 +20,12 @@ struct PlotCaptionTests {
         #expect(MovieController.rgbCaption(PalettePlots.View(yaw: yaw, pitch: pitch), .ko).text.hasPrefix("RGB 정육면체: 빨강은 "))
     }
 
-    @Test("every dot and line carries its model coordinates and the svg its view, for the script to turn it")
+    @Test("lines and labels carry their model coordinates and the svg its kind and view, for the script to turn it; dots only their colour")
     func turnable() {
         let svg = PalettePlots.rgbCube([WeightedColour(Colour(r: 255, g: 0, b: 0), weight: 1)], view: .init(yaw: 35, pitch: 25))
-        #expect(svg.contains(#"data-yaw="35" data-pitch="25" data-size="420""#))
-        #expect(svg.contains(##"fill="#ff0000" data-m="0.500 -0.500 -0.500"><title>#ff0000 · RGB 255, 0, 0 · HSV 0°, 100%, 100%</title></circle>"##))
+        #expect(svg.contains(#"data-kind="rgb" data-yaw="35" data-pitch="25" data-size="420""#))
         #expect(svg.contains(#"data-a="-0.500 -0.500 -0.500""#) && svg.contains(#"paint-order="stroke""#))
+        #expect(svg.contains(##"fill="#ff0000"/>"##)) // its place follows from its colour: nothing more per dot
+        #expect(PalettePlots.hsvCylinder([], view: .init()).contains(#"data-kind="hsv""#))
     }
 }
