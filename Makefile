@@ -114,11 +114,11 @@ bench-palette: build
 	$(BIN) palette bench --frame $(SHARED)/testdata/photos/coffee.png --size 1920x1080 --runs 21
 	$(BIN) palette bench --size 1920x1080 --runs 21
 
-## bench-http: wrk against /healthz and a static file at 1, 16 and 128 connections
-bench-http: build
+## bench-http: wrk against /healthz and a static file at 1, 16 and 128 connections, and the main pages
+bench-http: weights
 	@command -v wrk >/dev/null || { $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	@command -v curl >/dev/null || { $(SUDO) apt-get install -y -qq curl >/dev/null; }
-	Tests/Bench/http-bench.sh $(BIN)
+	BENCH_HTTP_PHOTO=$(SHARED)/testdata/photos/coffee.png Tests/Bench/http-bench.sh $(BIN)
 
 ## bench-e2e: 12 MP JPEG upload → result time, and the public gallery's requests/s during a conversion
 bench-e2e: weights

@@ -65,11 +65,12 @@ public struct Templates: Sendable {
     /// page shares, then wraps it in the layout with `title`.
     func page(_ name: String, language: Language, title: String, page: Any, shared: [String: Any] = [:]) -> String {
         let prefix = language.rawValue + "/"
-        let body = library.render(PageContext(page: page, shared: shared), withTemplate: prefix + name) ?? ""
-        var layout = shared
-        layout["title"] = title
-        layout["body"] = body
-        return library.render(PageContext(page: page, shared: layout), withTemplate: prefix + "layout") ?? body
+        let context = PageContext(page: page, shared: shared)
+        let body = library.render(context, withTemplate: prefix + name) ?? ""
+        var layout = context
+        layout.values["title"] = title
+        layout.values["body"] = body
+        return library.render(layout, withTemplate: prefix + "layout") ?? body
     }
 
     /// A template's text in one language: each `{{#t}}key{{/t}}` becomes the key's catalog
@@ -100,14 +101,45 @@ public struct Templates: Sendable {
 /// struct (its stored properties by name; a nil optional is absent). Typed page data means a
 /// misspelt or missing value is a compile error in the controller, not an empty spot on the
 /// page.
+///
+/// The page's struct is read once, when the page is rendered: its properties (and those of the
+/// structs and arrays of structs inside it) become dictionaries, so each `{{name}}` is a
+/// dictionary read. Looking names up with Mirror at every use walked a struct's fields once per
+/// name per card: most of the time of a 24-picture gallery page.
 struct PageContext: MustacheParent {
-    let page: Any
-    let shared: [String: Any]
+    var values: [String: Any]
 
-    func child(named name: String) -> Any? {
-        if let value = shared[name] { return value }
-        guard let property = Mirror(reflecting: page).children.first(where: { $0.label == name }) else { return nil }
-        let value = Mirror(reflecting: property.value)
-        return value.displayStyle == .optional ? value.children.first?.value : property.value
+    init(page: Any, shared: [String: Any]) {
+        var values = Self.fields(of: page)
+        values.merge(shared) { _, shared in shared }
+        self.values = values
+    }
+
+    func child(named name: String) -> Any? { values[name] }
+
+    /// A struct's stored properties by name, each made plain; a nil optional is left out.
+    static func fields(of value: Any) -> [String: Any] {
+        var out: [String: Any] = [:]
+        for child in Mirror(reflecting: value).children {
+            guard let label = child.label, let plain = plain(child.value) else { continue }
+            out[label] = plain
+        }
+        return out
+    }
+
+    /// A value as the templates read it: optionals unwrapped (nil when absent), structs as
+    /// dictionaries, arrays element by element; strings, numbers and booleans as they are.
+    static func plain(_ value: Any) -> Any? {
+        switch value {
+        case is String, is Bool, is Int, is Double: return value
+        default: break
+        }
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .optional: return mirror.children.first.flatMap { plain($0.value) }
+        case .struct: return fields(of: value)
+        case .collection: return mirror.children.compactMap { plain($0.value) }
+        default: return value
+        }
     }
 }

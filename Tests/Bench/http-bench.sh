@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # `make bench-http`: wrk against our server on loopback, keep-alive on, wrk sharing the 2 cores.
 # Targets /healthz (a tiny dynamic response) and /static/css/app.css (a ~1.5 KiB static file)
-# at 1, 16 and 128 connections; prints requests/s and p99 latency, then the server's memory and
-# open descriptors after the runs, and checks it still answers correctly.
+# at 1, 16 and 128 connections, then the pages people load most — the home page, /explore and a
+# member's /gallery with 24 pictures each, one picture's page — at 16 connections; prints
+# requests/s and p99 latency, then the server's memory and open descriptors after the runs, and
+# checks it still answers correctly. The pictures are made by the server itself at 64 px
+# (so the weights must be there: `make weights`).
 set -euo pipefail
 BIN=${1:-.build/release/artworker}
 DURATION=${BENCH_HTTP_DURATION:-10s}
@@ -27,6 +30,30 @@ for path in /healthz /static/css/app.css; do
     errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
     printf '%-22s %6s %12s %10s %8s\n' "$path" "$c" "$rps" "$p99" "${errors:-0}"
   done
+done
+# Pages: a member with 24 shared pictures (the gallery's and /explore's page size).
+curl -sf -o /dev/null -H 'Content-Type: application/json' -d '{"username":"benchpages","password":"pages for the bench"}' \
+  "http://127.0.0.1:$PORT/api/v1/auth/signup"
+TOKEN=$(curl -sf -H 'Content-Type: application/json' -d '{"username":"benchpages","password":"pages for the bench"}' \
+  "http://127.0.0.1:$PORT/api/v1/auth/login" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+PHOTO=${BENCH_HTTP_PHOTO:-../shared/testdata/photos/coffee.png}
+for i in $(seq 24); do
+  job=$(curl -sf -H "Authorization: Bearer $TOKEN" -F "image=@$PHOTO;filename=bench $i.png" -F style=hayao -F max_side=64 \
+    "http://127.0.0.1:$PORT/api/v1/conversions" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  for _ in $(seq 300); do
+    state=$(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/conversions/$job")
+    grep -q '"status":"done"' <<<"$state" && break; sleep 0.1
+  done
+  image=$(sed 's/.*"images":\["\([^"]*\)".*/\1/' <<<"$state")
+  curl -sf -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/images/$image/share"
+done
+for page in / /explore /gallery "/i/$image"; do
+  out=$(wrk -t2 -c16 -d"$DURATION" --latency -H "Cookie: session=$TOKEN" "http://127.0.0.1:$PORT$page")
+  [ "$page" = /explore ] && visitor=$(wrk -t2 -c16 -d"$DURATION" --latency "http://127.0.0.1:$PORT$page") || visitor=""
+  printf '%-22s %6s %12s %10s %8s\n' "${page:0:22}" 16 "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+    "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ' | grep . || echo 0)"
+  [ -n "$visitor" ] && printf '%-22s %6s %12s %10s\n' "/explore (visitor)" 16 "$(awk '/Requests\/sec/ {print $2}' <<<"$visitor")" \
+    "$(awk '$1 == "99%" {print $2}' <<<"$visitor")"
 done
 # Logins: bcrypt (cost 12) on its bounded queue, while pages keep being served.
 curl -sf -o /dev/null -H 'Content-Type: application/json' \
