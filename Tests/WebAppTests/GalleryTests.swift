@@ -59,24 +59,27 @@ struct GalleryTests {
         #expect(try bulk(mei, [("_csrf", csrf), ("action", "share")]).body.contains("Tick at least one picture first."))
         #expect(try bulk(mei, [("_csrf", csrf), ("action", "explode"), ("id", ids[1])]).status == 400)
 
-        // Someone else's picture in the list: nothing at all changes.
+        // Someone else's picture in the list, private (404) or shared (403): nothing at all changes.
         #expect(try bulk(mei, [("_csrf", csrf), ("action", "share"), ("id", ids[2]), ("id", theirs)]).status == 404)
+        #expect(try visitor.request("GET", "/i/\(ids[2])").status == 404)
+        let theirsShared = try Self.store(data, owner: "satsuki", style: "hayao", shared: true, title: "field")
+        #expect(try bulk(mei, [("_csrf", csrf), ("action", "share"), ("id", ids[2]), ("id", theirsShared)]).status == 403)
         #expect(try visitor.request("GET", "/i/\(ids[2])").status == 404)
 
         // Deleting asks first, naming the pictures; without the box ticked nothing goes.
         let ask = try bulk(mei, [("_csrf", csrf), ("action", "delete"), ("id", ids[1]), ("id", ids[2])])
         #expect(ask.status == 200 && ask.body.contains("Delete these 2 pictures?") && ask.body.contains("acorn 3"))
-        #expect(try storedImageCount(data) == 4)
+        #expect(try storedImageCount(data) == 5)
         let one = try bulk(mei, [("_csrf", csrf), ("delete_one", ids[0])])
         #expect(one.body.contains("Delete this picture?") && one.body.contains("acorn 1") && !one.body.contains("acorn 2"))
         let unticked = try mei.request("POST", "/gallery/delete", form: ["_csrf": csrf, "id": ids[1]])
         #expect(unticked.status == 400 && unticked.body.contains("Tick the box"))
         let deleted = try mei.request("POST", "/gallery/delete", form: ["_csrf": csrf, "id": ids[1], "confirm": "yes"])
         #expect(deleted.status == 303 && deleted.headers["location"] == "/gallery")
-        #expect(try mei.request("GET", "/i/\(ids[1])").status == 404 && storedImageCount(data) == 3)
+        #expect(try mei.request("GET", "/i/\(ids[1])").status == 404 && storedImageCount(data) == 4)
         #expect(try satsuki.request("POST", "/gallery/delete", form: ["_csrf": try #require(Browser.csrf(in: satsuki.request("GET", "/gallery").body)),
                                                                        "id": ids[0], "confirm": "yes"]).status == 403)
-        #expect(try storedImageCount(data) == 3)
+        #expect(try storedImageCount(data) == 4)
     }
 
     @Test("/explore by style, the API too; an unknown style is a 400; likes answer JSON to the page's script")

@@ -173,7 +173,8 @@ struct ConversionController {
         router.get("/jobs/:id/status") { request in HTTPResponse.noStore(.json(Self.body(try c.snapshot(request), request))) }
         // The photo being converted, small, for the job page (while its upload is kept).
         router.addAsync("GET", "/jobs/:id/photo.jpg") { request in try await c.photo(request) }
-        router.get("/jobs/:id/results.zip") { request in try c.zip(request) }
+        // Async: it reads every result's PNG (up to 20 large ones), never on a connection thread.
+        router.addAsync("GET", "/jobs/:id/results.zip") { request in try c.zip(request) }
         router.post("/jobs/:id/cancel") { request in
             let id = try c.snapshot(request).id
             _ = try queue.cancel(id: id, viewer: request.session?.user.id)

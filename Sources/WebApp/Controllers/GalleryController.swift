@@ -102,10 +102,12 @@ struct GalleryController {
             } catch let refusal as Refusal {
                 return try c.galleryPage(request, user: user, error: refusal.message, status: .badRequest)
             }
-            for id in ids { _ = try c.library.details(id, viewer: user) } // 404 for anything not visible to them
             switch field("action") {
             case "share", "unshare":
                 let shared = field("action") == "share"
+                // Every picture is checked before any changes: 404 for one they cannot see,
+                // 403 for someone else's shared one.
+                for id in ids { _ = try c.library.owned(id, by: user, action: shared ? .share : .unshare) }
                 for id in ids { _ = try c.library.setShared(shared, id, by: user) }
                 return .redirect(to: next)
             case "delete":
