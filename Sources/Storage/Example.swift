@@ -34,9 +34,11 @@ public struct ExampleStore: Sendable {
         }
     }
 
-    public func picture(photo: String, style: String) throws -> Data? {
+    /// One example picture (JPEG) and the hash of the model that made it.
+    public func picture(photo: String, style: String) throws -> (picture: Data, modelSHA256: String)? {
         try database.pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT picture FROM example WHERE photo = ? AND style = ?", arguments: [photo, style])
+            try Row.fetchOne(db, sql: "SELECT picture, model_sha256 FROM example WHERE photo = ? AND style = ?",
+                             arguments: [photo, style]).map { ($0["picture"], $0["model_sha256"]) }
         }
     }
 

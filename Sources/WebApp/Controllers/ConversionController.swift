@@ -225,9 +225,9 @@ struct ConversionController {
     /// A 320-px JPEG of the job's first photo, as it will be converted (turned and cropped),
     /// decoded on the bounded gate like any upload; 404 once the job has ended.
     func photo(_ request: Request) async throws -> HTTPResponse {
-        let snapshot = try snapshot(request)
-        guard snapshot.waiting, let input = try queue.store.inputs(of: snapshot.id).first,
-              let job = try queue.store.find(id: snapshot.id, viewer: request.session?.user.id) else {
+        // The job row itself (the snapshot would also work out its queue standing, unused here).
+        guard let id = request.parameter("id"), let job = try queue.store.find(id: id, viewer: request.session?.user.id),
+              job.kind == .conversion, job.isWaiting, let input = try queue.store.inputs(of: job.id).first else {
             throw Refusal(.notFound, "job.not_found")
         }
         let parameters = try? JSONDecoder().decode(ConversionService.Parameters.self, from: job.parameters)

@@ -44,13 +44,13 @@ struct HomeController {
         let file = request.parameter("file") ?? ""
         guard let photo = request.parameter("photo"), Examples.photos.contains(photo), file.hasSuffix(".jpg"),
               let style = Style(rawValue: String(file.dropLast(4))),
-              let picture = try examples.store.picture(photo: photo, style: style.rawValue) else {
+              let example = try examples.store.picture(photo: photo, style: style.rawValue) else {
             throw HTTPError(.notFound, "There is no page at this address.", code: "not_found")
         }
-        let etag = "\"\((try? examples.store.made()[photo]?[style.rawValue]).flatMap { $0 }?.prefix(16) ?? "x")\""
+        let etag = "\"\(example.modelSHA256.prefix(16))\""
         var headers: HTTPHeaders = ["ETag": etag, "Cache-Control": "public, max-age=3600", "Content-Type": "image/jpeg"]
         if request.headers.noneMatchFails(etag) { headers.remove("Content-Type"); return HTTPResponse(status: .notModified, headers: headers) }
-        return HTTPResponse(headers: headers, body: [UInt8](picture))
+        return HTTPResponse(headers: headers, body: [UInt8](example.picture))
     }
 
     func mount(on router: Router) {

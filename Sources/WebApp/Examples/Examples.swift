@@ -44,13 +44,15 @@ struct Examples: Sendable {
                 logger.warning("example photo missing", metadata: ["file": "\(photoURL(photo).path)"])
                 continue
             }
+            var picture: RGBImage? // decoded once per photo, and only if a style needs it
             for style in styles {
                 if stopping() { return }
                 let (generator, sha256) = try conversions.models.model(style)
                 guard made[photo]?[style.rawValue] != sha256 else { continue }
                 let started = Date()
-                let picture = try ImageDecoder.decode([UInt8](bytes)).image.fitting(maxSide: Self.side)
-                let cartoon = try generator.cartoonize(picture, threads: 1, progress: { _ in }, isCancelled: stopping)
+                let source = try picture ?? ImageDecoder.decode([UInt8](bytes)).image.fitting(maxSide: Self.side)
+                picture = source
+                let cartoon = try generator.cartoonize(source, threads: 1, progress: { _ in }, isCancelled: stopping)
                 try store.put(photo: photo, style: style.rawValue, modelSHA256: sha256,
                               picture: Data(try ImageEncoder.jpeg(cartoon, quality: 85)))
                 made[photo, default: [:]][style.rawValue] = sha256
@@ -70,8 +72,8 @@ struct Examples: Sendable {
             guard let bytes = try? Data(contentsOf: photoURL(photo)) else { continue }
             frames.append(JobInput(name: "\(photo).jpg", bytes: bytes))
             for style in styles {
-                if let picture = try store.picture(photo: photo, style: style.rawValue) {
-                    frames.append(JobInput(name: "\(photo)-\(style.rawValue).jpg", bytes: picture))
+                if let example = try store.picture(photo: photo, style: style.rawValue) {
+                    frames.append(JobInput(name: "\(photo)-\(style.rawValue).jpg", bytes: example.picture))
                 }
             }
         }
