@@ -30,7 +30,14 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import WebDriverWait as SeleniumWait
+from selenium.common.exceptions import StaleElementReferenceException
+
+
+def WebDriverWait(driver, timeout):
+    """A wait that also retries when the page it reads from was replaced meanwhile (a form
+    posted, a redirect followed): an element found just before the new page arrived is stale."""
+    return SeleniumWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException])
 
 
 def free_port():
