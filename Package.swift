@@ -13,7 +13,9 @@ let package = Package(
         .library(name: "CartoonGAN", targets: ["CartoonGAN"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "Auth", targets: ["Auth"]),
-        .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "StorageCore", targets: ["StorageCore"]),
+        .library(name: "StorageSQLite", targets: ["StorageSQLite"]),
+        .library(name: "StoragePostgres", targets: ["StoragePostgres"]),
     ],
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
@@ -37,6 +39,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CXCrypt", path: "Sources/CXCrypt"),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        // PostgreSQL's client library (libpq-dev): the shared store when one machine is not enough.
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
 
         // The one HTML escaper (per Unicode scalar) for templates, SVG and hand-built markup.
         .target(name: "Markup"),
@@ -56,8 +60,17 @@ let package = Package(
         .target(name: "CartoonGAN", dependencies: [
             "Kernels", "ImageIO", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // The GRDB database, migrations, one record type per table.
-        .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // What the product keeps, as plain models and store protocols; no database library.
+        .target(name: "StorageCore"),
+        // The embedded default: SQLite through GRDB, named migrations, one store per table group.
+        .target(name: "StorageSQLite", dependencies: ["StorageCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The same stores on PostgreSQL through libpq (no SwiftNIO): several nodes, one database.
+        .target(name: "StoragePostgres", dependencies: ["StorageCore", "CLibPQ"]),
+        // `artworker migrate-storage`: SQLite copied into PostgreSQL, verified by counts and checksums.
+        .target(name: "StorageMigration", dependencies: [
+            "StorageCore", "StorageSQLite", "StoragePostgres",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Passwords (bcrypt via libxcrypt), session tokens (JWT HS256), CSRF; nothing about HTTP.
         .target(name: "Auth", dependencies: ["CXCrypt", .product(name: "Crypto", package: "swift-crypto")]),
         // What people read, in every language the product speaks: the message catalogs,
@@ -65,7 +78,7 @@ let package = Package(
         .target(name: "Localization"),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "Storage", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib", "Localization",
+            "HTTPServer", "Auth", "StorageCore", "StorageSQLite", "StoragePostgres", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib", "Localization",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -74,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "artworker",
             dependencies: [
-                "ImageIO", "Kernels", "CartoonGAN", "Palette", "Storage", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
+                "ImageIO", "Kernels", "CartoonGAN", "Palette", "StorageCore", "StorageSQLite", "StoragePostgres", "StorageMigration", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -105,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["StorageCore", "StorageSQLite", "StoragePostgres", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "AuthTests",
@@ -117,12 +130,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WebAppTests",
-            dependencies: ["WebApp", "HTTPServer", "TestSupport", "Localization", "ImageIO", "CartoonGAN", "Storage", "Palette", "Markup", "CZlib",
+            dependencies: ["WebApp", "HTTPServer", "TestSupport", "Localization", "ImageIO", "CartoonGAN", "StorageCore", "StorageSQLite", "StoragePostgres", "Palette", "Markup", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ArtworkerCLITests",
-            dependencies: ["artworker", "ImageIO", "Storage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["artworker", "ImageIO", "StorageCore", "StorageSQLite", "StoragePostgres", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -371,6 +371,7 @@ extension Catalog {
         "upload.bad_rotate": .text("Rotation is 0, 90, 180 or 270 degrees (clockwise)."),
         "upload.bad_crop": .text("The crop is four whole numbers: x, y, width and height in pixels, as x,y,w,h."),
         "upload.edit_one_photo": .text("Cropping and rotating work on one photo at a time."),
+        "storage.unavailable": .text("The database is not reachable just now; nothing was changed. Try again in a moment."),
         "upload.busy": .text("The server is busy reading other uploads; try again in a moment."),
         "queue.full.conversion": .text("Too many conversions are waiting; try again in a minute."),
         "queue.full.movie": .text("Too many movie analyses are waiting; try again in a minute."),

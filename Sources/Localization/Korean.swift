@@ -371,6 +371,7 @@ extension Catalog {
         "upload.bad_rotate": .text("회전은 시계 방향으로 0, 90, 180, 270도 가운데 하나입니다."),
         "upload.bad_crop": .text("자르기는 x, y, 너비, 높이를 픽셀 단위의 정수 네 개로 x,y,w,h처럼 적습니다."),
         "upload.edit_one_photo": .text("자르기와 회전은 사진 한 장에만 할 수 있습니다."),
+        "storage.unavailable": .text("지금은 데이터베이스에 연결할 수 없습니다. 아무것도 바뀌지 않았습니다. 잠시 뒤에 다시 해 보세요."),
         "upload.busy": .text("서버가 다른 업로드를 읽느라 바쁩니다. 잠시 뒤에 다시 해 보세요."),
         "queue.full.conversion": .text("기다리는 변환이 너무 많습니다. 1분쯤 뒤에 다시 해 보세요."),
         "queue.full.movie": .text("기다리는 영화 분석이 너무 많습니다. 1분쯤 뒤에 다시 해 보세요."),

@@ -3,7 +3,7 @@ import Foundation
 import HTTPServer
 import Logging
 import Prometheus
-import Storage
+import StorageCore
 import Synchronization
 
 /// What the service measures, through the swift-metrics API into a Prometheus registry of its

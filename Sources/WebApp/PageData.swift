@@ -1,6 +1,6 @@
 import Foundation
 import Localization
-import Storage
+import StorageCore
 
 // What each page's template shows, one struct per page: the controllers fill them, the
 // templates (Templates/) read their properties by name. A nil optional is "not there", so a

@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import HTTPServer
 import Logging
-import Storage
+import StorageCore
 import Synchronization
 
 /// The composition root: configuration in, a running service out. Loads templates, prepares
@@ -16,6 +16,8 @@ public final class WebApp: Sendable {
     let server: HTTPServer
     let images: ImageStore
     let jobs: JobStore
+    /// Runs housekeeping on one node at a time (see `Stores.exclusively`).
+    let exclusively: @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool
     /// This process's job workers (none on a web-only node).
     let workers: JobWorkers
     /// `/metrics` on its own listener, when configured.
@@ -29,23 +31,20 @@ public final class WebApp: Sendable {
     public static func build(configuration: WebAppConfiguration, logger: Logger) throws -> WebApp {
         try configuration.validate()
         let templates = try Templates(directory: configuration.templatesDirectory)
-        do {
-            try AppDatabase.privateFolder(configuration.dataDirectory) // 0700: hashes and private pictures live here
-        } catch {
-            throw ConfigurationError("cannot create the data folder \(configuration.dataDirectory.path): \(error)")
-        }
-        let database = try AppDatabase.open(directory: configuration.dataDirectory)
-        let secret = try SessionSecret.load(dataDirectory: configuration.dataDirectory, environment: configuration.environment)
-        let accounts = try AccountService(database: database, secret: secret, bcryptCost: configuration.bcryptCost)
+        let stores = try configuration.openStores()
+        logger.info("storage", metadata: ["database": "\(stores.description)"])
+        let secret = try SessionSecret.load(dataDirectory: configuration.dataDirectory, environment: configuration.environment,
+                                            shared: configuration.databaseURL != nil)
+        let accounts = try AccountService(stores: stores, secret: secret, bcryptCost: configuration.bcryptCost)
         let router = Router(defaultBodyLimit: configuration.server.limits.maxBodyBytes, logger: logger)
-        let images = ImageStore(database: database)
+        let images = stores.images
         let conversions = configuration.conversionService()
-        let (jobStore, metrics) = configuration.jobStore(database)
+        let (jobStore, metrics) = configuration.jobStore(stores)
         // Requests are measured only where someone can read the figures.
         if configuration.metricsPort != nil { router.observer = metrics }
-        let workers = JobWorkers.make(store: jobStore, conversions: conversions, kinds: Job.Kind.allCases,
-                                      count: configuration.workers, metrics: metrics, examples: configuration.examples(database),
-                                      logger: logger)
+        let workers = JobWorkers.make(store: jobStore, movies: stores.movies, conversions: conversions, kinds: Job.Kind.allCases,
+                                      count: configuration.workers, metrics: metrics, examples: configuration.examples(stores),
+                                      pollInterval: stores.pollInterval, listen: stores.listenForJobs, logger: logger)
         let nudge: @Sendable () -> Void = { workers.nudge() }
         let conversionQueue = JobQueue(store: jobStore, kind: .conversion,
                                        limits: .init(waiting: configuration.maxQueuedConversions, perSubmitter: configuration.maxQueuedPerMember),
@@ -55,11 +54,11 @@ public final class WebApp: Sendable {
         let staticFiles = StaticFiles(root: configuration.publicDirectory)
         let openAPI = try OpenAPIDocument(files: staticFiles)
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
-                         images: images, jobs: jobStore, workers: workers,
+                         images: images, jobs: jobStore, exclusively: stores.exclusively, workers: workers,
                          metricsEndpoint: configuration.metricsPort.map {
                              MetricsEndpoint(metrics: metrics, host: configuration.metricsHost, port: $0, logger: logger)
                          })
-        router.translateError = { ($0 as? Refusal).map(HTTPError.init) }
+        router.translateError = { HTTPError.from($0) }
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
         // Upload routes allow members more than strangers: decided from the head, before the body.
@@ -86,7 +85,7 @@ public final class WebApp: Sendable {
             SecurityHeaders.apply(to: &response)
             return response
         }
-        let examples = Examples(store: ExampleStore(database: database), folder: configuration.publicDirectory.appendingPathComponent("examples"))
+        let examples = Examples(store: stores.examples, folder: configuration.publicDirectory.appendingPathComponent("examples"))
         HomeController(pages: pages, secureCookies: configuration.secureCookies, examples: examples).mount(on: router)
         staticFiles.mount(on: router)
         AuthAPIController(accounts: accounts).mount(on: router)
@@ -95,7 +94,7 @@ public final class WebApp: Sendable {
         AccountPagesController(accounts: accounts, pages: pages, library: library, secureCookies: configuration.secureCookies).mount(on: router)
         ConversionController(service: conversions, queue: conversionQueue, pages: pages, library: library,
                              decoding: DecodeGate(capacity: configuration.decodeMemory), examples: examples).mount(on: router)
-        let movieService = MovieService(movies: MovieStore(database: database))
+        let movieService = MovieService(movies: stores.movies)
         ImageController(library: library, pages: pages, movies: movieService).mount(on: router)
         MovieController(service: movieService, queue: movieQueue, pages: pages).mount(on: router)
         GalleryController(library: library, pages: pages).mount(on: router)
@@ -105,8 +104,10 @@ public final class WebApp: Sendable {
     }
 
     init(configuration: WebAppConfiguration, router: Router, templates: Templates, logger: Logger, images: ImageStore,
-         jobs: JobStore, workers: JobWorkers, metricsEndpoint: MetricsEndpoint?) {
+         jobs: JobStore, exclusively: @escaping @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool,
+         workers: JobWorkers, metricsEndpoint: MetricsEndpoint?) {
         self.configuration = configuration
+        self.exclusively = exclusively
         self.metricsEndpoint = metricsEndpoint
         self.images = images
         self.jobs = jobs
@@ -124,7 +125,7 @@ public final class WebApp: Sendable {
         try server.start()
         try metricsEndpoint?.start()
         workers.start()
-        let timer = Self.purgeTimer(images, jobs: jobs, logger: logger)
+        let timer = Self.purgeTimer(images, jobs: jobs, exclusively: exclusively, logger: logger)
         purgeLock.withLock { _ in purgeTimer = timer }
         timer.resume()
     }
@@ -143,15 +144,20 @@ public final class WebApp: Sendable {
 
     /// Every minute, off the connection threads: anonymous results past their expiry go (reads
     /// already hide them; this frees the space), and so do jobs that ended over an hour ago.
-    static func purgeTimer(_ images: ImageStore, jobs: JobStore, logger: Logger) -> DispatchSourceTimer {
+    /// With several nodes on one database, whichever takes the task's lock first does it.
+    static func purgeTimer(_ images: ImageStore, jobs: JobStore,
+                           exclusively: @escaping @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool,
+                           logger: Logger) -> DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "artworker.purge", qos: .utility))
         timer.schedule(deadline: .now(), repeating: 60, leeway: .seconds(5))
         timer.setEventHandler {
             do {
-                let removed = try images.purgeExpired()
-                if removed > 0 { logger.info("removed expired anonymous results", metadata: ["count": "\(removed)"]) }
-                let forgotten = try jobs.purge(finishedBefore: Date().addingTimeInterval(-jobRetention))
-                if forgotten > 0 { logger.debug("forgot ended jobs", metadata: ["count": "\(forgotten)"]) }
+                _ = try exclusively("expiry-sweep") {
+                    let removed = try images.purgeExpired()
+                    if removed > 0 { logger.info("removed expired anonymous results", metadata: ["count": "\(removed)"]) }
+                    let forgotten = try jobs.purge(finishedBefore: Date().addingTimeInterval(-jobRetention))
+                    if forgotten > 0 { logger.debug("forgot ended jobs", metadata: ["count": "\(forgotten)"]) }
+                }
             } catch {
                 logger.error("purging expired results failed", metadata: ["error": "\(error)"])
             }

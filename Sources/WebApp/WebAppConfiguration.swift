@@ -8,6 +8,10 @@ public struct WebAppConfiguration: Sendable {
     public var port = 8080
     /// SQLite database and secrets live here.
     public var dataDirectory = URL(fileURLWithPath: "data")
+    /// A PostgreSQL URL (`postgres://…`, ARTWORKER_DATABASE_URL): every node and worker shares
+    /// that database instead of the SQLite file in `dataDirectory`. libpq reads it, so several
+    /// hosts and `target_session_attrs=read-write` work as its documentation says.
+    public var databaseURL: String?
     /// Static files served under /static/.
     public var publicDirectory = URL(fileURLWithPath: "Public")
     public var templatesDirectory = URL(fileURLWithPath: "Templates")
@@ -64,6 +68,13 @@ public struct WebAppConfiguration: Sendable {
         if let host = environment["ARTWORKER_HOST"] { self.host = host }
         if let port = try number("ARTWORKER_PORT") { self.port = Int(port) }
         if let data = environment["ARTWORKER_DATA"] { dataDirectory = URL(fileURLWithPath: data) }
+        if let url = environment["ARTWORKER_DATABASE_URL"], !url.isEmpty {
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw ConfigurationError("ARTWORKER_DATABASE_URL must be a PostgreSQL URL (postgres://user@host:port/database); "
+                                         + "leave it unset for the SQLite file in the data folder")
+            }
+            databaseURL = url
+        }
         if let n = try number("ARTWORKER_MAX_CONNECTIONS") { server.maxConnections = Int(n) }
         if let n = try number("ARTWORKER_MAX_BODY_BYTES") { server.limits.maxBodyBytes = Int(n) }
         if let n = try number("ARTWORKER_HEADER_TIMEOUT") { server.headerTimeout = n }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Storage
+import StorageCore
+import StorageSQLite
+import WebApp
 
 /// The job table from the command line: what is waiting, and what the queue itself costs.
 struct JobsCommand: ParsableCommand {
@@ -12,15 +14,23 @@ struct JobsCommand: ParsableCommand {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Jobs by kind and state in a data folder.")
 
-        @Option(help: "Folder with the database. Default: $ARTWORKER_DATA or ./data.")
+        @Option(help: "Folder with the database. Default: $ARTWORKER_DATA or ./data (unless $ARTWORKER_DATABASE_URL names PostgreSQL).")
         var data: String?
 
         func run() throws {
-            let folder = data ?? ProcessInfo.processInfo.environment["ARTWORKER_DATA"] ?? "data"
-            guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: folder).appendingPathComponent("artworker.sqlite").path) else {
-                throw CLIError("\(folder): no database here (start `artworker serve` once, or name the folder with --data)")
+            var configuration = WebAppConfiguration()
+            let counts: [Job.Kind: [Job.State: Int]]
+            do {
+                try configuration.apply(environment: ProcessInfo.processInfo.environment)
+                if let data { configuration.dataDirectory = URL(fileURLWithPath: data) }
+                let file = configuration.dataDirectory.appendingPathComponent("artworker.sqlite").path
+                guard configuration.databaseURL != nil || FileManager.default.fileExists(atPath: file) else {
+                    throw CLIError("\(configuration.dataDirectory.path): no database here (start `artworker serve` once, or name the folder with --data)")
+                }
+                counts = try configuration.openStores().jobs().counts()
+            } catch let error as ConfigurationError {
+                throw CLIError(error.description)
             }
-            let counts = try JobStore(database: try AppDatabase.open(directory: URL(fileURLWithPath: folder))).counts()
             print("kind        " + Job.State.allCases.map { $0.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined())
             for kind in Job.Kind.allCases {
                 print(kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
@@ -45,8 +55,8 @@ struct JobsCommand: ParsableCommand {
             guard jobs >= 10 else { throw ValidationError("--jobs must be at least 10") }
             let folder = URL(fileURLWithPath: dir).appendingPathComponent(".bench-jobs-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: folder) }
-            let store = JobStore(database: try AppDatabase.open(directory: folder))
-            let limits = JobStore.Limits(waiting: jobs + 1, perSubmitter: jobs + 1)
+            let store = SQLiteJobStore(database: try AppDatabase.open(directory: folder))
+            let limits = JobLimits(waiting: jobs + 1, perSubmitter: jobs + 1)
             let parameters = Data(#"{"styles":["hayao"],"strength":100,"maxSide":512}"#.utf8)
             var submit: [Double] = [], claim: [Double] = [], finish: [Double] = [], total: [Double] = []
             for i in 0..<jobs {

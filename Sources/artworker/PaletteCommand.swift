@@ -91,14 +91,18 @@ struct PaletteCommand: ParsableCommand {
 
         func run() throws {
             let bytes = try readFile(file, limit: 16_000_000)
-            let folder = data ?? ProcessInfo.processInfo.environment["ARTWORKER_DATA"] ?? "data"
+            var configuration = WebAppConfiguration()
             do {
+                try configuration.apply(environment: ProcessInfo.processInfo.environment)
+                if let data { configuration.dataDirectory = URL(fileURLWithPath: data) }
                 let (id, colours) = try MovieImport.colourFile(bytes, filename: URL(fileURLWithPath: file).lastPathComponent, title: title,
                                                                year: year, director: director, notes: notes, owner: owner,
-                                                               dataDirectory: URL(fileURLWithPath: folder))
+                                                               configuration: configuration)
                 print("Imported \(colours) colours as \"\(title)\": /movies/\(id)")
             } catch let failure as MovieImport.Failure {
                 throw CLIError(failure.description)
+            } catch let error as ConfigurationError {
+                throw CLIError(error.description)
             }
         }
     }

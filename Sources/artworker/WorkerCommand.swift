@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Storage
+import StorageCore
 import WebApp
 
 /// A process that only runs jobs: as many as wanted, on this machine or any other that sees the

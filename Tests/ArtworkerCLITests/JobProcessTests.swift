@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import Storage
+import StorageCore
+import StorageSQLite
 import Testing
 import TestSupport
 
@@ -66,7 +67,7 @@ struct JobProcessTests {
         let (images, retried) = try database.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM image") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE attempts > 1") ?? 0)
         }
-        return (images, try JobStore(database: database).orphanedInputs(), retried)
+        return (images, try SQLiteJobStore(database: database).orphanedInputs(), retried)
     }
 
     func expectEachDoneOnce(_ all: [[String: Any]], count: Int) {

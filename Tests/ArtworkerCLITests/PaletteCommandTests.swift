@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
-import Storage
+import StorageCore
+import StorageSQLite
 import Testing
 import TestSupport
 
@@ -41,12 +42,12 @@ struct PaletteCommandTests {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let database = try AppDatabase.open(directory: dir)
-        _ = try UserStore(database: database).create(username: "satsuki", passwordHash: "$2b$04$" + String(repeating: "a", count: 53))
+        _ = try SQLiteUserStore(database: database).create(username: "satsuki", passwordHash: "$2b$04$" + String(repeating: "a", count: 53))
         let csv = CLI.shared.appendingPathComponent("testdata/palettes/Paprika_BGR.csv").path
         let r = try CLI.run(["palette", "import", csv, "--title", "Paprika", "--year", "2006", "--owner", "satsuki", "--data", dir.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.hasPrefix("Imported 10110 colours as \"Paprika\": /movies/"))
-        let stored = try MovieStore(database: database).list(page: 1).items
+        let stored = try SQLiteMovieStore(database: database).list(page: 1).items
         #expect(stored.count == 1 && stored[0].colourCount == 10_110 && stored[0].info.year == 2006)
 
         let nobody = try CLI.run(["palette", "import", csv, "--title", "P", "--owner", "nobody", "--data", dir.path])
@@ -56,6 +57,6 @@ struct PaletteCommandTests {
         #expect(notCSV.status != 0 && notCSV.stderr.contains("not a CSV text file"))
         let badYear = try CLI.run(["palette", "import", csv, "--title", "P", "--year", "soon", "--owner", "satsuki", "--data", dir.path])
         #expect(badYear.status != 0 && badYear.stderr.contains("The year is a number"))
-        #expect(try MovieStore(database: database).list(page: 1).items.count == 1)
+        #expect(try SQLiteMovieStore(database: database).list(page: 1).items.count == 1)
     }
 }

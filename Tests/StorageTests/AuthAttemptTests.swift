@@ -1,5 +1,5 @@
 import Foundation
-@testable import Storage
+import StorageCore
 import Testing
 
 @Suite("Sign-in and sign-up limits in the database")
@@ -7,11 +7,11 @@ struct AuthAttemptTests {
     static let t0 = Date(timeIntervalSince1970: 1_900_000_000)
     static func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
-    @Test("one username from one address: 5 failures, then a wait for the window; others are not locked out")
-    func pairLimit() throws {
-        let (database, dir) = try temporaryDatabase()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let attempts = AuthAttempts(database: database)
+    @Test("one username from one address: 5 failures, then a wait for the window; others are not locked out", arguments: Backend.available)
+    func pairLimit(_ backend: Backend) throws {
+        let db = try TestDatabase(backend)
+        defer { db.close() }
+        let attempts = db.stores.attempts
         var policy = AuthAttempts.LoginPolicy()
         policy.freePerUsername = 100 // only the pair limit here
         for i in 0..<5 {
@@ -33,18 +33,18 @@ struct AuthAttemptTests {
             Issue.record("still refused after a success"); return
         }
         // Survives a restart: the limits are rows, not memory.
-        let reopened = AuthAttempts(database: try AppDatabase.open(directory: dir))
+        let reopened = try db.reopen().attempts
         for i in 0..<4 { _ = try reopened.reserveLogin(username: "kanta", address: "10.0.0.3", policy: policy, now: Self.at(20 + Double(i))) }
         _ = try attempts.reserveLogin(username: "kanta", address: "10.0.0.3", policy: policy, now: Self.at(24))
         #expect(try reopened.reserveLogin(username: "kanta", address: "10.0.0.3", policy: policy, now: Self.at(25)) == .refused(retryAfter: 895))
         #expect(try reopened.reserveLogin(username: "kanta", address: "10.0.0.3", policy: policy, now: Self.at(922)).isAllowed)
     }
 
-    @Test("from anywhere, a username's failures only slow further tries: 1, 2, 4 … s, at most 60")
-    func progressiveDelay() throws {
-        let (database, dir) = try temporaryDatabase()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let attempts = AuthAttempts(database: database)
+    @Test("from anywhere, a username's failures only slow further tries: 1, 2, 4 … s, at most 60", arguments: Backend.available)
+    func progressiveDelay(_ backend: Backend) throws {
+        let db = try TestDatabase(backend)
+        defer { db.close() }
+        let attempts = db.stores.attempts
         var t = 0.0
         var waits: [Int] = []
         for i in 0..<13 { // each from a new address, as a botnet would
@@ -59,11 +59,11 @@ struct AuthAttemptTests {
         #expect(waits == [1, 2, 4, 8, 16, 32, 60, 60])
     }
 
-    @Test("one address is limited across usernames (spraying), an IPv6 /64 counting as one address")
-    func spraying() throws {
-        let (database, dir) = try temporaryDatabase()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let attempts = AuthAttempts(database: database)
+    @Test("one address is limited across usernames (spraying), an IPv6 /64 counting as one address", arguments: Backend.available)
+    func spraying(_ backend: Backend) throws {
+        let db = try TestDatabase(backend)
+        defer { db.close() }
+        let attempts = db.stores.attempts
         for i in 0..<20 {
             let address = AuthAttempts.addressKey("2001:db8:1:2::\(String(i + 1, radix: 16))")
             _ = try attempts.reserveLogin(username: "user\(i)", address: address, now: Self.at(Double(i)))
@@ -83,11 +83,11 @@ struct AuthAttemptTests {
         #expect(AuthAttempts.addressKey(address) == key)
     }
 
-    @Test("sign-ups: 10 an hour from one address")
-    func signups() throws {
-        let (database, dir) = try temporaryDatabase()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let attempts = AuthAttempts(database: database)
+    @Test("sign-ups: 10 an hour from one address", arguments: Backend.available)
+    func signups(_ backend: Backend) throws {
+        let db = try TestDatabase(backend)
+        defer { db.close() }
+        let attempts = db.stores.attempts
         for i in 0..<10 {
             guard case .allowed = try attempts.reserveSignup(address: "10.0.0.1", now: Self.at(Double(i))) else { Issue.record("refused \(i)"); return }
         }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Storage
 import GRDB
+import StorageCore
+@testable import StorageSQLite
 import Testing
 
 extension Image {
@@ -15,18 +16,17 @@ extension Image {
 
 @Suite("Image store")
 struct ImageStoreTests {
-    func setUp() throws -> (AppDatabase, URL, ImageStore, Int64, Int64) {
-        let (database, dir) = try temporaryDatabase()
-        let users = UserStore(database: database)
-        let a = try users.create(username: "chihiro", passwordHash: hashA).id!
-        let b = try users.create(username: "haku", passwordHash: hashA).id!
-        return (database, dir, ImageStore(database: database), a, b)
+    func setUp(_ backend: Backend) throws -> (TestDatabase, any ImageStore, Int64, Int64) {
+        let db = try TestDatabase(backend)
+        let a = try db.stores.users.create(username: "chihiro", passwordHash: hashA).id!
+        let b = try db.stores.users.create(username: "haku", passwordHash: hashA).id!
+        return (db, db.stores.images, a, b)
     }
 
-    @Test("ids are unguessable; a private image is invisible to everyone but its owner")
-    func visibility() throws {
-        let (_, dir, images, a, b) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("ids are unguessable; a private image is invisible to everyone but its owner", arguments: Backend.available)
+    func visibility(_ backend: Backend) throws {
+        let (db, images, a, b) = try setUp(backend)
+        defer { db.close() }
         let mine = Image.make(owner: a)
         try images.insert(mine)
         #expect(mine.id.count == 22 && Set((0..<100).map { _ in Image.newID() }).count == 100)
@@ -40,10 +40,10 @@ struct ImageStoreTests {
         #expect(try images.listPublic(order: .newest, page: 1).items.isEmpty) // anonymous and private are listed nowhere
     }
 
-    @Test("share, list publicly in three orders, like once per member, unshare")
-    func sharingAndLikes() throws {
-        let (_, dir, images, a, b) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("share, list publicly in three orders, like once per member, unshare", arguments: Backend.available)
+    func sharingAndLikes(_ backend: Backend) throws {
+        let (db, images, a, b) = try setUp(backend)
+        defer { db.close() }
         let t = Date()
         let old = Image.make(owner: a, style: "shinkai", created: t.addingTimeInterval(-100))
         let new = Image.make(owner: b, style: "hayao", created: t)
@@ -65,27 +65,27 @@ struct ImageStoreTests {
         #expect(try images.listPublic(order: .newest, page: 2).items.isEmpty)
     }
 
-    @Test("only the owner deletes; deleting the account deletes its images and their likes")
-    func deletion() throws {
-        let (database, dir, images, a, b) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("only the owner deletes; deleting the account deletes its images and their likes", arguments: Backend.available)
+    func deletion(_ backend: Backend) throws {
+        let (db, images, a, b) = try setUp(backend)
+        defer { db.close() }
         let mine = Image.make(owner: a, visibility: .public), theirs = Image.make(owner: b, visibility: .public)
         try images.insert(mine)
         try images.insert(theirs)
         _ = try images.setLiked(true, id: theirs.id, user: a)
         #expect(try !images.delete(id: mine.id, owner: b))
-        try UserStore(database: database).delete(id: a)
+        try db.stores.users.delete(id: a)
         #expect(try images.find(id: mine.id, viewer: nil) == nil)
         #expect(try images.find(id: theirs.id, viewer: nil)?.likeCount == 0) // the like went with the account
-        #expect(try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM image_like") } == 0)
+        #expect(try db.count("image_like") == 0)
         #expect(try images.delete(id: theirs.id, owner: b))
         #expect(try images.find(id: theirs.id, viewer: b) == nil)
     }
 
-    @Test("anonymous results expire; the schema refuses inconsistent rows")
-    func expiryAndConstraints() throws {
-        let (_, dir, images, a, _) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("anonymous results expire; the schema refuses inconsistent rows", arguments: Backend.available)
+    func expiryAndConstraints(_ backend: Backend) throws {
+        let (db, images, a, _) = try setUp(backend)
+        defer { db.close() }
         try images.insert(Image.make(owner: nil, visibility: .anonymous, expires: Date().addingTimeInterval(-1)))
         try images.insert(Image.make(owner: nil, visibility: .anonymous, expires: Date().addingTimeInterval(60)))
         #expect(try images.purgeExpired() == 1)
@@ -98,10 +98,10 @@ struct ImageStoreTests {
         #expect(throws: (any Error).self) { try images.insert(strong) }
     }
 
-    @Test("metadata and single parts without the other bytes; expired results vanish before the purge")
-    func detailsAndBytes() throws {
-        let (_, dir, images, a, b) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("metadata and single parts without the other bytes; expired results vanish before the purge", arguments: Backend.available)
+    func detailsAndBytes(_ backend: Backend) throws {
+        let (db, images, a, b) = try setUp(backend)
+        defer { db.close() }
         var mine = Image.make(owner: a)
         mine.title = "harbour"
         try images.insert(mine)
@@ -119,10 +119,10 @@ struct ImageStoreTests {
         #expect(try images.bytes(.thumbnail, id: mine.id, viewer: a) != nil) // the purge took only the expired one's bytes
     }
 
-    @Test("pages of 24 say whether another follows; likes are reported per member")
-    func paginationAndLikedMarks() throws {
-        let (_, dir, images, a, b) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("pages of 24 say whether another follows; likes are reported per member", arguments: Backend.available)
+    func paginationAndLikedMarks(_ backend: Backend) throws {
+        let (db, images, a, b) = try setUp(backend)
+        defer { db.close() }
         let t = Date()
         let all = (0..<25).map { Image.make(owner: a, visibility: .public, created: t.addingTimeInterval(Double(-$0))) }
         try images.insertAll(all)
@@ -134,7 +134,7 @@ struct ImageStoreTests {
         #expect(try images.liked(by: a, among: all.map(\.id)).isEmpty)
     }
 
-    @Test("a database with v2 images keeps them: the bytes move to image_data")
+    @Test("SQLite: a database with v2 images keeps them: the bytes move to image_data")
     func migratesV2Images() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-db-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -152,7 +152,7 @@ struct ImageStoreTests {
                     """, arguments: [String(repeating: "c", count: 64), Date(), Date().addingTimeInterval(3600)])
             }
         }
-        let images = ImageStore(database: try AppDatabase(path: path))
+        let images = SQLiteImageStore(database: try AppDatabase(path: path))
         let image = try #require(try images.find(id: "AAAAAAAAAAAAAAAAAAAAAA", viewer: nil))
         #expect(image.original == Data([1, 2]) && image.result == Data([3, 4]) && image.thumbnail == Data([5]) && image.title == "")
         #expect(try images.details(id: image.id, viewer: nil)?.resultBytes == 2)

@@ -1,30 +1,28 @@
 import Foundation
-@testable import Storage
-import GRDB
+import StorageCore
 import Testing
 
 @Suite("Job store")
 struct JobStoreTests {
-    let limits = JobStore.Limits(waiting: 4, perSubmitter: 2)
+    let limits = JobLimits(waiting: 4, perSubmitter: 2)
 
-    func setUp() throws -> (URL, JobStore, ImageStore, Int64, Int64) {
-        let (database, dir) = try temporaryDatabase()
-        let users = UserStore(database: database)
-        let a = try users.create(username: "chihiro", passwordHash: hashA).id!
-        let b = try users.create(username: "haku", passwordHash: hashA).id!
-        return (dir, JobStore(database: database), ImageStore(database: database), a, b)
+    func setUp(_ backend: Backend) throws -> (TestDatabase, any JobStore, any ImageStore, Int64, Int64) {
+        let db = try TestDatabase(backend)
+        let a = try db.stores.users.create(username: "chihiro", passwordHash: hashA).id!
+        let b = try db.stores.users.create(username: "haku", passwordHash: hashA).id!
+        return (db, db.stores.jobs(), db.stores.images, a, b)
     }
 
-    func submit(_ jobs: JobStore, owner: Int64?, address: String? = nil, kind: Job.Kind = .conversion, at now: Date = Date()) throws -> String {
+    func submit(_ jobs: any JobStore, owner: Int64?, address: String? = nil, kind: Job.Kind = .conversion, at now: Date = Date()) throws -> String {
         try jobs.submit(kind: kind, owner: owner, address: address, requestID: "req", parameters: Data(#"{"style":"hayao"}"#.utf8),
                         inputs: [JobInput(name: "a.png", bytes: Data([1, 2])), JobInput(name: "b.png", bytes: Data([3]))],
                         limits: limits, now: now)
     }
 
-    @Test("submit → claim (oldest first, inputs in order) → progress → finish stores results and ends the job in one go")
-    func lifecycle() throws {
-        let (dir, jobs, images, a, _) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("submit → claim (oldest first, inputs in order) → progress → finish stores results and ends the job in one go", arguments: Backend.available)
+    func lifecycle(_ backend: Backend) throws {
+        let (db, jobs, images, a, _) = try setUp(backend)
+        defer { db.close() }
         let t = Date()
         let first = try submit(jobs, owner: a, at: t)
         let second = try submit(jobs, owner: a, at: t.addingTimeInterval(1))
@@ -38,7 +36,7 @@ struct JobStoreTests {
         // Before any run has finished there is nothing to estimate by; this job makes 2 results
         // (two photos, one style).
         let waiting = try #require(try jobs.find(id: second, viewer: a))
-        #expect(try jobs.standing(of: waiting) == JobStore.Standing(ahead: 0, running: 1, typicalRun: nil, units: 2))
+        #expect(try jobs.standing(of: waiting) == JobStanding(ahead: 0, running: 1, typicalRun: nil, units: 2))
         let image = Image.make(owner: a), other = Image.make(owner: a)
         #expect(try jobs.finish(lease, .images([image, other]), now: t.addingTimeInterval(6)))
         // It ran 4 s for 2 results: 2 s per result is what the next one is estimated by.
@@ -51,14 +49,14 @@ struct JobStoreTests {
         #expect(try jobs.claim(kinds: [.conversion], now: t.addingTimeInterval(5))?.job.id == second)
     }
 
-    @Test("a form token queues one job: the same form again finds it; someone else's copy of the token does not")
-    func oneJobPerForm() throws {
-        let (dir, jobs, _, chihiro, haku) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let token = JobStore.newID()
+    @Test("a form token queues one job: the same form again finds it; someone else's copy of the token does not", arguments: Backend.available)
+    func oneJobPerForm(_ backend: Backend) throws {
+        let (db, jobs, _, chihiro, haku) = try setUp(backend)
+        defer { db.close() }
+        let token = JobRules.newID()
         func send(_ owner: Int64?, _ address: String?, _ submission: String?) throws -> String {
             try jobs.submit(kind: .conversion, owner: owner, address: address, requestID: "req", parameters: Data("{}".utf8),
-                            inputs: [], limits: JobStore.Limits(waiting: 10, perSubmitter: 5), submission: submission)
+                            inputs: [], limits: JobLimits(waiting: 10, perSubmitter: 5), submission: submission)
         }
         let first = try send(chihiro, nil, token)
         #expect(try send(chihiro, nil, token) == first)
@@ -69,7 +67,7 @@ struct JobStoreTests {
         #expect(other != first && hakus != nil)
         #expect(try jobs.submitted(token, kind: .conversion, owner: haku, address: nil) == nil)
         // Visitors are told apart by address; a token that is not one of ours is ignored.
-        let visitor = JobStore.newID()
+        let visitor = JobRules.newID()
         let v = try send(nil, "10.0.0.9", visitor)
         #expect(try send(nil, "10.0.0.9", visitor) == v)
         let elsewhere = try send(nil, "10.0.0.8", visitor)
@@ -78,10 +76,10 @@ struct JobStoreTests {
         #expect(try jobs.submitted("short", kind: .conversion, owner: haku, address: nil) == nil)
     }
 
-    @Test("(c) a worker whose lease was taken over can neither renew nor store anything")
-    func fencing() throws {
-        let (dir, jobs, images, a, _) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("(c) a worker whose lease was taken over can neither renew nor store anything", arguments: Backend.available)
+    func fencing(_ backend: Backend) throws {
+        let (db, jobs, images, a, _) = try setUp(backend)
+        defer { db.close() }
         let t = Date()
         let id = try submit(jobs, owner: a, at: t)
         let stale = try #require(try jobs.claim(kinds: [.conversion], now: t))
@@ -100,10 +98,10 @@ struct JobStoreTests {
         #expect(try jobs.find(id: id, viewer: a)?.state == .done)
     }
 
-    @Test("a job interrupted maxAttempts times fails with a sentence; a released job keeps its attempt")
-    func attempts() throws {
-        let (dir, jobs, _, a, _) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("a job interrupted maxAttempts times fails with a sentence; a released job keeps its attempt", arguments: Backend.available)
+    func attempts(_ backend: Backend) throws {
+        let (db, jobs, _, a, _) = try setUp(backend)
+        defer { db.close() }
         var t = Date()
         let id = try submit(jobs, owner: a, at: t)
         let polite = try #require(try jobs.claim(kinds: [.conversion], now: t))
@@ -117,35 +115,35 @@ struct JobStoreTests {
         }
         #expect(try jobs.claim(kinds: [.conversion], now: t) == nil)
         let failed = try #require(try jobs.find(id: id, viewer: a))
-        #expect(failed.state == .failed && failed.error == JobStore.interruptedSentence(jobs.maxAttempts))
+        #expect(failed.state == .failed && failed.error == JobRules.interruptedSentence(jobs.maxAttempts))
         #expect(failed.errorMessage == #"{"key":"job.interrupted","arguments":{"attempts":\#(jobs.maxAttempts)}}"#)
         #expect(try jobs.orphanedInputs() == 0)
     }
 
-    @Test("limits are counted per kind, per member and per visitor address; a full queue is refused")
-    func limitsCounted() throws {
-        let (dir, jobs, _, a, b) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("limits are counted per kind, per member and per visitor address; a full queue is refused", arguments: Backend.available)
+    func limitsCounted(_ backend: Backend) throws {
+        let (db, jobs, _, a, b) = try setUp(backend)
+        defer { db.close() }
         _ = try submit(jobs, owner: a)
         _ = try submit(jobs, owner: a)
-        #expect(throws: JobStore.Refusal.tooManyOfYours(2)) { _ = try submit(jobs, owner: a) }
-        #expect(throws: JobStore.Refusal.tooManyOfYours(2)) { try jobs.checkRoom(kind: .conversion, owner: a, address: nil, limits: limits) }
+        #expect(throws: JobRefusal.tooManyOfYours(2)) { _ = try submit(jobs, owner: a) }
+        #expect(throws: JobRefusal.tooManyOfYours(2)) { try jobs.checkRoom(kind: .conversion, owner: a, address: nil, limits: limits) }
         _ = try submit(jobs, owner: a, kind: .movie) // another kind, counted apart
         _ = try submit(jobs, owner: nil, address: "10.0.0.1")
         _ = try submit(jobs, owner: b) // 4 of 4 conversions waiting now
-        #expect(throws: JobStore.Refusal.full) { _ = try submit(jobs, owner: nil, address: "10.0.0.2") }
+        #expect(throws: JobRefusal.full) { _ = try submit(jobs, owner: nil, address: "10.0.0.2") }
         #expect(try jobs.counts()[.conversion]?[.queued] == 4 && jobs.counts()[.movie]?[.queued] == 1)
-        let room = JobStore.Limits(waiting: 10, perSubmitter: 2)
+        let room = JobLimits(waiting: 10, perSubmitter: 2)
         _ = try jobs.submit(kind: .conversion, owner: nil, address: "10.0.0.1", requestID: "r", parameters: Data("{}".utf8), inputs: [], limits: room)
-        #expect(throws: JobStore.Refusal.tooManyOfYours(2)) {
+        #expect(throws: JobRefusal.tooManyOfYours(2)) {
             _ = try jobs.submit(kind: .conversion, owner: nil, address: "10.0.0.1", requestID: "r", parameters: Data("{}".utf8), inputs: [], limits: room)
         }
     }
 
-    @Test("only the owner sees or cancels; a queued job is cancelled at once, a running one on request")
-    func cancelling() throws {
-        let (dir, jobs, images, a, b) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("only the owner sees or cancels; a queued job is cancelled at once, a running one on request", arguments: Backend.available)
+    func cancelling(_ backend: Backend) throws {
+        let (db, jobs, images, a, b) = try setUp(backend)
+        defer { db.close() }
         let t = Date()
         let running = try submit(jobs, owner: a, at: t)
         let queued = try submit(jobs, owner: a, at: t.addingTimeInterval(1))
@@ -162,11 +160,11 @@ struct JobStoreTests {
         #expect(try jobs.find(id: running, viewer: a) == nil)
     }
 
-    @Test("many threads claiming at once never get the same job")
-    func concurrentClaims() throws {
-        let (dir, jobs, _, _, _) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let many = JobStore.Limits(waiting: 100, perSubmitter: 100)
+    @Test("many threads claiming at once never get the same job", arguments: Backend.available)
+    func concurrentClaims(_ backend: Backend) throws {
+        let (db, jobs, _, _, _) = try setUp(backend)
+        defer { db.close() }
+        let many = JobLimits(waiting: 100, perSubmitter: 100)
         var ids: Set<String> = []
         for _ in 0..<40 {
             ids.insert(try jobs.submit(kind: .conversion, owner: nil, address: nil, requestID: "r", parameters: Data("{}".utf8),

@@ -1,23 +1,19 @@
 import Foundation
-@testable import Storage
-import GRDB
+import StorageCore
 import Testing
 
 /// Rows in movie, scene and colour.
-func rowCounts(_ database: AppDatabase) throws -> [Int] {
-    try database.pool.read { db in
-        try ["movie", "scene", "colour"].map { try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)")! }
-    }
+func rowCounts(_ db: TestDatabase) throws -> [Int] {
+    try ["movie", "scene", "colour"].map { try db.count($0) }
 }
 
 @Suite("Movie store")
 struct MovieStoreTests {
-    func setUp() throws -> (AppDatabase, URL, MovieStore, Int64, Int64) {
-        let (database, dir) = try temporaryDatabase()
-        let users = UserStore(database: database)
-        let a = try users.create(username: "chihiro", passwordHash: hashA).id!
-        let b = try users.create(username: "haku", passwordHash: hashA).id!
-        return (database, dir, MovieStore(database: database), a, b)
+    func setUp(_ backend: Backend) throws -> (TestDatabase, any MovieStore, Int64, Int64) {
+        let db = try TestDatabase(backend)
+        let a = try db.stores.users.create(username: "chihiro", passwordHash: hashA).id!
+        let b = try db.stores.users.create(username: "haku", passwordHash: hashA).id!
+        return (db, db.stores.movies, a, b)
     }
 
     func movie(owner: Int64, title: String = "Spirited Away", badColour: Bool = false) -> NewMovie {
@@ -31,10 +27,10 @@ struct MovieStoreTests {
                         source: .frames, scenes: scenes, colours: colours, dominant: [StoredColour(r: 10, g: 20, b: 30, share: 1)])
     }
 
-    @Test("a movie is stored whole, listed to everyone, read back in order")
-    func roundTrip() throws {
-        let (_, dir, movies, a, _) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("a movie is stored whole, listed to everyone, read back in order", arguments: Backend.available)
+    func roundTrip(_ backend: Backend) throws {
+        let (db, movies, a, _) = try setUp(backend)
+        defer { db.close() }
         let m = movie(owner: a)
         try movies.insert(m)
         let found = try #require(try movies.find(id: m.id))
@@ -48,18 +44,18 @@ struct MovieStoreTests {
         #expect(try movies.thumbnail(movie: m.id, scene: 1) == Data([1, 2, 3]))
     }
 
-    @Test("a bad colour stores nothing at all")
-    func allOrNothing() throws {
-        let (database, dir, movies, a, _) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("a bad colour stores nothing at all", arguments: Backend.available)
+    func allOrNothing(_ backend: Backend) throws {
+        let (db, movies, a, _) = try setUp(backend)
+        defer { db.close() }
         #expect(throws: (any Error).self) { try movies.insert(movie(owner: a, badColour: true)) }
-        #expect(try rowCounts(database) == [0, 0, 0])
+        #expect(try rowCounts(db) == [0, 0, 0])
     }
 
-    @Test("only the owner edits or deletes; deleting takes scenes and colours; accounts take their movies")
-    func ownership() throws {
-        let (database, dir, movies, a, b) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("only the owner edits or deletes; deleting takes scenes and colours; accounts take their movies", arguments: Backend.available)
+    func ownership(_ backend: Backend) throws {
+        let (db, movies, a, b) = try setUp(backend)
+        defer { db.close() }
         let m = movie(owner: a), other = movie(owner: b, title: "Totoro")
         try movies.insert(m)
         try movies.insert(other)
@@ -70,22 +66,52 @@ struct MovieStoreTests {
         #expect(try !movies.delete(id: m.id, owner: b))
         #expect(try movies.delete(id: m.id, owner: a))
         #expect(try movies.find(id: m.id) == nil)
-        try UserStore(database: database).delete(id: b)
-        #expect(try rowCounts(database) == [0, 0, 0])
+        try db.stores.users.delete(id: b)
+        #expect(try rowCounts(db) == [0, 0, 0])
     }
 
-    @Test("a result's palette is kept until the image goes")
-    func imagePalette() throws {
-        let (database, dir, movies, a, _) = try setUp()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test("a result's palette is kept until the image goes", arguments: Backend.available)
+    func imagePalette(_ backend: Backend) throws {
+        let (db, movies, a, _) = try setUp(backend)
+        defer { db.close() }
         let image = Image.make(owner: a)
-        try ImageStore(database: database).insert(image)
+        try db.stores.images.insert(image)
         #expect(try movies.imagePalette(id: image.id) == nil)
         let colours = [MovieColour(scene: nil, tile: 0, rank: 0, r: 1, g: 2, b: 3, share: 0.5)]
         try movies.setImagePalette(id: image.id, colours: colours)
         #expect(try movies.imagePalette(id: image.id) == colours)
         try movies.setImagePalette(id: "nonexistent-id-0000000000", colours: colours) // no image: nothing stored
-        #expect(try ImageStore(database: database).delete(id: image.id, owner: a))
+        #expect(try db.stores.images.delete(id: image.id, owner: a))
         #expect(try movies.imagePalette(id: image.id) == nil)
+    }
+
+    @Test("a long film: thousands of colours in one go, read a page of scenes at a time; the overview is kept",
+          arguments: Backend.available)
+    func longFilm(_ backend: Backend) throws {
+        let (db, movies, a, _) = try setUp(backend)
+        defer { db.close() }
+        let scenes = (1...400).map { NewMovie.Scene(number: $0, flags: $0 % 7 == 0 ? ["dark", "fade"] : []) }
+        var colours: [MovieColour] = []
+        for scene in scenes {
+            for i in 0..<18 {
+                let share = Double(i % 3 + 1) / 6
+                colours.append(MovieColour(scene: scene.number, tile: i / 3, rank: i % 3, r: Double(scene.number % 256),
+                                           g: Double(i) + 0.125, b: 255, share: share))
+            }
+        }
+        let m = NewMovie(ownerID: a, info: MovieInfo(title: "Long"), source: .frames, scenes: scenes, colours: colours, dominant: [])
+        try movies.insert(m)
+        #expect(try rowCounts(db) == [1, 400, 7200])
+        let page = try movies.scenes(id: m.id, page: 3, perPage: 50)
+        #expect(page.scenes.map { $0.number } == Array(101...150) && page.hasMore)
+        #expect(page.colours == Array(colours[(100 * 18)..<(150 * 18)]))
+        #expect(page.scenes.first { $0.number == 105 }?.flags == ["dark", "fade"])
+        #expect(try movies.scenes(id: m.id, page: 8, perPage: 50).hasMore == false)
+        #expect(try movies.scenes(id: m.id, page: 9, perPage: 50).scenes.isEmpty)
+        #expect(try movies.contents(id: m.id).colours == colours)
+        #expect(try movies.overview(id: m.id) == nil)
+        try movies.setOverview(id: m.id, json: #"{"scenes":400}"#)
+        #expect(try movies.overview(id: m.id) == #"{"scenes":400}"#)
+        #expect(try movies.all().map(\.id) == [m.id])
     }
 }

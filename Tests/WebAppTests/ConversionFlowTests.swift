@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 import ImageIO
-import Storage
+import StorageCore
+import StorageSQLite
 import Testing
 import TestSupport
 import WebApp

@@ -2,7 +2,8 @@ import CartoonGAN
 import Foundation
 import HTTPServer
 import ImageIO
-import Storage
+import StorageCore
+import StorageSQLite
 import Synchronization
 import Testing
 import TestSupport

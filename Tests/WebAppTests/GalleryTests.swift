@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
-import Storage
+import StorageCore
+import StorageSQLite
 import Testing
 import TestSupport
 import WebApp
@@ -13,12 +14,12 @@ struct GalleryTests {
     /// Stores a small picture for `owner` straight into the running app's database.
     static func store(_ data: URL, owner: String, style: String, shared: Bool, title: String) throws -> String {
         let database = try AppDatabase.open(directory: data)
-        let user = try #require(try UserStore(database: database).find(username: owner)?.id)
+        let user = try #require(try SQLiteUserStore(database: database).find(username: owner)?.id)
         let png = Data(try ImageEncoder.png(RGBImage(width: 8, height: 8, fill: RGB(200, 80, 40))))
         let image = Image(id: Image.newID(), ownerID: user, visibility: shared ? .public : .private, style: style, strength: 100,
                           inputWidth: 8, inputHeight: 8, width: 8, height: 8, modelSHA256: String(repeating: "a", count: 64),
                           durationMS: 1, original: png, originalType: "image/png", result: png, thumbnail: png, title: title)
-        try ImageStore(database: database).insert(image)
+        try SQLiteImageStore(database: database).insert(image)
         return image.id
     }
 

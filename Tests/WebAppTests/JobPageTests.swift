@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
-import Storage
+import StorageCore
+import StorageSQLite
 import Testing
 import TestSupport
 @testable import WebApp

@@ -2,7 +2,8 @@ import Foundation
 import Localization
 import HTTPServer
 import Logging
-import Storage
+import StorageCore
+import StorageSQLite
 import Synchronization
 import Testing
 @testable import WebApp
@@ -10,17 +11,17 @@ import Testing
 /// A job table in a temporary database, three members, a queue and workers on it.
 struct JobFixture {
     let dir: URL
-    let store: JobStore
+    let store: any JobStore
     let queue: JobQueue
     let members: [Int64]
     let log = CapturedLog()
 
-    init(limits: JobStore.Limits = .init(waiting: 16, perSubmitter: 3), lease: TimeInterval = 2) throws {
+    init(limits: JobLimits = .init(waiting: 16, perSubmitter: 3), lease: TimeInterval = 2) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-jobs-\(UUID().uuidString)")
         let database = try AppDatabase.open(directory: dir)
-        store = JobStore(database: database, leaseDuration: lease)
+        store = SQLiteJobStore(database: database, settings: JobSettings(leaseDuration: lease))
         queue = JobQueue(store: store, kind: .conversion, limits: limits)
-        let users = UserStore(database: database)
+        let users = SQLiteUserStore(database: database)
         members = try ["chihiro", "haku", "lin"].map { try users.create(username: $0, passwordHash: "$2b$04$" + String(repeating: "a", count: 53)).id! }
     }
 
@@ -241,5 +242,12 @@ struct RefusalMappingTests {
         #expect(error.status.code == status && error.message == "A sentence." && error.headers["Retry-After"] == retryAfter)
         #expect(HTTPError.from(Refusal(reason, "A sentence."))?.status.code == status)
         #expect(HTTPError.from(CancellationError()) == nil) // unexpected: the router's generic 500
+    }
+
+    @Test("a database that cannot be reached is 503 with Retry-After and a sentence in each language, not a 500")
+    func storageUnavailable() throws {
+        let error = try #require(HTTPError.from(StorageUnavailable("connection refused")))
+        #expect(error.status.code == 503 && error.headers["Retry-After"] == "2" && error.code == "storage.unavailable")
+        #expect(error.message(in: .en).contains("database") && error.message(in: .ko).contains("데이터베이스"))
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 import ImageIO
 import Palette
-import Storage
+import StorageCore
+import StorageSQLite
 import Testing
 import TestSupport
 @testable import WebApp
@@ -285,7 +286,7 @@ struct MovieFlowTests {
         let nearest = try #require(after.range(of: "The nearest movie palette: "))
         #expect(after[nearest.upperBound...].hasPrefix("<a href=\"/movies/") && after[nearest.upperBound...].prefix(80).contains(">Warm</a>"))
         #expect(after.contains(">Warm</a>, colour distance ") && after.contains("(ΔE<sub>00</sub>)")) // the jargon under Details
-        let palette = try #require(try MovieStore(database: AppDatabase.open(directory: data)).imagePalette(id: image))
+        let palette = try #require(try SQLiteMovieStore(database: AppDatabase.open(directory: data)).imagePalette(id: image))
         #expect(palette.count >= 6 && palette.count <= 18 && Set(palette.compactMap(\.tile)) == Set(0..<6))
     }
 }

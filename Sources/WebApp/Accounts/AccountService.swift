@@ -1,29 +1,29 @@
 import Auth
 import Foundation
 import Localization
-import Storage
+import StorageCore
 
 /// Sign-up, sign-in, sessions and account changes, independent of pages or JSON.
 final class AccountService: Sendable {
-    let users: UserStore
-    let revoked: RevokedTokens
+    let users: any UserStore
+    let revoked: any RevokedTokenStore
     let hasher: PasswordHasher
     let signer: JWTSigner
     let csrf: CSRFTokens
-    let attempts: AuthAttempts
+    let attempts: any AuthAttemptStore
     let loginPolicy: AuthAttempts.LoginPolicy
     let signupPolicy: AuthAttempts.SignupPolicy
     let work: PasswordWork
     let sessionLifetime: TimeInterval = 7 * 86400
 
-    init(database: AppDatabase, secret: [UInt8], bcryptCost: Int, loginPolicy: AuthAttempts.LoginPolicy = .init(),
+    init(stores: Stores, secret: [UInt8], bcryptCost: Int, loginPolicy: AuthAttempts.LoginPolicy = .init(),
          signupPolicy: AuthAttempts.SignupPolicy = .init()) throws {
-        users = UserStore(database: database)
-        revoked = RevokedTokens(database: database)
+        users = stores.users
+        revoked = stores.revokedTokens
         hasher = try PasswordHasher(cost: bcryptCost)
         signer = JWTSigner(secret: secret)
         csrf = CSRFTokens(signer: signer)
-        attempts = AuthAttempts(database: database)
+        attempts = stores.attempts
         self.loginPolicy = loginPolicy
         self.signupPolicy = signupPolicy
         work = PasswordWork(concurrency: ProcessInfo.processInfo.activeProcessorCount)

@@ -2,11 +2,17 @@ import Foundation
 
 /// The HS256 signing secret: `ARTWORKER_JWT_SECRET` if set, else `<data>/jwt-secret`, created on
 /// first start with 32 random bytes and mode 0600 (readable by the service's user only).
+/// With a `shared` database (PostgreSQL: several nodes) only the environment will do: each
+/// node's own file would sign sessions the others refuse.
 enum SessionSecret {
-    static func load(dataDirectory: URL, environment: [String: String]) throws -> [UInt8] {
+    static func load(dataDirectory: URL, environment: [String: String], shared: Bool = false) throws -> [UInt8] {
         if let text = environment["ARTWORKER_JWT_SECRET"] {
             guard text.utf8.count >= 32 else { throw ConfigurationError("ARTWORKER_JWT_SECRET must be at least 32 characters") }
             return Array(text.utf8)
+        }
+        guard !shared else {
+            throw ConfigurationError("with ARTWORKER_DATABASE_URL every node must sign sessions with the same secret: "
+                                     + "set ARTWORKER_JWT_SECRET (at least 32 characters, e.g. `openssl rand -hex 32`) on all of them")
         }
         let path = dataDirectory.appendingPathComponent("jwt-secret").path
         if let data = FileManager.default.contents(atPath: path) {

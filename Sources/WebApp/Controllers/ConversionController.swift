@@ -3,7 +3,7 @@ import Foundation
 import HTTPServer
 import ImageIO
 import Localization
-import Storage
+import StorageCore
 
 /// Conversions, as pages and as API (the API is a contract other tools rely on):
 ///
@@ -210,7 +210,7 @@ struct ConversionController {
             tooMany: Message(member ? "upload.too_many" : "upload.too_many_anonymous", ["max": .number(maxPhotos)]).text(in: language),
             cropSize: Message("cartoonize.crop_size", ["width": .text("{width}"), "height": .text("{height}")]).text(in: language))
         let page = CartoonizePage(
-            member: member, maxPhotos: maxPhotos, maxBytes: service.limits.maxBytes, texts: texts, submission: JobStore.newID(),
+            member: member, maxPhotos: maxPhotos, maxBytes: service.limits.maxBytes, texts: texts, submission: JobRules.newID(),
             multiple: member, styles: styles, noModels: available.isEmpty,
             sizes: Self.sizes.filter { $0 <= service.largestMaxSide }.map {
                 .init(value: $0, label: Message("detail.\($0)").text(in: language), selected: $0 == size)

@@ -2,7 +2,7 @@ import CartoonGAN
 import Foundation
 import HTTPServer
 import Localization
-import Storage
+import StorageCore
 
 /// The private gallery (a member's own images) and the public one (images their owners
 /// shared), as pages and as API. Lists carry thumbnails only, 24 to a page.
@@ -25,9 +25,9 @@ struct GalleryController {
         return style
     }
 
-    static func order(_ request: Request) throws -> ImageStore.PublicOrder {
+    static func order(_ request: Request) throws -> PublicOrder {
         let text = request.http.query("sort") ?? "newest"
-        guard let order = ImageStore.PublicOrder(rawValue: text) else {
+        guard let order = PublicOrder(rawValue: text) else {
             throw Refusal(.invalid, "gallery.bad_sort")
         }
         return order
@@ -61,7 +61,7 @@ struct GalleryController {
                                         empty: Message(page.page > 1 ? "pager.nothing_here" : style == nil ? "explore.empty" : "explore.empty_style",
                                                        ["style": .text(style.map { ImageLibrary.styleName($0.rawValue, language) } ?? "")]))
             listing.showOwner = true
-            listing.sorts = ImageStore.PublicOrder.allCases.map {
+            listing.sorts = PublicOrder.allCases.map {
                 .init(value: $0.rawValue, label: Message("explore.sort.\($0.rawValue)").text(in: language), current: $0 == order,
                       href: "/explore?sort=\($0.rawValue)\(styleQuery)")
             }

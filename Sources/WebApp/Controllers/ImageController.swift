@@ -2,7 +2,7 @@ import Foundation
 import HTTPServer
 import Localization
 import Palette
-import Storage
+import StorageCore
 
 /// One image, as API and as its permalink page. Private images answer 404 to everyone but
 /// their owner, bytes and thumbnails included.

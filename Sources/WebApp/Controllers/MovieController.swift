@@ -2,7 +2,7 @@ import Foundation
 import HTTPServer
 import Localization
 import Palette
-import Storage
+import StorageCore
 
 /// Movie colour palettes, as pages and as API (the API is a contract other tools rely on).
 /// Movies are public; members create them and edit or delete their own.

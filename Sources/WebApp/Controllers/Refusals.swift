@@ -1,5 +1,6 @@
 import Localization
 import HTTPServer
+import StorageCore
 
 /// The one place where the services' refusals become HTTP status codes (RFC 9110 §15).
 extension HTTPError {
@@ -57,6 +58,9 @@ extension HTTPError {
     static func from(_ error: any Error) -> HTTPError? {
         if let error = error as? HTTPError { return error }
         if let refusal = error as? Refusal { return HTTPError(refusal) }
+        // The database is away (restarting, failing over): nothing was changed, and the same
+        // request will likely work in a moment (RFC 9110 §15.6.4).
+        if error is StorageUnavailable { return HTTPError(Refusal(.busy(retryAfter: 2), "storage.unavailable")) }
         return nil
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import HTTPServer
 import Localization
 import Palette
-import Storage
+import StorageCore
 
 // What several controllers need from a request or for a response, in one place rather than
 // borrowed from one another.

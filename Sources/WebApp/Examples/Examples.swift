@@ -2,7 +2,7 @@ import CartoonGAN
 import Foundation
 import ImageIO
 import Logging
-import Storage
+import StorageCore
 import Synchronization
 
 /// What a first visit shows: Artworker's own before/after examples, made from the photos

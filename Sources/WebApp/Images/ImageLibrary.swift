@@ -3,7 +3,7 @@ import Foundation
 import HTTPServer
 import ImageIO
 import Localization
-import Storage
+import StorageCore
 
 /// What the image pages and the image API share: the visibility rule turned into status codes,
 /// the bytes with caching headers that fit their visibility, and the JSON shapes.
@@ -72,7 +72,7 @@ struct ImageLibrary: Sendable {
 
     func list(owner: Int64, page: Int) throws -> ImagePage { try images.list(owner: owner, page: page) }
 
-    func listPublic(order: ImageStore.PublicOrder, style: Style? = nil, page: Int) throws -> ImagePage {
+    func listPublic(order: PublicOrder, style: Style? = nil, page: Int) throws -> ImagePage {
         try images.listPublic(order: order, style: style?.rawValue, page: page)
     }
 

@@ -2,7 +2,7 @@ import CartoonGAN
 import Foundation
 import ImageIO
 import Localization
-import Storage
+import StorageCore
 
 /// Turns uploaded photos into cartoons: check everything first (so bad input is refused
 /// before anything is queued or stored), then, in a worker, run the generator per photo and

@@ -1,6 +1,6 @@
 import Foundation
 import Localization
-import Storage
+import StorageCore
 
 /// A job's failure worded for the person who asked for it (a frame that cannot be read, say).
 /// Any other error a job throws is unexpected: its details go to the log, and the person sees a
@@ -61,7 +61,7 @@ struct JobQueue: Sendable {
         /// Fills in `ahead` and `estimate`. Running: the time it has taken so far, scaled by
         /// its progress. Queued: the jobs ahead shared among the jobs running now (about the
         /// number of workers), each taking the recent median per result, then its own results.
-        mutating func estimate(_ standing: JobStore.Standing, startedAt: Date?, now: Date = Date()) {
+        mutating func estimate(_ standing: JobStanding, startedAt: Date?, now: Date = Date()) {
             let own = Double(standing.units)
             switch status {
             case .queued:
@@ -98,12 +98,12 @@ struct JobQueue: Sendable {
 
     let store: JobStore
     let kind: Job.Kind
-    let limits: JobStore.Limits
+    let limits: JobLimits
     /// Wakes this process's idle workers after a submit (others find the job by polling).
     var nudge: @Sendable () -> Void = {}
 
     /// The store's refusal in words.
-    func refusal(_ refusal: JobStore.Refusal) -> Refusal {
+    func refusal(_ refusal: JobRefusal) -> Refusal {
         switch refusal {
         case .full:
             Refusal(.busy(retryAfter: 30), kind == .conversion ? "queue.full.conversion" : "queue.full.movie")
@@ -118,7 +118,7 @@ struct JobQueue: Sendable {
     func checkRoom(owner: Int64?, address: String?) throws {
         do {
             try store.checkRoom(kind: kind, owner: owner, address: address, limits: limits)
-        } catch let refused as JobStore.Refusal {
+        } catch let refused as JobRefusal {
             throw refusal(refused)
         }
     }
@@ -131,7 +131,7 @@ struct JobQueue: Sendable {
             id = try store.submit(kind: kind, owner: owner, address: address, requestID: requestID,
                                   parameters: try JSONEncoder().encode(parameters), inputs: inputs, limits: limits,
                                   submission: submission)
-        } catch let refused as JobStore.Refusal {
+        } catch let refused as JobRefusal {
             throw refusal(refused)
         }
         nudge()

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
-import Storage
+import StorageCore
 import Synchronization
 
 /// Runs jobs of some kinds from the job table, one at a time, on a thread of its own (one
@@ -16,7 +16,7 @@ final class JobWorker: Sendable {
     /// Runs one job: its parameters and inputs in, what it made out. Only a `JobFailure`'s
     /// sentence is shown to the owner.
     typealias Execute = @Sendable (_ job: Job, _ inputs: [JobInput], _ progress: @escaping @Sendable (Double) -> Void,
-                                   _ isCancelled: @escaping @Sendable () -> Bool) throws -> JobStore.Outcome
+                                   _ isCancelled: @escaping @Sendable () -> Bool) throws -> JobOutcome
 
     let store: JobStore
     let kinds: [Job.Kind]
@@ -116,13 +116,19 @@ final class JobWorker: Sendable {
         let isCancelled: @Sendable () -> Bool = { [self] in
             flags.cancelRequested.load(ordering: .relaxed) || flags.lost.load(ordering: .relaxed) || stopping.load(ordering: .relaxed)
         }
-        var outcome: JobStore.Outcome?
+        var outcome: JobOutcome?
         do {
             let inputs = try store.inputs(of: job.id)
             outcome = try execute(job, inputs, { fraction in flags.progress.withLock { $0 = max($0, min(fraction, 1)) } }, isCancelled)
         } catch {
             if isCancelled() {
                 outcome = nil // decided below
+            } else if error is StorageUnavailable {
+                // The database went away (reading the inputs): not the job's fault. It goes
+                // back to the queue below, or, if the database is still away, when its lease
+                // runs out.
+                logger.warning("the database went away during a job; it will run again", metadata: metadata)
+                outcome = nil
             } else if let failure = error as? JobFailure {
                 logger.notice("job refused its input", metadata: metadata.merging(["reason": "\(failure)"]) { $1 })
                 outcome = .failed(failure.description, message: failure.message.json)
@@ -138,11 +144,12 @@ final class JobWorker: Sendable {
             if flags.cancelRequested.load(ordering: .relaxed) {
                 outcome = .cancelled
             } else {
-                // Stopping: the job goes back to the queue for another worker.
+                // Stopping, or the database went away: the job goes back to the queue.
                 do {
                     try store.release(lease)
                     ended = "released"
-                    logger.info("job released: this worker is stopping", metadata: metadata)
+                    logger.info(stopping.load(ordering: .relaxed) ? "job released: this worker is stopping" : "job released",
+                                metadata: metadata)
                 } catch {
                     logger.error("could not release a job (it returns to the queue when its lease runs out)",
                                  metadata: metadata.merging(["error": "\(error)"]) { $1 })
@@ -176,7 +183,7 @@ final class JobWorker: Sendable {
         let lost = Atomic<Bool>(false)
     }
 
-    static func name(_ outcome: JobStore.Outcome) -> String {
+    static func name(_ outcome: JobOutcome) -> String {
         switch outcome {
         case .images, .movie: "done"
         case .failed: "failed"

@@ -1,7 +1,8 @@
 import CartoonGAN
 import Foundation
 import Logging
-import Storage
+import StorageCore
+import Synchronization
 
 /// The workers of one process: `artworker serve` runs `--workers N` of them beside the web
 /// server, `artworker worker` runs them alone. Each slot has one worker per kind, so a movie
@@ -13,20 +14,27 @@ public final class JobWorkers: Sendable {
     let examples: ExampleMaker?
     /// What these workers measure (served by `metricsEndpoint`, if any).
     public let metrics: AppMetrics
+    /// Wakes the workers when any node queues a job (PostgreSQL's LISTEN/NOTIFY), if the
+    /// backend can; started and stopped with them.
+    let listen: (@Sendable (_ wake: @escaping @Sendable () -> Void) -> @Sendable () -> Void)?
+    private let stopListening = Mutex<(@Sendable () -> Void)?>(nil)
 
-    init(workers: [JobWorker], conversions: ConversionService?, examples: ExampleMaker?, metrics: AppMetrics) {
+    init(workers: [JobWorker], conversions: ConversionService?, examples: ExampleMaker?, metrics: AppMetrics,
+         listen: (@Sendable (_ wake: @escaping @Sendable () -> Void) -> @Sendable () -> Void)? = nil) {
         self.workers = workers
         self.conversions = conversions
         self.examples = examples
         self.metrics = metrics
+        self.listen = listen
     }
 
     /// Workers for `kinds` on the database in the configuration's data folder.
     public static func make(configuration: WebAppConfiguration, kinds: [Job.Kind], count: Int, logger: Logger) throws -> JobWorkers {
-        let database = try AppDatabase.open(directory: configuration.dataDirectory)
-        let (store, metrics) = configuration.jobStore(database)
-        return make(store: store, conversions: configuration.conversionService(), kinds: kinds, count: count, metrics: metrics,
-                    examples: configuration.examples(database), logger: logger)
+        let stores = try configuration.openStores()
+        let (store, metrics) = configuration.jobStore(stores)
+        return make(store: store, movies: stores.movies, conversions: configuration.conversionService(), kinds: kinds, count: count,
+                    metrics: metrics, examples: configuration.examples(stores), pollInterval: stores.pollInterval,
+                    listen: stores.listenForJobs, logger: logger)
     }
 
     /// `/metrics` for a worker process, on `host:port` (nil when the configuration has no
@@ -35,9 +43,11 @@ public final class JobWorkers: Sendable {
         configuration.metricsPort.map { MetricsEndpoint(metrics: metrics, host: configuration.metricsHost, port: $0, logger: logger) }
     }
 
-    static func make(store: JobStore, conversions: ConversionService, kinds: [Job.Kind], count: Int, metrics: AppMetrics,
-                     examples: Examples? = nil, logger: Logger) -> JobWorkers {
-        let movies = MovieService(movies: MovieStore(database: store.database))
+    static func make(store: any JobStore, movies: any MovieStore, conversions: ConversionService, kinds: [Job.Kind], count: Int, metrics: AppMetrics,
+                     examples: Examples? = nil, pollInterval: TimeInterval = 0.25,
+                     listen: (@Sendable (_ wake: @escaping @Sendable () -> Void) -> @Sendable () -> Void)? = nil,
+                     logger: Logger) -> JobWorkers {
+        let movies = MovieService(movies: movies)
         let execute: JobWorker.Execute = { job, inputs, progress, isCancelled in
             switch job.kind {
             case .conversion:
@@ -53,7 +63,7 @@ public final class JobWorkers: Sendable {
         for slot in 0..<count {
             for kind in kinds {
                 workers.append(JobWorker(store: store, kinds: [kind], name: "\(kind.rawValue)-\(slot + 1)", logger: logger,
-                                         metrics: metrics, execute: execute))
+                                         pollInterval: pollInterval, metrics: metrics, execute: execute))
             }
         }
         for kind in Job.Kind.allCases { metrics.workers(kinds.contains(kind) ? count : 0, kind: kind) }
@@ -62,7 +72,7 @@ public final class JobWorkers: Sendable {
                 ? ExampleMaker(examples: examples, conversions: conversions, movies: movies, logger: logger) : nil
         }
         return JobWorkers(workers: workers, conversions: kinds.contains(.conversion) ? conversions : nil, examples: maker,
-                          metrics: metrics)
+                          metrics: metrics, listen: listen)
     }
 
     /// Loads the models a conversion worker needs before it takes its first job.
@@ -75,6 +85,10 @@ public final class JobWorkers: Sendable {
     public func start() {
         for worker in workers { worker.start() }
         examples?.start()
+        if let listen, !workers.isEmpty {
+            let stop = listen { [self] in nudge() }
+            stopListening.withLock { $0 = stop }
+        }
     }
 
     /// Wakes idle workers: a job was just queued.
@@ -84,6 +98,10 @@ public final class JobWorkers: Sendable {
 
     /// Stops every worker (each gives back or finishes the job in hand); returns when all have.
     public func stop() {
+        stopListening.withLock { stop in
+            stop?()
+            stop = nil
+        }
         examples?.stop()
         for worker in workers { worker.stopSoon() }
         for worker in workers { worker.stop() }
@@ -97,16 +115,16 @@ enum JobWorkerError: Error, CustomStringConvertible {
 
 extension WebAppConfiguration {
     /// The job table with these settings, and the metrics that count its expired leases.
-    func jobStore(_ database: AppDatabase) -> (JobStore, AppMetrics) {
-        var store = JobStore(database: database, leaseDuration: jobLease, maxAttempts: jobAttempts)
+    func jobStore(_ stores: Stores) -> (any JobStore, AppMetrics) {
+        var store = stores.jobs(JobSettings(leaseDuration: jobLease, maxAttempts: jobAttempts))
         let metrics = AppMetrics(jobs: store)
-        store.leasesExpired = { metrics.leasesExpired($0) }
+        store.settings.leasesExpired = { metrics.leasesExpired($0) }
         return (store, metrics)
     }
 
     /// The examples, made from the bundled photos in Public/examples, unless switched off.
-    func examples(_ database: AppDatabase) -> Examples? {
-        makeExamples ? Examples(store: ExampleStore(database: database), folder: publicDirectory.appendingPathComponent("examples")) : nil
+    func examples(_ stores: Stores) -> Examples? {
+        makeExamples ? Examples(store: stores.examples, folder: publicDirectory.appendingPathComponent("examples")) : nil
     }
 
     func conversionService() -> ConversionService {

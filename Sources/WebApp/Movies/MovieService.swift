@@ -2,13 +2,13 @@ import Foundation
 import Localization
 import ImageIO
 import Palette
-import Storage
+import StorageCore
 
 /// Movies from frames (analysed as a job) or from a colour file (imported at once), and the
 /// palettes pages and exports are drawn from. Everything a request brings is checked before a
 /// job is queued or a row written; analysis stores the whole movie or nothing.
 struct MovieService: Sendable {
-    let movies: MovieStore
+    let movies: any MovieStore
     var limits = ImageLimits.default
     static let maxFrames = 1000
     static let maxCSVBytes = 16_000_000
@@ -338,16 +338,17 @@ public enum MovieImport {
         public let description: String
     }
 
-    /// Imports a colour file as a movie owned by `username`; returns its id and colour count.
+    /// Imports a colour file as a movie owned by `username`, into the database `configuration`
+    /// names; returns its id and colour count.
     public static func colourFile(_ bytes: [UInt8], filename: String, title: String, year: String?, director: String?,
-                                  notes: String?, owner username: String, dataDirectory: URL) throws -> (id: String, colours: Int) {
+                                  notes: String?, owner username: String, configuration: WebAppConfiguration) throws -> (id: String, colours: Int) {
         do {
-            let database = try AppDatabase.open(directory: dataDirectory)
-            guard let owner = try UserStore(database: database).find(username: username)?.id else {
+            let stores = try configuration.openStores()
+            guard let owner = try stores.users.find(username: username)?.id else {
                 throw Failure(description: "there is no member called '\(username)' (sign up on the site first)")
             }
             let info = try MovieService.info(title: title, year: year, director: director, notes: notes)
-            let service = MovieService(movies: MovieStore(database: database))
+            let service = MovieService(movies: stores.movies)
             let id = try service.importCSV(bytes, filename: filename, info: info, owner: owner)
             return (id, try service.movies.find(id: id)?.colourCount ?? 0)
         } catch let refusal as Refusal {

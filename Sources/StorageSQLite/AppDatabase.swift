@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import StorageCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -361,7 +362,7 @@ public final class AppDatabase: Sendable {
             // letters, digits, '.', '_' and '-'), so no one can take it first, and its hash is
             // not one bcrypt can produce ("*" is outside its alphabet), so no one can sign in.
             try db.execute(sql: "INSERT INTO user (username, password_hash, created_at) VALUES (?, ?, ?)",
-                           arguments: [ExampleStore.ownerName, "$2b$12$" + String(repeating: "*", count: 53), Date()])
+                           arguments: [Examples.ownerName, Examples.ownerPasswordHash, Date()])
         }
         migrator.registerMigration("v13: visitors keep their results") { db in
             // A visitor's result remembers who made it (a keyed hash of their browser's random

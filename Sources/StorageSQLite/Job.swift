@@ -1,125 +1,44 @@
 import Foundation
 import GRDB
+import StorageCore
 
-/// A conversion or a movie analysis as the database keeps it (table `job`): what was asked, by
-/// whom, how far it got, and who holds it now.
-public struct Job: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable, Codable { case conversion, movie }
-    public enum State: String, Sendable, CaseIterable, Codable { case queued, running, done, failed, cancelled }
-
-    public var id: String
-    public var kind: Kind
-    public var ownerID: Int64?
-    public var address: String?
-    public var requestID: String
-    /// The kind's parameters as JSON (the service that runs the kind reads them).
-    public var parameters: Data
-    public var state: State
-    public var progress: Double
-    public var attempts: Int
-    public var cancelRequested: Bool
-    public var error: String?
-    /// The same reason as the app's catalog message (JSON), to tell it in the reader's language.
-    public var errorMessage: String?
-    /// What the job made: image ids, or one movie id.
-    public var results: [String]
-    public var createdAt: Date
-    public var startedAt: Date?
-    public var finishedAt: Date?
-
-    public var isWaiting: Bool { state == .queued || state == .running }
-
+extension Job {
     init(row: Row) {
-        id = row["id"]
-        kind = Kind(rawValue: row["kind"]) ?? .conversion
-        ownerID = row["owner_id"]
-        address = row["address"]
-        requestID = row["request_id"]
-        parameters = Data((row["parameters"] as String).utf8)
-        state = State(rawValue: row["state"]) ?? .failed
-        progress = row["progress"]
-        attempts = row["attempts"]
-        cancelRequested = row["cancel_requested"]
-        error = row["error"]
-        errorMessage = row["error_message"]
-        results = (try? JSONDecoder().decode([String].self, from: Data((row["results"] as String).utf8))) ?? []
-        createdAt = row["created_at"]
-        startedAt = row["started_at"]
-        finishedAt = row["finished_at"]
+        self.init(id: row["id"], kind: Kind(rawValue: row["kind"]) ?? .conversion, ownerID: row["owner_id"], address: row["address"],
+                  requestID: row["request_id"], parameters: Data((row["parameters"] as String).utf8),
+                  state: State(rawValue: row["state"]) ?? .failed, progress: row["progress"], attempts: row["attempts"],
+                  cancelRequested: row["cancel_requested"], error: row["error"], errorMessage: row["error_message"],
+                  results: JobRules.results(row["results"]), createdAt: row["created_at"], startedAt: row["started_at"],
+                  finishedAt: row["finished_at"])
     }
 }
 
-/// One uploaded file a job works on (a photo, a frame), kept until the job ends.
-public struct JobInput: Sendable, Equatable {
-    public var name: String
-    public var bytes: Data
-    public init(name: String, bytes: Data) {
-        self.name = name
-        self.bytes = bytes
-    }
-}
-
-/// A worker's hold on a running job: the job and the token that fences its writes.
-public struct JobLease: Sendable, Equatable {
-    public var job: Job
-    public var token: String
-}
-
-/// The queue as a table, shared by every process that opens the database.
+/// The queue as a SQLite table (`job`, with `job_input`), shared by every process that opens
+/// the database file.
 ///
-/// - Submitting writes the job and its inputs in one IMMEDIATE transaction, after counting the
-///   waiting jobs inside it, so limits hold across processes; `synchronous = FULL` makes the
-///   commit durable before the caller answers 202.
-/// - A worker claims the oldest queued job with one `UPDATE … RETURNING`, taking a lease: a
-///   random token and an expiry it renews while it works. A job whose lease ran out (its worker
-///   died or hung) goes back to the queue, or fails after `maxAttempts` claims.
-/// - Finishing stores the results and the job's new state in one transaction that first checks
-///   the token is still the job's: a worker that lost its lease can never store anything.
-public struct JobStore: Sendable {
+/// - Submitting is one IMMEDIATE transaction: the write lock is taken before the waiting jobs
+///   are counted; `synchronous = FULL` makes the commit durable before the caller answers 202.
+/// - Claiming is one `UPDATE … RETURNING` on the oldest queued job, after a read (which never
+///   waits in WAL mode) says whether anything is there.
+public struct SQLiteJobStore: JobStore {
     public let database: AppDatabase
-    /// How long a claim holds without renewal; a dead worker's job waits this long at most.
-    public var leaseDuration: TimeInterval
-    /// Claims a job may use up (each interrupted run costs one) before it fails for good.
-    public var maxAttempts: Int
-    /// Told how many leases a claim found run out (metrics).
-    public var leasesExpired: (@Sendable (Int) -> Void)? = nil
+    public var settings: JobSettings
 
-    public init(database: AppDatabase, leaseDuration: TimeInterval = 15, maxAttempts: Int = 3) {
+    public init(database: AppDatabase, settings: JobSettings = JobSettings()) {
         self.database = database
-        self.leaseDuration = leaseDuration
-        self.maxAttempts = maxAttempts
+        self.settings = settings
     }
-
-    /// Waiting jobs (queued or running) allowed in all, and per member or visitor address.
-    public struct Limits: Sendable {
-        public var waiting: Int
-        public var perSubmitter: Int
-        public init(waiting: Int, perSubmitter: Int) {
-            self.waiting = waiting
-            self.perSubmitter = perSubmitter
-        }
-    }
-
-    public enum Refusal: Error, Sendable, Equatable {
-        /// Too many jobs of this kind are waiting.
-        case full
-        /// This member (or visitor address) already has `perSubmitter` waiting.
-        case tooManyOfYours(Int)
-    }
-
-    public static func newID() -> String { Image.newID() }
 
     // MARK: Submitting
 
-    /// Throws the refusal `submit` would give now; a cheap read asked before decoding uploads.
-    public func checkRoom(kind: Job.Kind, owner: Int64?, address: String?, limits: Limits) throws {
+    public func checkRoom(kind: Job.Kind, owner: Int64?, address: String?, limits: JobLimits) throws {
         try database.pool.read { db in try Self.checkRoom(db, kind: kind, owner: owner, address: address, limits: limits) }
     }
 
-    static func checkRoom(_ db: Database, kind: Job.Kind, owner: Int64?, address: String?, limits: Limits) throws {
+    static func checkRoom(_ db: Database, kind: Job.Kind, owner: Int64?, address: String?, limits: JobLimits) throws {
         let waiting = try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE kind = ? AND state IN ('queued', 'running')",
                                        arguments: [kind.rawValue]) ?? 0
-        guard waiting < limits.waiting else { throw Refusal.full }
+        guard waiting < limits.waiting else { throw JobRefusal.full }
         let mine: Int
         if let owner {
             mine = try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE owner_id = ? AND kind = ? AND state IN ('queued', 'running')",
@@ -130,13 +49,11 @@ public struct JobStore: Sendable {
         } else {
             mine = 0
         }
-        guard mine < limits.perSubmitter else { throw Refusal.tooManyOfYours(limits.perSubmitter) }
+        guard mine < limits.perSubmitter else { throw JobRefusal.tooManyOfYours(limits.perSubmitter) }
     }
 
-    /// The job a form with this token already queued for the same member (or visitor
-    /// address), if any.
     public func submitted(_ submission: String?, kind: Job.Kind, owner: Int64?, address: String?) throws -> String? {
-        guard let submission, Self.isToken(submission) else { return nil }
+        guard let submission, JobRules.isToken(submission) else { return nil }
         return try database.pool.read { db in try Self.submitted(db, submission, kind: kind, owner: owner, address: address) }
     }
 
@@ -145,25 +62,14 @@ public struct JobStore: Sendable {
                             arguments: [submission, kind.rawValue, owner, owner == nil ? address : nil])
     }
 
-    /// A form token as the forms make them (`newID`: base64url); anything else is ignored.
-    static func isToken(_ text: String) -> Bool {
-        (16...64).contains(text.utf8.count) && text.utf8.allSatisfy {
-            $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
-        }
-    }
-
-    /// Queues a job with its inputs (one transaction, limits counted inside it); returns its id.
-    /// When a form token (`submission`) already queued a job for the same submitter, that job's
-    /// id comes back and nothing is added.
     public func submit(kind: Job.Kind, owner: Int64?, address: String?, requestID: String, parameters: Data,
-                       inputs: [JobInput], limits: Limits, submission: String? = nil, now: Date = Date()) throws -> String {
-        var id = Self.newID()
+                       inputs: [JobInput], limits: JobLimits, submission: String?, now: Date) throws -> String {
+        var id = JobRules.newID()
         try database.pool.writeWithoutTransaction { db in
             // IMMEDIATE: the write lock is taken before counting, so two processes cannot both
             // see room for one more job and both add it.
             try db.inTransaction(.immediate) {
-                var token = submission.flatMap { Self.isToken($0) ? $0 : nil }
+                var token = submission.flatMap { JobRules.isToken($0) ? $0 : nil }
                 if let given = token {
                     if let earlier = try Self.submitted(db, given, kind: kind, owner: owner, address: address) {
                         id = earlier
@@ -190,9 +96,7 @@ public struct JobStore: Sendable {
 
     // MARK: Working
 
-    /// Takes the oldest queued job of these kinds, or nil when there is none. Jobs whose lease
-    /// ran out are put back (or failed) first.
-    public func claim(kinds: [Job.Kind], now: Date = Date()) throws -> JobLease? {
+    public func claim(kinds: [Job.Kind], now: Date) throws -> JobLease? {
         let kindList = kinds.map { "'\($0.rawValue)'" }.joined(separator: ", ")
         // Idle workers poll: a read (which never waits in WAL mode) decides whether the write
         // lock is worth taking.
@@ -205,10 +109,10 @@ public struct JobStore: Sendable {
         }
         if expired {
             let recovered = try recoverExpired(now: now)
-            if recovered > 0 { leasesExpired?(recovered) }
+            if recovered > 0 { settings.leasesExpired?(recovered) }
         }
         guard queued || expired else { return nil }
-        let token = Self.newID()
+        let token = JobRules.newID()
         return try database.pool.write { db in
             guard let row = try Row.fetchOne(db, sql: """
                 UPDATE job SET state = 'running', lease = ?, lease_expires_at = ?, attempts = attempts + 1, progress = 0,
@@ -220,19 +124,7 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// The sentence a job gets when its runs kept being cut short.
-    public static func interruptedSentence(_ attempts: Int) -> String {
-        "This job was interrupted \(attempts) times (the worker running it stopped) and will not be tried again. Please submit it once more."
-    }
-
-    /// The same, as the app's catalog message ("job.interrupted" in Sources/Localization).
-    public static func interruptedMessage(_ attempts: Int) -> String {
-        #"{"key":"job.interrupted","arguments":{"attempts":\#(attempts)}}"#
-    }
-
-    /// Running jobs whose lease ran out: cancelled if their owner asked, failed after
-    /// `maxAttempts` claims, otherwise queued again. Returns how many leases had run out.
-    public func recoverExpired(now: Date = Date()) throws -> Int {
+    public func recoverExpired(now: Date) throws -> Int {
         try database.pool.write { db in
             let expired = "state = 'running' AND lease_expires_at < ?"
             let finished = "lease = NULL, lease_expires_at = NULL, finished_at = ?"
@@ -240,7 +132,7 @@ public struct JobStore: Sendable {
                            arguments: [now, now])
             var count = db.changesCount
             try db.execute(sql: "UPDATE job SET state = 'failed', error = ?, error_message = ?, \(finished) WHERE \(expired) AND attempts >= ?",
-                           arguments: [Self.interruptedSentence(maxAttempts), Self.interruptedMessage(maxAttempts), now, now, maxAttempts])
+                           arguments: [JobRules.interruptedSentence(maxAttempts), JobRules.interruptedMessage(maxAttempts), now, now, maxAttempts])
             count += db.changesCount
             try db.execute(sql: "UPDATE job SET state = 'queued', lease = NULL, lease_expires_at = NULL, progress = 0 WHERE \(expired)",
                            arguments: [now])
@@ -249,7 +141,6 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// A running job's uploads, in the order they were sent.
     public func inputs(of jobID: String) throws -> [JobInput] {
         try database.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT name, bytes FROM job_input WHERE job_id = ? ORDER BY position", arguments: [jobID])
@@ -257,14 +148,7 @@ public struct JobStore: Sendable {
         }
     }
 
-    public enum LeaseState: Sendable, Equatable {
-        case held(cancelRequested: Bool)
-        /// The lease ran out and someone else holds the job now, or it ended: stop, store nothing.
-        case lost
-    }
-
-    /// Pushes the lease's expiry forward and records progress (which never goes back).
-    public func renew(_ lease: JobLease, progress: Double, now: Date = Date()) throws -> LeaseState {
+    public func renew(_ lease: JobLease, progress: Double, now: Date) throws -> JobLeaseState {
         try database.pool.write { db in
             let cancel = try Bool.fetchOne(db, sql: """
                 UPDATE job SET lease_expires_at = ?, progress = max(progress, ?)
@@ -275,27 +159,10 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// How a run ended, with what it made.
-    public enum Outcome: Sendable {
-        case images([Image])
-        case movie(NewMovie)
-        /// A sentence for the owner: their input was refused, or something went wrong (with the
-        /// request id to quote); in English, and as the app's catalog message (JSON).
-        case failed(String, message: String? = nil)
-        case cancelled
-    }
-
-    /// Stores the outcome and the job's final state in one transaction, only while `lease` is
-    /// still the job's; returns false (storing nothing) when it is not.
     @discardableResult
-    public func finish(_ lease: JobLease, _ outcome: Outcome, now: Date = Date()) throws -> Bool {
+    public func finish(_ lease: JobLease, _ outcome: JobOutcome, now: Date) throws -> Bool {
         try database.pool.write { db in
-            let (state, error, message, results): (Job.State, String?, String?, [String]) = switch outcome {
-            case let .images(images): (.done, nil, nil, images.map(\.id))
-            case let .movie(movie): (.done, nil, nil, [movie.id])
-            case let .failed(sentence, message): (.failed, sentence, message, [])
-            case .cancelled: (.cancelled, nil, nil, [])
-            }
+            let (state, error, message, results) = outcome.ending
             // The fence: this UPDATE matches only while the token is ours. Results are written
             // after it, in the same transaction, so they exist exactly when it matched.
             try db.execute(sql: """
@@ -303,21 +170,19 @@ public struct JobStore: Sendable {
                                progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END,
                                lease = NULL, lease_expires_at = NULL, finished_at = ?
                 WHERE id = ? AND lease = ? AND state = 'running'
-                """, arguments: [state.rawValue, error, message, String(decoding: try JSONEncoder().encode(results), as: UTF8.self),
+                """, arguments: [state.rawValue, error, message, JobRules.resultsJSON(results),
                                  state.rawValue, now, lease.job.id, lease.token])
             guard db.changesCount == 1 else { return false }
             switch outcome {
-            case let .images(images): try ImageStore.insert(images, in: db)
-            case let .movie(movie): try MovieStore.insert(movie, now: now, in: db)
+            case let .images(images): try SQLiteImageStore.insert(images, in: db)
+            case let .movie(movie): try SQLiteMovieStore.insert(movie, now: now, in: db)
             case .failed, .cancelled: break
             }
             return true // the inputs went with the state change (trigger job_ended)
         }
     }
 
-    /// Puts a job back in the queue without counting the attempt: its worker is stopping
-    /// (SIGTERM) and gives it to another. A cancel asked meanwhile is honoured.
-    public func release(_ lease: JobLease, now: Date = Date()) throws {
+    public func release(_ lease: JobLease, now: Date) throws {
         try database.pool.write { db in
             try db.execute(sql: """
                 UPDATE job SET state = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
@@ -330,8 +195,6 @@ public struct JobStore: Sendable {
 
     // MARK: Reading and cancelling
 
-    /// The job as `viewer` may see it: a member's jobs by that member only; a visitor's by
-    /// whoever has its (unguessable) id.
     public func find(id: String, viewer: Int64?) throws -> Job? {
         try database.pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ? AND (owner_id IS NULL OR owner_id = ?)", arguments: [id, viewer])
@@ -339,27 +202,7 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// Where a waiting job stands: jobs of its kind queued before it, jobs of its kind running
-    /// now (about how many workers there are), how long recent runs of its kind took per
-    /// result, and how many results this one will make.
-    public struct Standing: Sendable, Equatable {
-        public var ahead: Int
-        public var running: Int
-        /// The median run time per result of the last 20 finished jobs of the kind (a
-        /// four-style conversion made four); nil before any.
-        public var typicalRun: TimeInterval?
-        /// Results this job will make: photos × styles for a conversion, 1 for a movie.
-        public var units: Int
-
-        public init(ahead: Int, running: Int, typicalRun: TimeInterval?, units: Int = 1) {
-            self.ahead = ahead
-            self.running = running
-            self.typicalRun = typicalRun
-            self.units = units
-        }
-    }
-
-    public func standing(of job: Job) throws -> Standing {
+    public func standing(of job: Job) throws -> JobStanding {
         try database.pool.read { db in
             let ahead = job.state != .queued ? 0 : try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM job WHERE kind = ? AND state = 'queued' AND (created_at < ? OR (created_at = ? AND id < ?))
@@ -369,26 +212,16 @@ public struct JobStore: Sendable {
             let runs = try Double.fetchAll(db, sql: """
                 SELECT (julianday(finished_at) - julianday(started_at)) * 86400 / max(1, json_array_length(results)) FROM job
                 WHERE kind = ? AND state = 'done' AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT 20
-                """, arguments: [job.kind.rawValue]).sorted()
+                """, arguments: [job.kind.rawValue])
             let units = job.kind != .conversion ? 1 : try Int.fetchOne(db, sql: """
                 SELECT (SELECT count(*) FROM job_input WHERE job_id = job.id) * max(1, coalesce(json_array_length(parameters, '$.styles'), 1))
                 FROM job WHERE id = ?
                 """, arguments: [job.id]) ?? 1
-            return Standing(ahead: ahead, running: running, typicalRun: runs.isEmpty ? nil : runs[runs.count / 2], units: max(1, units))
+            return JobStanding(ahead: ahead, running: running, runs: runs, units: units)
         }
     }
 
-    public enum CancelResult: Sendable, Equatable {
-        /// It had not started: it never will.
-        case cancelled
-        /// It is running: its worker stops at the next step and stores nothing.
-        case requested
-        /// It had already ended in this state.
-        case alreadyFinished(Job.State)
-    }
-
-    /// Cancels a job `viewer` may see; nil when there is no such job for them.
-    public func cancel(id: String, viewer: Int64?, now: Date = Date()) throws -> CancelResult? {
+    public func cancel(id: String, viewer: Int64?, now: Date) throws -> JobCancelResult? {
         try database.pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT state FROM job WHERE id = ? AND (owner_id IS NULL OR owner_id = ?)",
                                              arguments: [id, viewer]),
@@ -406,7 +239,6 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// Forgets jobs that ended before `cutoff` (their results stay); returns how many.
     public func purge(finishedBefore cutoff: Date) throws -> Int {
         try database.pool.write { db in
             try db.execute(sql: "DELETE FROM job WHERE finished_at < ?", arguments: [cutoff])
@@ -414,7 +246,6 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// Jobs by kind and state (for /metrics and tests).
     public func counts() throws -> [Job.Kind: [Job.State: Int]] {
         try database.pool.read { db in
             var counts: [Job.Kind: [Job.State: Int]] = [:]
@@ -426,7 +257,6 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// Inputs still stored for jobs that have ended (always 0 unless something is wrong).
     public func orphanedInputs() throws -> Int {
         try database.pool.read { db in
             try Int.fetchOne(db, sql: """

@@ -1,161 +1,37 @@
 import Foundation
 import GRDB
+import StorageCore
 
-/// A colour as stored: 0–255 channels and, where known, its share (of a tile, or of a palette).
-public struct StoredColour: Codable, Sendable, Equatable {
-    public var r: Double
-    public var g: Double
-    public var b: Double
-    public var share: Double?
-
-    public init(r: Double, g: Double, b: Double, share: Double? = nil) {
-        self.r = r
-        self.g = g
-        self.b = b
-        self.share = share
-    }
-}
-
-/// A movie's metadata, as members edit it.
-public struct MovieInfo: Sendable, Equatable {
-    public var title: String
-    public var year: Int?
-    public var director: String
-    public var notes: String
-
-    public init(title: String, year: Int? = nil, director: String = "", notes: String = "") {
-        self.title = title
-        self.year = year
-        self.director = director
-        self.notes = notes
-    }
-}
-
-/// A movie to store, with all its scenes and colours.
-public struct NewMovie: Sendable {
-    public enum Source: String, Sendable { case frames, csv }
-
-    public struct Scene: Sendable {
-        public var number: Int
-        public var flags: [String]
-        public var width: Int?
-        public var height: Int?
-        public var thumbnail: Data?
-
-        public init(number: Int, flags: [String], width: Int? = nil, height: Int? = nil, thumbnail: Data? = nil) {
-            self.number = number
-            self.flags = flags
-            self.width = width
-            self.height = height
-            self.thumbnail = thumbnail
-        }
-    }
-
-    public var id: String
-    public var ownerID: Int64
-    public var info: MovieInfo
-    public var source: Source
-    public var scenes: [Scene]
-    public var colours: [MovieColour]
-    public var dominant: [StoredColour]
-    /// What the movie page draws of the whole film (JSON), bounded whatever its length.
-    public var overview: String?
-
-    public init(id: String = Image.newID(), ownerID: Int64, info: MovieInfo, source: Source, scenes: [Scene],
-                colours: [MovieColour], dominant: [StoredColour], overview: String? = nil) {
-        self.overview = overview
-        self.id = id
-        self.ownerID = ownerID
-        self.info = info
-        self.source = source
-        self.scenes = scenes
-        self.colours = colours
-        self.dominant = dominant
-    }
-}
-
-/// One colour of a movie: a scene's tile colour, or (scene nil) an ungrouped imported colour.
-public struct MovieColour: Sendable, Equatable, FetchableRecord {
-    public var scene: Int?
-    public var tile: Int?
-    public var rank: Int?
-    public var r: Double
-    public var g: Double
-    public var b: Double
-    public var share: Double?
-
-    public init(scene: Int?, tile: Int?, rank: Int?, r: Double, g: Double, b: Double, share: Double?) {
-        self.scene = scene
-        self.tile = tile
-        self.rank = rank
-        self.r = r
-        self.g = g
-        self.b = b
-        self.share = share
-    }
-
+extension MovieColour: FetchableRecord {
     public init(row: Row) {
         self.init(scene: row["scene"], tile: row["tile"], rank: row["rank"], r: row["r"], g: row["g"], b: row["b"], share: row["share"])
     }
 }
 
-/// A movie as lists and pages show it (no colours, no thumbnails).
-public struct MovieSummary: Sendable, Equatable, FetchableRecord {
-    public var id: String
-    public var ownerID: Int64
-    public var ownerName: String
-    public var info: MovieInfo
-    public var source: NewMovie.Source
-    public var sceneCount: Int
-    public var colourCount: Int
-    public var dominant: [StoredColour]
-    public var createdAt: Date
-    public var updatedAt: Date
-
+extension MovieSummary: FetchableRecord {
     public init(row: Row) {
-        id = row["id"]
-        ownerID = row["owner_id"]
-        ownerName = row["owner_name"]
-        info = MovieInfo(title: row["title"], year: row["year"], director: row["director"], notes: row["notes"])
-        source = NewMovie.Source(rawValue: row["source"]) ?? .frames
-        sceneCount = row["scene_count"]
-        colourCount = row["colour_count"]
-        dominant = (try? JSONDecoder().decode([StoredColour].self, from: Data((row["dominant"] as String).utf8))) ?? []
-        createdAt = row["created_at"]
-        updatedAt = row["updated_at"]
+        self.init(id: row["id"], ownerID: row["owner_id"], ownerName: row["owner_name"],
+                  info: MovieInfo(title: row["title"], year: row["year"], director: row["director"], notes: row["notes"]),
+                  source: NewMovie.Source(rawValue: row["source"]) ?? .frames, sceneCount: row["scene_count"],
+                  colourCount: row["colour_count"], dominant: StoredColours.decode(row["dominant"]),
+                  createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }
 
-/// A stored scene without its thumbnail bytes.
-public struct MovieScene: Sendable, Equatable, FetchableRecord {
-    public var number: Int
-    public var flags: [String]
-    public var width: Int?
-    public var height: Int?
-    public var hasThumbnail: Bool
-
+extension MovieScene: FetchableRecord {
     public init(row: Row) {
-        number = row["number"]
-        flags = (row["flags"] as String).split(separator: ",").map(String.init)
-        width = row["width"]
-        height = row["height"]
-        hasThumbnail = row["has_thumbnail"]
+        self.init(number: row["number"], flags: (row["flags"] as String).split(separator: ",").map(String.init),
+                  width: row["width"], height: row["height"], hasThumbnail: row["has_thumbnail"])
     }
 }
 
-/// Movies: public to read; created, edited and deleted by their owner only.
-public struct MovieStore: Sendable {
+/// Movies in SQLite: tables `movie`, `scene`, `colour`, and results' `image_palette`.
+public struct SQLiteMovieStore: MovieStore {
     let database: AppDatabase
-    public static let pageSize = 24
 
     public init(database: AppDatabase) { self.database = database }
 
-    static func json(_ colours: [StoredColour]) -> String {
-        String(decoding: (try? JSONEncoder().encode(colours)) ?? Data("[]".utf8), as: UTF8.self)
-    }
-
-    /// Stores a movie with its scenes and colours in one transaction: all of it, or nothing.
-    public func insert(_ movie: NewMovie, now: Date = Date()) throws {
+    public func insert(_ movie: NewMovie, now: Date) throws {
         try database.pool.write { db in try Self.insert(movie, now: now, in: db) }
     }
 
@@ -166,7 +42,7 @@ public struct MovieStore: Sendable {
                                updated_at, overview)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [movie.id, movie.ownerID, movie.info.title, movie.info.year, movie.info.director, movie.info.notes,
-                             movie.source.rawValue, movie.scenes.count, movie.colours.count, Self.json(movie.dominant), now, now,
+                             movie.source.rawValue, movie.scenes.count, movie.colours.count, StoredColours.json(movie.dominant), now, now,
                              movie.overview])
         let scene = try db.makeStatement(sql: "INSERT INTO scene (movie_id, number, flags, width, height, thumbnail) VALUES (?, ?, ?, ?, ?, ?)")
         for s in movie.scenes {
@@ -191,9 +67,9 @@ public struct MovieStore: Sendable {
         let page = max(1, page)
         let rows = try database.pool.read { db in
             try MovieSummary.fetchAll(db, sql: Self.summarySQL + " ORDER BY movie.created_at DESC, movie.id LIMIT ? OFFSET ?",
-                                      arguments: [Self.pageSize + 1, (page - 1) * Self.pageSize])
+                                      arguments: [ImagePages.size + 1, (page - 1) * ImagePages.size])
         }
-        return (Array(rows.prefix(Self.pageSize)), rows.count > Self.pageSize)
+        return (Array(rows.prefix(ImagePages.size)), rows.count > ImagePages.size)
     }
 
     /// Every movie's dominant palette (for "the nearest movie" comparisons).
@@ -254,7 +130,7 @@ public struct MovieStore: Sendable {
     }
 
     /// Changes an own movie's metadata; false if it is not the member's (or does not exist).
-    public func update(id: String, owner: Int64, info: MovieInfo, now: Date = Date()) throws -> Bool {
+    public func update(id: String, owner: Int64, info: MovieInfo, now: Date) throws -> Bool {
         try database.pool.write { db in
             try db.execute(sql: """
                 UPDATE movie SET title = ?, year = ?, director = ?, notes = ?, updated_at = ? WHERE id = ? AND owner_id = ?
@@ -278,13 +154,13 @@ public struct MovieStore: Sendable {
             guard let text = try String.fetchOne(db, sql: "SELECT colours FROM image_palette WHERE image_id = ?", arguments: [id]) else {
                 return nil
             }
-            return try JSONDecoder().decode([StoredTileColour].self, from: Data(text.utf8)).map(\.colour)
+            return try StoredColours.decode(tiles: text)
         }
     }
 
     /// Remembers a result's palette (replacing an earlier one); nothing if the image is gone.
     public func setImagePalette(id: String, colours: [MovieColour]) throws {
-        let text = String(decoding: try JSONEncoder().encode(colours.map(StoredTileColour.init)), as: UTF8.self)
+        let text = try StoredColours.json(tiles: colours)
         try database.pool.write { db in
             try db.execute(sql: """
                 INSERT INTO image_palette (image_id, colours) SELECT id, ? FROM image WHERE id = ?
@@ -294,9 +170,3 @@ public struct MovieStore: Sendable {
     }
 }
 
-/// The JSON form of a result's tile colour.
-struct StoredTileColour: Codable {
-    var tile: Int?, rank: Int?, r: Double, g: Double, b: Double, share: Double?
-    init(_ c: MovieColour) { (tile, rank, r, g, b, share) = (c.tile, c.rank, c.r, c.g, c.b, c.share) }
-    var colour: MovieColour { MovieColour(scene: nil, tile: tile, rank: rank, r: r, g: g, b: b, share: share) }
-}

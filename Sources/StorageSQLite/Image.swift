@@ -1,0 +1,181 @@
+import Foundation
+import GRDB
+import StorageCore
+
+extension Image: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "image"
+}
+
+extension ImageSummary: FetchableRecord {}
+extension ImageDetails: FetchableRecord {}
+
+/// Images in SQLite: tables `image`, `image_data` (one row per part) and `image_like`.
+public struct SQLiteImageStore: ImageStore {
+    let database: AppDatabase
+
+    public init(database: AppDatabase) { self.database = database }
+
+    public func insertAll(_ images: [Image]) throws {
+        try database.pool.write { db in try Self.insert(images, in: db) }
+    }
+
+    /// Stores images inside a transaction someone else owns (a job's fenced finish).
+    static func insert(_ images: [Image], in db: Database) throws {
+        for image in images {
+            try image.insert(db)
+            for (part, bytes) in [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail),
+                                  ("before", image.before)] where !bytes.isEmpty || part != "before" {
+                try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes) VALUES (?, ?, ?)", arguments: [image.id, part, bytes])
+            }
+        }
+    }
+
+    /// The SQL condition "`image` may be seen by viewer ?1 at time ?2".
+    static let visible = "(image.visibility != 'private' OR image.owner_id = ?) AND (image.expires_at IS NULL OR image.expires_at > ?)"
+
+    public func find(id: String, viewer: Int64?, now: Date) throws -> Image? {
+        try database.pool.read { db in
+            guard var image = try Image.fetchOne(db, sql: "SELECT * FROM image WHERE id = ? AND \(Self.visible)",
+                                                 arguments: [id, viewer, now]) else { return nil }
+            for row in try Row.fetchAll(db, sql: "SELECT part, bytes FROM image_data WHERE image_id = ?", arguments: [id]) {
+                let bytes: Data = row["bytes"]
+                switch row["part"] as String {
+                case "original": image.original = bytes
+                case "result": image.result = bytes
+                case "before": image.before = bytes
+                default: image.thumbnail = bytes
+                }
+            }
+            return image
+        }
+    }
+
+    public func details(id: String, viewer: Int64?, now: Date) throws -> ImageDetails? {
+        try database.pool.read { db in
+            try ImageDetails.fetchOne(db, sql: """
+                SELECT image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.strength,
+                       image.title, image.input_width, image.input_height, image.width, image.height, image.model_sha256,
+                       image.duration_ms, image.original_type,
+                       (SELECT length(bytes) FROM image_data WHERE image_id = image.id AND part = 'original') AS original_bytes,
+                       (SELECT length(bytes) FROM image_data WHERE image_id = image.id AND part = 'result') AS result_bytes,
+                       image.like_count, image.created_at, image.expires_at
+                FROM image LEFT JOIN user ON user.id = image.owner_id
+                WHERE image.id = ? AND \(Self.visible)
+                """, arguments: [id, viewer, now])
+        }
+    }
+
+    public func bytes(_ part: ImageBytes.Part, id: String, viewer: Int64?, now: Date) throws -> ImageBytes? {
+        try database.pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT image_data.bytes AS data, image.visibility, image.original_type, image.style, image.title
+                FROM image JOIN image_data ON image_data.image_id = image.id AND image_data.part = ?
+                WHERE image.id = ? AND \(Self.visible)
+                """, arguments: [part.rawValue, id, viewer, now]) else { return nil }
+            return ImageBytes(data: row["data"], visibility: Image.Visibility(rawValue: row["visibility"]) ?? .private,
+                              originalType: row["original_type"], style: row["style"], title: row["title"])
+        }
+    }
+
+    static let summaryColumns = """
+        image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.strength,
+        image.title, image.like_count, image.created_at
+        """
+
+    /// Fetches one page (one row more than a page, to know whether another follows).
+    func page(sql: String, arguments: StatementArguments, page: Int) throws -> ImagePage {
+        let page = max(1, page)
+        let rows = try database.pool.read { db in
+            try ImageSummary.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?",
+                                      arguments: arguments + [ImagePages.size + 1, (page - 1) * ImagePages.size])
+        }
+        return ImagePages.page(rows, number: page)
+    }
+
+    public func list(owner: Int64, page: Int) throws -> ImagePage {
+        try self.page(sql: """
+            SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
+            WHERE image.owner_id = ? ORDER BY image.created_at DESC, image.id
+            """, arguments: [owner], page: page)
+    }
+
+    public func listPublic(order: PublicOrder, style: String?, page: Int) throws -> ImagePage {
+        let orderBy = switch order {
+        case .newest: "image.created_at DESC, image.id"
+        case .likes: "image.like_count DESC, image.created_at DESC, image.id"
+        case .style: "image.style, image.created_at DESC, image.id"
+        }
+        return try self.page(sql: """
+            SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
+            WHERE image.visibility = 'public' \(style == nil ? "" : "AND image.style = ?") ORDER BY \(orderBy)
+            """, arguments: StatementArguments(style.map { [$0] } ?? []), page: page)
+    }
+
+    public func setShared(_ shared: Bool, id: String, owner: Int64) throws -> Bool {
+        try database.pool.write { db in
+            try db.execute(sql: "UPDATE image SET visibility = ? WHERE id = ? AND owner_id = ?",
+                           arguments: [shared ? "public" : "private", id, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    public func claim(_ ids: [String], visitor: String, owner: Int64, now: Date) throws -> Int {
+        try database.pool.write { db in
+            var moved = 0
+            for id in ids {
+                try db.execute(sql: """
+                    UPDATE image SET owner_id = ?, visibility = 'private', expires_at = NULL, visitor = NULL
+                    WHERE id = ? AND visibility = 'anonymous' AND visitor = ? AND expires_at > ?
+                    """, arguments: [owner, id, visitor, now])
+                moved += db.changesCount
+            }
+            return moved
+        }
+    }
+
+    public func setTitle(_ title: String, id: String, owner: Int64) throws -> Bool {
+        try database.pool.write { db in
+            try db.execute(sql: "UPDATE image SET title = ? WHERE id = ? AND owner_id = ?", arguments: [title, id, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    public func setLiked(_ liked: Bool, id: String, user: Int64) throws -> Int? {
+        try database.pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT visibility = 'public' FROM image WHERE id = ?", arguments: [id]) == true else {
+                return nil
+            }
+            if liked {
+                try db.execute(sql: "INSERT OR IGNORE INTO image_like (image_id, user_id, created_at) VALUES (?, ?, ?)",
+                               arguments: [id, user, Date()])
+            } else {
+                try db.execute(sql: "DELETE FROM image_like WHERE image_id = ? AND user_id = ?", arguments: [id, user])
+            }
+            return try Int.fetchOne(db, sql: "SELECT like_count FROM image WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func liked(by user: Int64, among ids: [String]) throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return try database.pool.read { db in
+            let marks = databaseQuestionMarks(count: ids.count)
+            return Set(try String.fetchAll(db, sql: "SELECT image_id FROM image_like WHERE user_id = ? AND image_id IN (\(marks))",
+                                           arguments: StatementArguments([user]) + StatementArguments(ids)))
+        }
+    }
+
+    public func delete(id: String, owner: Int64) throws -> Bool {
+        try database.pool.write { db in
+            try db.execute(sql: "DELETE FROM image WHERE id = ? AND owner_id = ?", arguments: [id, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    @discardableResult
+    public func purgeExpired(now: Date) throws -> Int {
+        try database.pool.write { db in
+            try db.execute(sql: "DELETE FROM image WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [now])
+            return db.changesCount
+        }
+    }
+}
