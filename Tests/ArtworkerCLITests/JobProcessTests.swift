@@ -19,10 +19,11 @@ struct JobProcessTests {
     static let environment = ["ARTWORKER_JOB_LEASE": "3", "ARTWORKER_JOB_ATTEMPTS": "12", "ARTWORKER_MAX_QUEUED": "40",
                               "ARTWORKER_MAX_QUEUED_PER_MEMBER": "40", "ARTWORKER_EXAMPLES": "off"]
 
-    func member(port: Int) throws -> String {
+    /// Signs up through `port` and signs in through `loginPort` (another node, or the same).
+    func member(port: Int, loginPort: Int? = nil) throws -> String {
         let credentials = #"{"username":"kiki","password":"a long enough secret phrase"}"#
         for path in ["/api/v1/auth/signup", "/api/v1/auth/login"] {
-            let client = try LoopbackClient(port: port)
+            let client = try LoopbackClient(port: path.hasSuffix("login") ? loginPort ?? port : port)
             client.send("POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(credentials.utf8.count)\r\n\r\n\(credentials)")
             let response = try client.response()
             if path.hasSuffix("login") {
