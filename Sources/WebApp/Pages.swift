@@ -92,7 +92,8 @@ struct Pages: Sendable {
         var context = Self.shared(language: language, request: e.request)
         if let request = e.request,
            let token = SessionMiddleware.token(path: request.path, headers: request.headers),
-           let session = accounts.session(token: token) {
+           // An error page must render even when the database is what failed: signed out then.
+           let session = try? accounts.session(token: token) {
             context["user"] = session.user.username
             context["csrf"] = accounts.csrf.token(for: "session:" + session.claims.jti)
         }

@@ -62,8 +62,9 @@ public final class WebApp: Sendable {
         router.use(SecurityHeaders())
         router.use(SessionMiddleware(accounts: accounts))
         // Upload routes allow members more than strangers: decided from the head, before the body.
+        // With the database away the smaller limit holds; the middleware answers 503 next.
         router.isSignedIn = { head in
-            SessionMiddleware.token(path: head.path, headers: head.headers).flatMap(accounts.session(token:)) != nil
+            SessionMiddleware.token(path: head.path, headers: head.headers).flatMap { try? accounts.session(token: $0) } != nil
         }
         let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies,
                           publicURL: configuration.publicURL)

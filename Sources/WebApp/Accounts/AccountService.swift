@@ -74,10 +74,11 @@ final class AccountService: Sendable {
     }
 
     /// The session a token stands for, or nil (bad, expired, revoked, of an earlier session
-    /// generation, or the user is gone).
-    func session(token: String) -> Session? {
+    /// generation, or the user is gone). Throws only when the database cannot say (it is away):
+    /// the request then fails with 503 instead of going on as a stranger's.
+    func session(token: String) throws -> Session? {
         guard let claims = try? signer.verify(token), let id = Int64(claims.sub),
-              (try? revoked.isRevoked(claims.jti)) == false, let user = try? users.find(id: id),
+              try !revoked.isRevoked(claims.jti), let user = try users.find(id: id),
               claims.gen == user.sessionGeneration else { return nil }
         return Session(user: user, claims: claims)
     }

@@ -26,7 +26,7 @@ struct SessionMiddleware: Middleware {
     func prepare(_ request: Request) throws -> Request {
         var request = request
         // Verified once here (signature, revocation, user); handlers read `request.session`.
-        if let token = Self.token(path: request.path, headers: request.headers), let session = accounts.session(token: token) {
+        if let token = Self.token(path: request.path, headers: request.headers), let session = try accounts.session(token: token) {
             request.context[Self.sessionKey] = session
         }
         if !request.path.hasPrefix("/api/"), ["POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
