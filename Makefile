@@ -9,10 +9,14 @@ SWIFT_FLAGS := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
 BIN := .build/release/artworker
 
 # -dev packages of the system libraries we link, and what the build needs to find them.
-APT_PACKAGES := libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libsqlite3-dev libcrypt-dev libpq-dev
-# What `make test` also starts: a throwaway PostgreSQL 15 for the storage contract suite.
+APT_PACKAGES := libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libsqlite3-dev libcrypt-dev libpq-dev libcurl4-openssl-dev
+# What `make test` also starts: a throwaway PostgreSQL 15 for the storage contract suite, and
+# moto's S3 server (PyPI, into a venv) for the object store's tests.
 TEST_APT_PACKAGES := postgresql-15
 PG_STATE := .build-pg/state
+S3_VENV := .build-s3/venv
+S3_STATE := .build-s3/state
+MOTO := moto[server]==5.2.5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # What `make run` passes to the program.
@@ -49,7 +53,7 @@ FUZZ_TARGETS := FuzzRequestHead FuzzChunked FuzzMultipart FuzzCookies FuzzZip Fu
 FUZZ_BUILD := ARTWORKER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
-.PHONY: all setup build weights test test-setup test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-attack bench-jobs bench-scale fuzz fuzz-build clean
+.PHONY: all setup build weights test test-setup s3-setup test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-attack bench-jobs bench-scale fuzz fuzz-build clean
 
 all: build
 
@@ -85,17 +89,27 @@ weights: build
 ## test: set up, build and run the whole test suite (release: numeric code is too slow in debug),
 ## then the browser test when Chromium can be installed here
 test: setup weights
-	@Tests/Scripts/throwaway-postgres.sh stop $(PG_STATE)
+	@Tests/Scripts/throwaway-postgres.sh stop $(PG_STATE); Tests/Scripts/throwaway-s3.sh stop $(S3_STATE)
 	@if ( $(MAKE) -s test-setup ) && url=$$(Tests/Scripts/throwaway-postgres.sh start $(PG_STATE)); then \
 	  export ARTWORKER_TEST_DATABASE_URL=$$url; echo "test: PostgreSQL 15 for the contract suite at $$url"; \
 	else echo "test: PostgreSQL 15 cannot be installed or started here: its cases of the contract suite are skipped"; fi; \
-	swift test $(SWIFT_FLAGS); status=$$?; Tests/Scripts/throwaway-postgres.sh stop $(PG_STATE); exit $$status
+	if ( $(MAKE) -s s3-setup ) && s3=$$(Tests/Scripts/throwaway-s3.sh start $(S3_STATE) $(S3_VENV)); then \
+	  export ARTWORKER_TEST_S3_ENDPOINT=$$s3 AWS_ACCESS_KEY_ID=artworker-test AWS_SECRET_ACCESS_KEY=artworker-test; \
+	  echo "test: moto's S3 server for the object store's tests at $$s3"; \
+	else echo "test: moto's S3 server cannot be installed or started here: the object store's tests are skipped"; fi; \
+	swift test $(SWIFT_FLAGS); status=$$?; \
+	Tests/Scripts/throwaway-postgres.sh stop $(PG_STATE); Tests/Scripts/throwaway-s3.sh stop $(S3_STATE); exit $$status
 	@if $(MAKE) -s browser-setup; then $(BROWSER_RUN); \
 	else echo "test: Chromium or Selenium cannot be installed here: skipping the browser test"; fi
 
 # Debian's PostgreSQL 15 server for the tests (quiet when present).
 test-setup:
 	$(call apt-install,$(TEST_APT_PACKAGES),test-setup)
+
+# moto's S3 server into .build-s3 (quiet when present).
+s3-setup:
+	@[ -x $(S3_VENV)/bin/python ] || python3 -m venv $(S3_VENV)
+	@[ -x $(S3_VENV)/bin/moto_server ] || $(S3_VENV)/bin/pip install -q '$(MOTO)'
 
 ## test-browser: the main flow in headless Chromium, with screenshots in .build-browser/screenshots
 test-browser: weights browser-setup

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "StorageCore", targets: ["StorageCore"]),
         .library(name: "StorageSQLite", targets: ["StorageSQLite"]),
         .library(name: "StoragePostgres", targets: ["StoragePostgres"]),
+        .library(name: "BlobS3", targets: ["BlobS3"]),
     ],
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
@@ -41,6 +42,8 @@ let package = Package(
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // PostgreSQL's client library (libpq-dev): the shared store when one machine is not enough.
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
+        // libcurl (libcurl4-openssl-dev): the S3-compatible object store, signed by curl (SigV4).
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
 
         // The one HTML escaper (per Unicode scalar) for templates, SVG and hand-built markup.
         .target(name: "Markup"),
@@ -66,6 +69,8 @@ let package = Package(
         .target(name: "StorageSQLite", dependencies: ["StorageCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The same stores on PostgreSQL through libpq (no SwiftNIO): several nodes, one database.
         .target(name: "StoragePostgres", dependencies: ["StorageCore", "CLibPQ"]),
+        // Pictures' bytes in an S3-compatible object store, through libcurl (no SwiftNIO).
+        .target(name: "BlobS3", dependencies: ["StorageCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")]),
         // `artworker migrate-storage`: SQLite copied into PostgreSQL, verified by counts and checksums.
         .target(name: "StorageMigration", dependencies: [
             "StorageCore", "StorageSQLite", "StoragePostgres",
@@ -78,7 +83,7 @@ let package = Package(
         .target(name: "Localization"),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "StorageCore", "StorageSQLite", "StoragePostgres", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib", "Localization",
+            "HTTPServer", "Auth", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib", "Localization",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -87,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "artworker",
             dependencies: [
-                "ImageIO", "Kernels", "CartoonGAN", "Palette", "StorageCore", "StorageSQLite", "StoragePostgres", "StorageMigration", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
+                "ImageIO", "Kernels", "CartoonGAN", "Palette", "StorageCore", "StorageSQLite", "StoragePostgres", "StorageMigration", "BlobS3", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -118,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["StorageCore", "StorageSQLite", "StoragePostgres", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "AuthTests",
@@ -130,12 +135,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WebAppTests",
-            dependencies: ["WebApp", "HTTPServer", "TestSupport", "Localization", "ImageIO", "CartoonGAN", "StorageCore", "StorageSQLite", "StoragePostgres", "Palette", "Markup", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["WebApp", "HTTPServer", "TestSupport", "Localization", "ImageIO", "CartoonGAN", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "Palette", "Markup", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ArtworkerCLITests",
-            dependencies: ["artworker", "ImageIO", "StorageCore", "StorageSQLite", "StoragePostgres", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["artworker", "ImageIO", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -109,6 +109,8 @@ public protocol ImageStore: Sendable {
     /// Removes anonymous results past their expiry; returns how many.
     @discardableResult
     func purgeExpired(now: Date) throws -> Int
+    /// Which of these object-store keys some row still names (for `Blobs.sweep`).
+    func referencedBlobs(among keys: [String]) throws -> Set<String>
 }
 
 extension ImageStore {
@@ -228,13 +230,16 @@ public struct Stores: Sendable {
     /// Runs `body` only if no other process is running the task of that name now (returns
     /// whether it ran): housekeeping that one node of many should do, such as the expiry sweep.
     public var exclusively: @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool
+    /// The object store pictures' bytes go to, or nil: in the database.
+    public var blobs: (any BlobStore)?
 
     public init(users: any UserStore, revokedTokens: any RevokedTokenStore, attempts: any AuthAttemptStore,
                 images: any ImageStore, movies: any MovieStore, examples: any ExampleStore,
                 makeJobs: @escaping @Sendable (JobSettings) -> any JobStore,
                 appliedMigrations: @escaping @Sendable () throws -> [String], description: String, pollInterval: TimeInterval = 0.25,
                 listenForJobs: (@Sendable (_ wake: @escaping @Sendable () -> Void) -> @Sendable () -> Void)? = nil,
-                exclusively: @escaping @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool = { _, body in try body(); return true }) {
+                exclusively: @escaping @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool = { _, body in try body(); return true },
+                blobs: (any BlobStore)? = nil) {
         self.users = users
         self.revokedTokens = revokedTokens
         self.attempts = attempts
@@ -247,7 +252,16 @@ public struct Stores: Sendable {
         self.pollInterval = pollInterval
         self.listenForJobs = listenForJobs
         self.exclusively = exclusively
+        self.blobs = blobs
     }
 
     public func jobs(_ settings: JobSettings = JobSettings()) -> any JobStore { makeJobs(settings) }
+
+    /// Removes pictures' bytes that no row names any more and that were stored more than
+    /// `grace` ago (see `Blobs.sweep`); 0 without an object store.
+    @discardableResult
+    public func sweepBlobs(grace: TimeInterval) throws -> Int {
+        guard let blobs else { return 0 }
+        return try Blobs.sweep(blobs, referenced: { try images.referencedBlobs(among: $0) }, grace: grace)
+    }
 }

@@ -35,7 +35,7 @@ public enum StorageCopy {
               columns: ["id", "owner_id", "visibility", "style", "strength", "input_width", "input_height", "width", "height",
                         "model_sha256", "duration_ms", "original_type", "title", "like_count", "created_at", "expires_at", "visitor"],
               order: "created_at, id", fixed: ["like_count": "0"]),
-        Table(sqlite: "image_data", postgres: "image_data", columns: ["image_id", "part", "bytes"], order: "image_id, part"),
+        Table(sqlite: "image_data", postgres: "image_data", columns: ["image_id", "part", "bytes", "blob", "size"], order: "image_id, part"),
         Table(sqlite: "image_like", postgres: "image_like", columns: ["image_id", "user_id", "created_at"], order: "image_id, user_id"),
         Table(sqlite: "image_palette", postgres: "image_palette", columns: ["image_id", "colours"], order: "image_id"),
         Table(sqlite: "movie", postgres: "movie",
@@ -72,15 +72,17 @@ public enum StorageCopy {
         public var description: String
     }
 
-    /// Copies `source` into `target` (migrated first) and verifies the copy.
-    public static func copy(from source: AppDatabase, to target: PostgresDatabase,
+    /// Copies `source` into `target` (migrated first) and verifies the copy. With `blobs`,
+    /// pictures' bytes go to that object store instead, each before the row that names it.
+    public static func copy(from source: AppDatabase, to target: PostgresDatabase, blobs: (any BlobStore)? = nil,
                             progress: (String) -> Void = { _ in }) throws -> Report {
         var report = Report()
         try source.pool.read { db in // one snapshot of SQLite for the copy and the checks
             try target.transaction { c in
                 try prepareExamplesAccount(db, c)
                 for table in tables {
-                    let (rows, added) = try copy(table, db, c)
+                    let (rows, added) = try table.postgres == "image_data" && blobs != nil
+                        ? copyToObjectStore(db, c, blobs!) : copy(table, db, c)
                     report.tables.append((table.sqlite == table.postgres ? table.sqlite : "\(table.sqlite) → \(table.postgres)", rows, added))
                     progress("\(table.postgres): \(rows) rows, \(added) added")
                 }
@@ -91,7 +93,7 @@ public enum StorageCopy {
                         """)
                 }
             }
-            report.checksums = try verify(db, target)
+            report.checksums = try verify(db, target, blobs: blobs)
         }
         return report
     }
@@ -127,6 +129,27 @@ public enum StorageCopy {
         return (rows, added)
     }
 
+    /// `image_data` with the bytes in the object store: each part is uploaded under its key,
+    /// then its row (naming the key, no bytes) inserted. Parts already copied (a second run)
+    /// are neither uploaded nor inserted again. Rows SQLite keeps in an object store already
+    /// (it was configured with one) are copied as they are.
+    static func copyToObjectStore(_ db: Database, _ c: PostgresConnection, _ blobs: any BlobStore) throws -> (rows: Int, added: Int) {
+        var rows = 0, added = 0
+        let cursor = try Row.fetchCursor(db, sql: "SELECT image_id, part, bytes, blob, size FROM image_data ORDER BY image_id, part")
+        while let row = try cursor.next() {
+            rows += 1
+            let id: String = row["image_id"], part: String = row["part"]
+            guard try c.execute("SELECT 1 FROM image_data WHERE image_id = $1 AND part = $2", [id, part]).first == nil else { continue }
+            let bytes: Data = row["bytes"]
+            let (key, size): (String, Int) = if let blob: String = row["blob"] { (blob, row["size"]) }
+                                              else { (Blobs.key(image: id, part: part), bytes.count) }
+            if row["blob"] as String? == nil { try blobs.put(key, bytes) }
+            added += try c.execute("INSERT INTO image_data (image_id, part, bytes, blob, size) VALUES ($1, $2, '', $3, $4)",
+                                   [id, part, key, size]).affected
+        }
+        return (rows, added)
+    }
+
     /// SQLite's value as PostgreSQL reads it: numbers and text as text (GRDB writes dates as
     /// UTC text "yyyy-MM-dd HH:mm:ss.SSS", which `timestamptz` reads in the session's UTC;
     /// booleans are 0 and 1, which `boolean` accepts), blobs as binary.
@@ -142,7 +165,7 @@ public enum StorageCopy {
 
     /// Counts every table on both sides, and hashes every stored picture and upload: SHA-256
     /// over the rows' own SHA-256s in key order (bytewise, "C" collation, on both sides).
-    static func verify(_ db: Database, _ target: PostgresDatabase) throws -> [(name: String, rows: Int, sha256: String)] {
+    static func verify(_ db: Database, _ target: PostgresDatabase, blobs: (any BlobStore)?) throws -> [(name: String, rows: Int, sha256: String)] {
         for table in tables {
             let here = try Int.fetchOne(db, sql: "SELECT count(*) FROM \"\(table.sqlite)\"") ?? 0
             let there = try target.execute("SELECT count(*) AS n FROM \(table.postgres)").first?.int("n") ?? 0
@@ -152,6 +175,10 @@ public enum StorageCopy {
         }
         var sums: [(String, Int, String)] = []
         for (table, column, keys) in checksummed {
+            if table.sqlite == "image_data", try blobs != nil || Int.fetchOne(db, sql: "SELECT count(*) FROM image_data WHERE blob IS NOT NULL") ?? 0 > 0 {
+                sums.append(try verifyPictures(db, target, blobs: blobs))
+                continue
+            }
             var hash = SHA256(), rows = 0
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT "\(column)" FROM "\(table.sqlite)" WHERE "\(column)" IS NOT NULL ORDER BY \(keys.joined(separator: ", "))
@@ -173,5 +200,35 @@ public enum StorageCopy {
             sums.append(("\(table.postgres).\(column)", rows, here))
         }
         return sums
+    }
+
+    /// The pictures' checksum when bytes are (or go) in an object store: each part read where
+    /// its row says, on both sides, one at a time (memory stays one picture's worth), in key
+    /// order; the same SHA-256 over the parts' SHA-256s as above.
+    static func verifyPictures(_ db: Database, _ target: PostgresDatabase, blobs: (any BlobStore)?) throws -> (String, Int, String) {
+        var here = SHA256(), rows = 0
+        let cursor = try Row.fetchCursor(db, sql: "SELECT bytes, blob FROM image_data ORDER BY image_id, part")
+        while let row = try cursor.next() {
+            here.update(data: Data(SHA256.hash(data: try Blobs.read(bytes: row["bytes"], blob: row["blob"], from: blobs))))
+            rows += 1
+        }
+        var there = SHA256(), count = 0
+        let keys = try target.execute("""
+            SELECT image_id, part, blob FROM image_data ORDER BY image_id COLLATE "C", part COLLATE "C"
+            """).all
+        for key in keys {
+            let blob = try key.string(optional: "blob")
+            let bytes = blob == nil
+                ? try target.execute("SELECT bytes FROM image_data WHERE image_id = $1 AND part = $2",
+                                     [try key.string("image_id"), try key.string("part")]).first?.data("bytes") ?? Data()
+                : Data()
+            there.update(data: Data(SHA256.hash(data: try Blobs.read(bytes: bytes, blob: blob, from: blobs))))
+            count += 1
+        }
+        let sum = here.finalize().map { String(format: "%02x", $0) }.joined()
+        guard sum == there.finalize().map({ String(format: "%02x", $0) }).joined(), count == rows else {
+            throw Mismatch(description: "image_data: the pictures differ between SQLite and PostgreSQL (or the object store)")
+        }
+        return ("image_data pictures", rows, sum)
     }
 }

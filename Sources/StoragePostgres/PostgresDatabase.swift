@@ -99,18 +99,20 @@ public final class PostgresDatabase: Sendable {
         try execute("SELECT name FROM schema_migration ORDER BY position").all.map { try $0.string("name") }
     }
 
-    /// Every store of the product on this database.
-    public func stores() -> Stores {
+    /// Every store of the product on this database, with pictures' bytes in `blobs` when given
+    /// (otherwise in the database).
+    public func stores(blobs: (any BlobStore)? = nil) -> Stores {
         Stores(users: PostgresUserStore(database: self), revokedTokens: PostgresRevokedTokens(database: self),
-               attempts: PostgresAuthAttempts(database: self), images: PostgresImageStore(database: self),
+               attempts: PostgresAuthAttempts(database: self), images: PostgresImageStore(database: self, blobs: blobs),
                movies: PostgresMovieStore(database: self), examples: PostgresExampleStore(database: self),
-               makeJobs: { PostgresJobStore(database: self, settings: $0) },
-               appliedMigrations: { try self.appliedMigrations() }, description: description, pollInterval: 1,
+               makeJobs: { PostgresJobStore(database: self, settings: $0, blobs: blobs) },
+               appliedMigrations: { try self.appliedMigrations() },
+               description: description + (blobs.map { ", pictures in the \($0.description)" } ?? ""), pollInterval: 1,
                listenForJobs: { wake in
                    let listener = PostgresJobListener(url: self.url, wake: wake)
                    return { listener.stop() }
                },
-               exclusively: { task, body in try self.exclusively(task, body) })
+               exclusively: { task, body in try self.exclusively(task, body) }, blobs: blobs)
     }
 
     /// Runs `body` while holding a session advisory lock named after `task`, if no other

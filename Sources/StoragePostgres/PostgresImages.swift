@@ -29,16 +29,20 @@ extension ImageSummary {
 }
 
 /// Images in PostgreSQL: tables `image`, `image_data` (one row per part) and `image_like`, as
-/// in SQLite; like counts kept by the trigger `image_like_count`.
+/// in SQLite; like counts kept by the trigger `image_like_count`. A part's bytes are in its row,
+/// or, with an object store, under the key its row names (`blob`, with `size`); see `Blobs`.
 public struct PostgresImageStore: ImageStore {
     let database: PostgresDatabase
+    let blobs: (any BlobStore)?
 
     public func insertAll(_ images: [Image]) throws {
-        try database.transaction { c in try Self.insert(images, on: c) }
+        try Blobs.upload(images, to: blobs) // the bytes first: a committed row never names nothing
+        try database.transaction { c in try Self.insert(images, on: c, inObjectStore: blobs != nil) }
     }
 
-    /// Stores images inside a transaction someone else owns (a job's fenced finish).
-    static func insert(_ images: [Image], on c: PostgresConnection) throws {
+    /// Stores images inside a transaction someone else owns (a job's fenced finish). With
+    /// `inObjectStore`, the parts were uploaded already (`Blobs.upload`) and rows name them.
+    static func insert(_ images: [Image], on c: PostgresConnection, inObjectStore: Bool) throws {
         for image in images {
             try c.execute("""
                 INSERT INTO image (id, owner_id, visibility, style, strength, input_width, input_height, width, height,
@@ -47,9 +51,13 @@ public struct PostgresImageStore: ImageStore {
                 """, [image.id, image.ownerID, image.visibility.rawValue, image.style, image.strength, image.inputWidth,
                       image.inputHeight, image.width, image.height, image.modelSHA256, image.durationMS, image.originalType,
                       image.title, image.likeCount, image.createdAt, image.expiresAt, image.visitor])
-            for (part, bytes) in [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail),
-                                  ("before", image.before)] where !bytes.isEmpty || part != "before" {
-                try c.execute("INSERT INTO image_data (image_id, part, bytes) VALUES ($1, $2, $3)", [image.id, part, bytes])
+            for (part, bytes) in Blobs.parts(of: image) {
+                if inObjectStore {
+                    try c.execute("INSERT INTO image_data (image_id, part, bytes, blob, size) VALUES ($1, $2, '', $3, $4)",
+                                  [image.id, part, Blobs.key(image: image.id, part: part), bytes.count])
+                } else {
+                    try c.execute("INSERT INTO image_data (image_id, part, bytes) VALUES ($1, $2, $3)", [image.id, part, bytes])
+                }
             }
         }
     }
@@ -60,28 +68,31 @@ public struct PostgresImageStore: ImageStore {
     }
 
     public func find(id: String, viewer: Int64?, now: Date) throws -> Image? {
-        try database.transaction { c in
+        let found = try database.transaction { c -> (Image, [PostgresRow])? in
             guard let row = try c.execute("SELECT * FROM image WHERE id = $1 AND \(Self.visible(viewer: 2, now: 3))",
                                           [id, viewer, now]).first else { return nil }
-            var image = try Image(postgres: row)
-            for part in try c.execute("SELECT part, bytes FROM image_data WHERE image_id = $1", [id]).all {
-                let bytes = try part.data("bytes")
-                switch try part.string("part") {
-                case "original": image.original = bytes
-                case "result": image.result = bytes
-                case "before": image.before = bytes
-                default: image.thumbnail = bytes
-                }
-            }
-            return image
+            return (try Image(postgres: row), try c.execute("SELECT part, bytes, blob FROM image_data WHERE image_id = $1", [id]).all)
         }
+        guard let found else { return nil }
+        var image = found.0
+        // Bytes from the object store are read after the transaction, on no connection.
+        for part in found.1 {
+            let bytes = try Blobs.read(bytes: try part.data("bytes"), blob: try part.string(optional: "blob"), from: blobs)
+            switch try part.string("part") {
+            case "original": image.original = bytes
+            case "result": image.result = bytes
+            case "before": image.before = bytes
+            default: image.thumbnail = bytes
+            }
+        }
+        return image
     }
 
     public func details(id: String, viewer: Int64?, now: Date) throws -> ImageDetails? {
         guard let row = try database.execute("""
             SELECT image.*, account.username AS owner_name,
-                   (SELECT octet_length(bytes) FROM image_data WHERE image_id = image.id AND part = 'original') AS original_bytes,
-                   (SELECT octet_length(bytes) FROM image_data WHERE image_id = image.id AND part = 'result') AS result_bytes
+                   (SELECT coalesce(size, octet_length(bytes)) FROM image_data WHERE image_id = image.id AND part = 'original') AS original_bytes,
+                   (SELECT coalesce(size, octet_length(bytes)) FROM image_data WHERE image_id = image.id AND part = 'result') AS result_bytes
             FROM image LEFT JOIN account ON account.id = image.owner_id
             WHERE image.id = $1 AND \(Self.visible(viewer: 2, now: 3))
             """, [id, viewer, now]).first else { return nil }
@@ -96,11 +107,11 @@ public struct PostgresImageStore: ImageStore {
 
     public func bytes(_ part: ImageBytes.Part, id: String, viewer: Int64?, now: Date) throws -> ImageBytes? {
         guard let row = try database.execute("""
-            SELECT image_data.bytes AS data, image.visibility, image.original_type, image.style, image.title
+            SELECT image_data.bytes AS data, image_data.blob, image.visibility, image.original_type, image.style, image.title
             FROM image JOIN image_data ON image_data.image_id = image.id AND image_data.part = $1
             WHERE image.id = $2 AND \(Self.visible(viewer: 3, now: 4))
             """, [part.rawValue, id, viewer, now]).first else { return nil }
-        return ImageBytes(data: try row.data("data"), visibility: Image.Visibility(rawValue: try row.string("visibility")) ?? .private,
+        return ImageBytes(data: try Blobs.read(bytes: try row.data("data"), blob: try row.string(optional: "blob"), from: blobs), visibility: Image.Visibility(rawValue: try row.string("visibility")) ?? .private,
                           originalType: try row.string("original_type"), style: try row.string("style"), title: try row.string("title"))
     }
 
@@ -183,6 +194,12 @@ public struct PostgresImageStore: ImageStore {
     @discardableResult
     public func purgeExpired(now: Date) throws -> Int {
         try database.execute("DELETE FROM image WHERE expires_at IS NOT NULL AND expires_at <= $1", [now]).affected
+    }
+
+    public func referencedBlobs(among keys: [String]) throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        return Set(try database.execute("SELECT blob FROM image_data WHERE blob = ANY($1::text[])", [PostgresArray.text(keys)])
+            .all.map { try $0.string("blob") })
     }
 }
 

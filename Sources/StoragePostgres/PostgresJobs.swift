@@ -28,10 +28,13 @@ extension Job {
 public struct PostgresJobStore: JobStore {
     let database: PostgresDatabase
     public var settings: JobSettings
+    /// Where finished jobs' pictures go, when not into the database.
+    let blobs: (any BlobStore)?
 
-    public init(database: PostgresDatabase, settings: JobSettings = JobSettings()) {
+    public init(database: PostgresDatabase, settings: JobSettings = JobSettings(), blobs: (any BlobStore)? = nil) {
         self.database = database
         self.settings = settings
+        self.blobs = blobs
     }
 
     /// The channel `submit` notifies after queueing (the payload is the kind).
@@ -145,7 +148,10 @@ public struct PostgresJobStore: JobStore {
 
     @discardableResult
     public func finish(_ lease: JobLease, _ outcome: JobOutcome, now: Date) throws -> Bool {
-        try database.transaction { c in
+        // Pictures' bytes go to the object store before the transaction (not holding the row
+        // lock meanwhile): if the fence below refuses, no row names them and the sweep removes them.
+        if case let .images(images) = outcome { try Blobs.upload(images, to: blobs) }
+        return try database.transaction { c in
             let (state, error, message, results) = outcome.ending
             // The fence: this UPDATE matches only while the token is ours (and locks the row
             // until commit). Results are written after it, in the same transaction.
@@ -157,7 +163,7 @@ public struct PostgresJobStore: JobStore {
                 """, [state.rawValue, error, message, JobRules.resultsJSON(results), now, lease.job.id, lease.token]).affected == 1
             else { return false }
             switch outcome {
-            case let .images(images): try PostgresImageStore.insert(images, on: c)
+            case let .images(images): try PostgresImageStore.insert(images, on: c, inObjectStore: blobs != nil)
             case let .movie(movie): try PostgresMovieStore.insert(movie, now: now, on: c)
             case .failed, .cancelled: break
             }

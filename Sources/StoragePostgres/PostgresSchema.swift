@@ -213,6 +213,14 @@ enum PostgresSchema {
                 PRIMARY KEY (photo, style)
             );
             """),
+        ("p6: picture bytes in an object store", """
+            -- with ARTWORKER_BLOB_URL a part's bytes live in the object store under the key its row
+            -- names; the row keeps no bytes then, and the byte count for the details page
+            ALTER TABLE image_data
+                ADD COLUMN blob text CHECK (blob IS NULL OR (char_length(blob) > 0 AND octet_length(bytes) = 0)),
+                ADD COLUMN size bigint CHECK (size IS NULL OR (size >= 0 AND blob IS NOT NULL));
+            CREATE INDEX image_data_blob ON image_data (blob) WHERE blob IS NOT NULL;
+            """),
     ]
 
     /// The advisory lock key every node takes while migrating, so two nodes starting at once

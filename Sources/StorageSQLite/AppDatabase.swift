@@ -373,6 +373,16 @@ public final class AppDatabase: Sendable {
                     CHECK (visitor IS NULL OR (visibility = 'anonymous' AND length(visitor) = 64))
                 """)
         }
+        migrator.registerMigration("v14: picture bytes in an object store") { db in
+            // With ARTWORKER_BLOB_URL a part's bytes live in the object store under the key its
+            // row names; the row keeps no bytes then, and the byte count for the details page.
+            try db.execute(sql: """
+                ALTER TABLE image_data ADD COLUMN blob TEXT
+                    CHECK (blob IS NULL OR (length(blob) > 0 AND length(bytes) = 0))
+                """)
+            try db.execute(sql: "ALTER TABLE image_data ADD COLUMN size INTEGER CHECK (size IS NULL OR (size >= 0 AND blob IS NOT NULL))")
+            try db.execute(sql: "CREATE INDEX image_data_blob ON image_data (blob) WHERE blob IS NOT NULL")
+        }
         return migrator
     }
 

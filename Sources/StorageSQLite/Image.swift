@@ -9,23 +9,35 @@ extension Image: FetchableRecord, PersistableRecord {
 extension ImageSummary: FetchableRecord {}
 extension ImageDetails: FetchableRecord {}
 
-/// Images in SQLite: tables `image`, `image_data` (one row per part) and `image_like`.
+/// Images in SQLite: tables `image`, `image_data` (one row per part) and `image_like`. A
+/// part's bytes are in its row, or, with an object store, under the key its row names (`blob`,
+/// with the byte count in `size`); see `Blobs`.
 public struct SQLiteImageStore: ImageStore {
     let database: AppDatabase
+    let blobs: (any BlobStore)?
 
-    public init(database: AppDatabase) { self.database = database }
-
-    public func insertAll(_ images: [Image]) throws {
-        try database.pool.write { db in try Self.insert(images, in: db) }
+    public init(database: AppDatabase, blobs: (any BlobStore)? = nil) {
+        self.database = database
+        self.blobs = blobs
     }
 
-    /// Stores images inside a transaction someone else owns (a job's fenced finish).
-    static func insert(_ images: [Image], in db: Database) throws {
+    public func insertAll(_ images: [Image]) throws {
+        try Blobs.upload(images, to: blobs) // the bytes first: a committed row never names nothing
+        try database.pool.write { db in try Self.insert(images, in: db, inObjectStore: blobs != nil) }
+    }
+
+    /// Stores images inside a transaction someone else owns (a job's fenced finish). With
+    /// `inObjectStore`, the parts were uploaded already (`Blobs.upload`) and rows name them.
+    static func insert(_ images: [Image], in db: Database, inObjectStore: Bool) throws {
         for image in images {
             try image.insert(db)
-            for (part, bytes) in [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail),
-                                  ("before", image.before)] where !bytes.isEmpty || part != "before" {
-                try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes) VALUES (?, ?, ?)", arguments: [image.id, part, bytes])
+            for (part, bytes) in Blobs.parts(of: image) {
+                if inObjectStore {
+                    try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes, blob, size) VALUES (?, ?, x'', ?, ?)",
+                                   arguments: [image.id, part, Blobs.key(image: image.id, part: part), bytes.count])
+                } else {
+                    try db.execute(sql: "INSERT INTO image_data (image_id, part, bytes) VALUES (?, ?, ?)", arguments: [image.id, part, bytes])
+                }
             }
         }
     }
@@ -34,20 +46,24 @@ public struct SQLiteImageStore: ImageStore {
     static let visible = "(image.visibility != 'private' OR image.owner_id = ?) AND (image.expires_at IS NULL OR image.expires_at > ?)"
 
     public func find(id: String, viewer: Int64?, now: Date) throws -> Image? {
-        try database.pool.read { db in
-            guard var image = try Image.fetchOne(db, sql: "SELECT * FROM image WHERE id = ? AND \(Self.visible)",
+        let found = try database.pool.read { db -> (Image, [Row])? in
+            guard let image = try Image.fetchOne(db, sql: "SELECT * FROM image WHERE id = ? AND \(Self.visible)",
                                                  arguments: [id, viewer, now]) else { return nil }
-            for row in try Row.fetchAll(db, sql: "SELECT part, bytes FROM image_data WHERE image_id = ?", arguments: [id]) {
-                let bytes: Data = row["bytes"]
-                switch row["part"] as String {
-                case "original": image.original = bytes
-                case "result": image.result = bytes
-                case "before": image.before = bytes
-                default: image.thumbnail = bytes
-                }
-            }
-            return image
+            return (image, try Row.fetchAll(db, sql: "SELECT part, bytes, blob FROM image_data WHERE image_id = ?", arguments: [id]))
         }
+        guard let found else { return nil }
+        var image = found.0
+        // Bytes from the object store are read after the database's read transaction.
+        for row in found.1 {
+            let bytes = try Blobs.read(bytes: row["bytes"], blob: row["blob"], from: blobs)
+            switch row["part"] as String {
+            case "original": image.original = bytes
+            case "result": image.result = bytes
+            case "before": image.before = bytes
+            default: image.thumbnail = bytes
+            }
+        }
+        return image
     }
 
     public func details(id: String, viewer: Int64?, now: Date) throws -> ImageDetails? {
@@ -56,8 +72,8 @@ public struct SQLiteImageStore: ImageStore {
                 SELECT image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.strength,
                        image.title, image.input_width, image.input_height, image.width, image.height, image.model_sha256,
                        image.duration_ms, image.original_type,
-                       (SELECT length(bytes) FROM image_data WHERE image_id = image.id AND part = 'original') AS original_bytes,
-                       (SELECT length(bytes) FROM image_data WHERE image_id = image.id AND part = 'result') AS result_bytes,
+                       (SELECT coalesce(size, length(bytes)) FROM image_data WHERE image_id = image.id AND part = 'original') AS original_bytes,
+                       (SELECT coalesce(size, length(bytes)) FROM image_data WHERE image_id = image.id AND part = 'result') AS result_bytes,
                        image.like_count, image.created_at, image.expires_at
                 FROM image LEFT JOIN user ON user.id = image.owner_id
                 WHERE image.id = ? AND \(Self.visible)
@@ -66,14 +82,24 @@ public struct SQLiteImageStore: ImageStore {
     }
 
     public func bytes(_ part: ImageBytes.Part, id: String, viewer: Int64?, now: Date) throws -> ImageBytes? {
-        try database.pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT image_data.bytes AS data, image.visibility, image.original_type, image.style, image.title
+        let found = try database.pool.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT image_data.bytes AS data, image_data.blob, image.visibility, image.original_type, image.style, image.title
                 FROM image JOIN image_data ON image_data.image_id = image.id AND image_data.part = ?
                 WHERE image.id = ? AND \(Self.visible)
-                """, arguments: [part.rawValue, id, viewer, now]) else { return nil }
-            return ImageBytes(data: row["data"], visibility: Image.Visibility(rawValue: row["visibility"]) ?? .private,
-                              originalType: row["original_type"], style: row["style"], title: row["title"])
+                """, arguments: [part.rawValue, id, viewer, now])
+        }
+        guard let row = found else { return nil }
+        return ImageBytes(data: try Blobs.read(bytes: row["data"], blob: row["blob"], from: blobs),
+                          visibility: Image.Visibility(rawValue: row["visibility"]) ?? .private,
+                          originalType: row["original_type"], style: row["style"], title: row["title"])
+    }
+
+    public func referencedBlobs(among keys: [String]) throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        return try database.pool.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT blob FROM image_data WHERE blob IN (\(databaseQuestionMarks(count: keys.count)))",
+                                    arguments: StatementArguments(keys)))
         }
     }
 

@@ -23,10 +23,13 @@ extension Job {
 public struct SQLiteJobStore: JobStore {
     public let database: AppDatabase
     public var settings: JobSettings
+    /// Where finished jobs' pictures go, when not into the database.
+    let blobs: (any BlobStore)?
 
-    public init(database: AppDatabase, settings: JobSettings = JobSettings()) {
+    public init(database: AppDatabase, settings: JobSettings = JobSettings(), blobs: (any BlobStore)? = nil) {
         self.database = database
         self.settings = settings
+        self.blobs = blobs
     }
 
     // MARK: Submitting
@@ -161,7 +164,10 @@ public struct SQLiteJobStore: JobStore {
 
     @discardableResult
     public func finish(_ lease: JobLease, _ outcome: JobOutcome, now: Date) throws -> Bool {
-        try database.pool.write { db in
+        // Pictures' bytes go to the object store before the transaction (not holding it open):
+        // if the fence below refuses, they are named by no row and the sweep removes them.
+        if case let .images(images) = outcome { try Blobs.upload(images, to: blobs) }
+        return try database.pool.write { db in
             let (state, error, message, results) = outcome.ending
             // The fence: this UPDATE matches only while the token is ours. Results are written
             // after it, in the same transaction, so they exist exactly when it matched.
@@ -174,7 +180,7 @@ public struct SQLiteJobStore: JobStore {
                                  state.rawValue, now, lease.job.id, lease.token])
             guard db.changesCount == 1 else { return false }
             switch outcome {
-            case let .images(images): try SQLiteImageStore.insert(images, in: db)
+            case let .images(images): try SQLiteImageStore.insert(images, in: db, inObjectStore: blobs != nil)
             case let .movie(movie): try SQLiteMovieStore.insert(movie, now: now, in: db)
             case .failed, .cancelled: break
             }

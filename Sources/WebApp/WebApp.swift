@@ -14,10 +14,9 @@ public final class WebApp: Sendable {
     public let templates: Templates
     let logger: Logger
     let server: HTTPServer
-    let images: ImageStore
+    /// The stores, for housekeeping (expiry, the object store's sweep).
+    let stores: Stores
     let jobs: JobStore
-    /// Runs housekeeping on one node at a time (see `Stores.exclusively`).
-    let exclusively: @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool
     /// This process's job workers (none on a web-only node).
     let workers: JobWorkers
     /// `/metrics` on its own listener, when configured.
@@ -54,7 +53,7 @@ public final class WebApp: Sendable {
         let staticFiles = StaticFiles(root: configuration.publicDirectory)
         let openAPI = try OpenAPIDocument(files: staticFiles)
         let app = WebApp(configuration: configuration, router: router, templates: templates, logger: logger,
-                         images: images, jobs: jobStore, exclusively: stores.exclusively, workers: workers,
+                         stores: stores, jobs: jobStore, workers: workers,
                          metricsEndpoint: configuration.metricsPort.map {
                              MetricsEndpoint(metrics: metrics, host: configuration.metricsHost, port: $0, logger: logger)
                          })
@@ -104,13 +103,11 @@ public final class WebApp: Sendable {
         return app
     }
 
-    init(configuration: WebAppConfiguration, router: Router, templates: Templates, logger: Logger, images: ImageStore,
-         jobs: JobStore, exclusively: @escaping @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool,
-         workers: JobWorkers, metricsEndpoint: MetricsEndpoint?) {
+    init(configuration: WebAppConfiguration, router: Router, templates: Templates, logger: Logger, stores: Stores,
+         jobs: JobStore, workers: JobWorkers, metricsEndpoint: MetricsEndpoint?) {
         self.configuration = configuration
-        self.exclusively = exclusively
         self.metricsEndpoint = metricsEndpoint
-        self.images = images
+        self.stores = stores
         self.jobs = jobs
         self.workers = workers
         self.router = router
@@ -126,7 +123,7 @@ public final class WebApp: Sendable {
         try server.start()
         try metricsEndpoint?.start()
         workers.start()
-        let timer = Self.purgeTimer(images, jobs: jobs, exclusively: exclusively, logger: logger)
+        let timer = Self.purgeTimer(stores, jobs: jobs, logger: logger)
         purgeLock.withLock { _ in purgeTimer = timer }
         timer.resume()
     }
@@ -143,24 +140,39 @@ public final class WebApp: Sendable {
     /// How long an ended job's page and status stay readable (its results stay regardless).
     static let jobRetention: TimeInterval = 3600
 
+    /// How old bytes in the object store must be before the sweep may remove them unnamed:
+    /// far longer than any upload takes between storing the bytes and committing the rows.
+    static let blobGrace: TimeInterval = 3600
+
     /// Every minute, off the connection threads: anonymous results past their expiry go (reads
-    /// already hide them; this frees the space), and so do jobs that ended over an hour ago.
-    /// With several nodes on one database, whichever takes the task's lock first does it.
-    static func purgeTimer(_ images: ImageStore, jobs: JobStore,
-                           exclusively: @escaping @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool,
-                           logger: Logger) -> DispatchSourceTimer {
+    /// already hide them; this frees the space), and so do jobs that ended over an hour ago;
+    /// every tenth minute, with an object store, the bytes no row names any more. With several
+    /// nodes on one database, whichever takes the task's lock first does it.
+    static func purgeTimer(_ stores: Stores, jobs: JobStore, logger: Logger) -> DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "artworker.purge", qos: .utility))
         timer.schedule(deadline: .now(), repeating: 60, leeway: .seconds(5))
+        // Only the timer's own serial queue touches it.
+        nonisolated(unsafe) var ticks = 0
         timer.setEventHandler {
             do {
-                _ = try exclusively("expiry-sweep") {
-                    let removed = try images.purgeExpired()
+                _ = try stores.exclusively("expiry-sweep") {
+                    let removed = try stores.images.purgeExpired()
                     if removed > 0 { logger.info("removed expired anonymous results", metadata: ["count": "\(removed)"]) }
                     let forgotten = try jobs.purge(finishedBefore: Date().addingTimeInterval(-jobRetention))
                     if forgotten > 0 { logger.debug("forgot ended jobs", metadata: ["count": "\(forgotten)"]) }
                 }
             } catch {
                 logger.error("purging expired results failed", metadata: ["error": "\(error)"])
+            }
+            ticks += 1
+            guard stores.blobs != nil, ticks % 10 == 1 else { return }
+            do {
+                _ = try stores.exclusively("blob-sweep") {
+                    let swept = try stores.sweepBlobs(grace: blobGrace)
+                    if swept > 0 { logger.info("removed pictures' bytes no row names", metadata: ["count": "\(swept)"]) }
+                }
+            } catch {
+                logger.error("sweeping the object store failed", metadata: ["error": "\(error)"])
             }
         }
         return timer

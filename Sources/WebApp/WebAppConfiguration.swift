@@ -12,6 +12,10 @@ public struct WebAppConfiguration: Sendable {
     /// that database instead of the SQLite file in `dataDirectory`. libpq reads it, so several
     /// hosts and `target_session_attrs=read-write` work as its documentation says.
     public var databaseURL: String?
+    /// An S3-compatible object store for pictures' bytes (`s3://BUCKET?endpoint=…&region=…`,
+    /// ARTWORKER_BLOB_URL; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or
+    /// nil: in the database.
+    public var blobURL: String?
     /// Static files served under /static/.
     public var publicDirectory = URL(fileURLWithPath: "Public")
     public var templatesDirectory = URL(fileURLWithPath: "Templates")
@@ -53,7 +57,8 @@ public struct WebAppConfiguration: Sendable {
     /// The address people reach the service at, e.g. "https://art.example.org" (no trailing
     /// slash): what "Copy link" and link previews give out. Without it, the request's Host.
     public var publicURL: String?
-    /// The environment the service started with (ARTWORKER_JWT_SECRET is read from it).
+    /// The environment the service started with (ARTWORKER_JWT_SECRET and the object store's
+    /// credentials are read from it).
     public var environment: [String: String] = [:]
 
     public init() {}
@@ -74,6 +79,13 @@ public struct WebAppConfiguration: Sendable {
                                          + "leave it unset for the SQLite file in the data folder")
             }
             databaseURL = url
+        }
+        if let url = environment["ARTWORKER_BLOB_URL"], !url.isEmpty {
+            guard url.hasPrefix("s3://") else {
+                throw ConfigurationError("ARTWORKER_BLOB_URL must be an S3 URL (s3://BUCKET?endpoint=https://HOST&region=REGION); "
+                                         + "leave it unset to keep pictures in the database")
+            }
+            blobURL = url
         }
         if let n = try number("ARTWORKER_MAX_CONNECTIONS") { server.maxConnections = Int(n) }
         if let n = try number("ARTWORKER_MAX_BODY_BYTES") { server.limits.maxBodyBytes = Int(n) }

@@ -1,3 +1,4 @@
+import BlobS3
 import Foundation
 import StorageCore
 import StoragePostgres
@@ -97,6 +98,41 @@ struct MigrateStorageTests {
         let second = try CLI.run(["migrate-storage", "--from", "sqlite:\(data.path)/artworker.sqlite", "--to", url])
         #expect(second.status == 0 && second.stdout.contains("done: every table has the same rows on both sides; 0 rows added by this run"),
                 "\(second.stdout)\(second.stderr)")
+    }
+
+    @Test("with --blobs the pictures' bytes go to the object store, rows name them, and the check reads them back",
+          .enabled(if: postgresURL != nil && ProcessInfo.processInfo.environment["ARTWORKER_TEST_S3_ENDPOINT"] != nil,
+                   "no PostgreSQL or no S3 server for the tests"))
+    func intoObjectStore() throws {
+        let data = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let (url, drop) = try schema()
+        defer { drop() }
+        let endpoint = try #require(ProcessInfo.processInfo.environment["ARTWORKER_TEST_S3_ENDPOINT"])
+        let blobURL = "s3://m-\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))?endpoint=\(endpoint)&region=us-east-1"
+        let blobs = try S3BlobStore(url: blobURL, environment: ProcessInfo.processInfo.environment)
+        try blobs.createBucket()
+        let sqlite = try AppDatabase.open(directory: data).stores()
+        let owner = try #require(try sqlite.users.create(username: "sophie", passwordHash: "$2b$04$" + String(repeating: "s", count: 53)).id)
+        let picture = Data((0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        let image = Image(id: Image.newID(), ownerID: owner, visibility: .private, style: "hosoda", strength: 80, inputWidth: 8, inputHeight: 8,
+                          width: 8, height: 8, modelSHA256: String(repeating: "ef", count: 32), durationMS: 5, original: picture,
+                          originalType: "image/png", result: Data([2]), thumbnail: Data([3]), before: Data([4]))
+        try sqlite.images.insert(image)
+
+        let first = try CLI.run(["migrate-storage", "--from", "sqlite:\(data.path)", "--to", url, "--blobs", blobURL])
+        #expect(first.status == 0 && first.stdout.contains("verified image_data pictures: 4 rows"), "\(first.stdout)\(first.stderr)")
+        #expect(Set(try blobs.list(prefix: Blobs.imagePrefix).map(\.key)) == Set(["original", "result", "thumbnail", "before"].map {
+            Blobs.key(image: image.id, part: $0)
+        }))
+        let postgres = try PostgresDatabase(url: url)
+        #expect(try postgres.execute("SELECT count(*) AS n FROM image_data WHERE blob IS NOT NULL AND octet_length(bytes) = 0").first?.int("n") == 4)
+        #expect(try postgres.stores(blobs: blobs).images.find(id: image.id, viewer: owner)?.original == picture)
+        #expect(try postgres.stores(blobs: blobs).images.details(id: image.id, viewer: owner)?.originalBytes == picture.count)
+        let second = try CLI.run(["migrate-storage", "--from", "sqlite:\(data.path)", "--to", url, "--blobs", blobURL])
+        #expect(second.status == 0 && second.stdout.contains("0 rows added by this run"), "\(second.stdout)\(second.stderr)")
+        let wrong = try CLI.run(["migrate-storage", "--from", "sqlite:\(data.path)", "--to", url, "--blobs", "s3://x"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("bucket name"), "\(wrong.stderr)")
     }
 
     @Test("bad arguments and an unreachable server are refused with a sentence and a non-zero exit", arguments: [

@@ -1,3 +1,4 @@
+import BlobS3
 import Foundation
 import StorageCore
 import StoragePostgres
@@ -17,6 +18,8 @@ struct MultiNodeTests {
     /// `make test` names a server only where it could install and start PostgreSQL 15: the same
     /// condition says this test can start a cluster of its own.
     static let postgresAvailable = ProcessInfo.processInfo.environment["ARTWORKER_TEST_DATABASE_URL"].map { !$0.isEmpty } ?? false
+    /// The S3 server `make test` started, if it could: pictures then go there.
+    static let s3Endpoint = ProcessInfo.processInfo.environment["ARTWORKER_TEST_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
 
     /// A cluster of this test's own: started, crash-restarted and removed by the script.
     final class Cluster: Sendable {
@@ -76,18 +79,26 @@ struct MultiNodeTests {
         var retryAfter: String?
     }
 
-    @Test("2 web nodes and 3 workers on one PostgreSQL: 50 conversions through both nodes, a worker SIGKILLed every 3 s, the database crash-restarted mid-run",
+    @Test("2 web nodes and 3 workers on one PostgreSQL (and the S3 server): 50 conversions through both nodes, a worker SIGKILLed every 3 s, the database crash-restarted mid-run",
           .enabled(if: postgresAvailable, "no PostgreSQL 15 here (make test says why)"))
     func webNodesAndWorkers() throws {
         let cluster = try Cluster()
         defer { cluster.remove() }
         let folder = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let environment = JobProcessTests.environment.merging([
+        var environment = JobProcessTests.environment.merging([
             "ARTWORKER_DATABASE_URL": cluster.url,
             "ARTWORKER_JWT_SECRET": String(repeating: "multi-node test secret ", count: 2),
             "ARTWORKER_MAX_QUEUED": "60", "ARTWORKER_MAX_QUEUED_PER_MEMBER": "60",
         ]) { $1 }
+        // Pictures in the S3 server `make test` started, in a bucket of this test's own.
+        var blobs: S3BlobStore?
+        if let endpoint = Self.s3Endpoint {
+            let url = "s3://n-\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))?endpoint=\(endpoint)&region=us-east-1"
+            blobs = try S3BlobStore(url: url, environment: ProcessInfo.processInfo.environment)
+            try blobs?.createBucket()
+            environment["ARTWORKER_BLOB_URL"] = url
+        }
         // Each node has a data folder of its own: nothing in it is shared, and nothing needs to be.
         var nodes: [(Process, Int)] = []
         defer { for (node, _) in nodes where node.isRunning { kill(node.processIdentifier, SIGKILL); node.waitUntilExit() } }
@@ -174,6 +185,16 @@ struct MultiNodeTests {
         let database = try PostgresDatabase(url: cluster.url, maxConnections: 1, migrate: false)
         #expect(try database.execute("SELECT count(*) AS n FROM image").first?.int("n") == 50)
         #expect(try database.stores().jobs().orphanedInputs() == 0)
+        if let blobs {
+            // Killed workers left bytes no row names; after the sweep the bucket holds exactly
+            // the parts the rows name: 4 per picture.
+            let sweep = try CLI.run(["sweep-blobs", "--grace", "0"], environment: environment)
+            #expect(sweep.status == 0, "\(sweep.stderr)")
+            let named = Set(try database.execute("SELECT blob FROM image_data").all.map { try $0.string("blob") })
+            let stored = Set(try blobs.list(prefix: Blobs.imagePrefix).map(\.key))
+            #expect(named.count == 200 && stored == named, "\(stored.subtracting(named).count) unnamed, \(named.subtracting(stored).count) missing")
+            print("multi-node: \(sweep.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
 
         // While the database was away the nodes answered 503 with Retry-After, and only then:
         // from the crash until at most 5 s after it was back. Nothing else went wrong.

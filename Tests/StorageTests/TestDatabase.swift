@@ -22,22 +22,25 @@ enum Backend: String, Sendable, CustomTestStringConvertible {
 final class TestDatabase: Sendable {
     let backend: Backend
     let stores: Stores
-    private let open: @Sendable () throws -> Stores
+    private let open: @Sendable ((any BlobStore)?) throws -> Stores
+    private let blobs: (any BlobStore)?
     private let rows: @Sendable (String) throws -> Int
     private let cleanup: @Sendable () -> Void
 
-    init(_ backend: Backend) throws {
+    /// With `blobs`, pictures' bytes go to that object store.
+    init(_ backend: Backend, blobs: (any BlobStore)? = nil) throws {
         self.backend = backend
+        self.blobs = blobs
         switch backend {
         case .sqlite:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-db-\(UUID().uuidString)")
             let database = try AppDatabase.open(directory: dir)
-            open = { try AppDatabase.open(directory: dir).stores() }
+            open = { try AppDatabase.open(directory: dir).stores(blobs: $0) }
             rows = { table in
                 try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table == "account" ? "user" : table)") ?? -1 }
             }
             cleanup = { try? FileManager.default.removeItem(at: dir) }
-            stores = database.stores()
+            stores = database.stores(blobs: blobs)
         case .postgres:
             let base = try #require(Backend.postgresURL)
             let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -45,10 +48,10 @@ final class TestDatabase: Sendable {
             try admin.execute("CREATE SCHEMA \(schema)")
             let url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
             let database = try PostgresDatabase(url: url)
-            open = { try PostgresDatabase(url: url).stores() }
+            open = { try PostgresDatabase(url: url).stores(blobs: $0) }
             rows = { table in try database.execute("SELECT count(*) AS n FROM \(table)").first?.int("n") ?? -1 }
             cleanup = { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
-            stores = database.stores()
+            stores = database.stores(blobs: blobs)
         }
     }
 
@@ -57,7 +60,10 @@ final class TestDatabase: Sendable {
     func close() { cleanup() }
 
     /// The same database through new connections, as after a restart or from another node.
-    func reopen() throws -> Stores { try open() }
+    func reopen() throws -> Stores { try open(blobs) }
+
+    /// The same database opened as a node without the object store's setting would.
+    func reopenWithoutBlobs() throws -> Stores { try open(nil) }
 
     /// Rows in a table (the account table is `user` in SQLite, `account` in PostgreSQL).
     func count(_ table: String) throws -> Int { try rows(table) }

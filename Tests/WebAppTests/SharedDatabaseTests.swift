@@ -1,4 +1,6 @@
+import BlobS3
 import Foundation
+import StorageCore
 import StoragePostgres
 import Testing
 import TestSupport
@@ -80,6 +82,57 @@ struct SharedDatabaseTests {
             Issue.record("a node started on a shared database without ARTWORKER_JWT_SECRET")
         } catch {
             #expect("\(error)".contains("set ARTWORKER_JWT_SECRET"), "\(error)")
+        }
+    }
+
+    @Test("pictures in an object store: a conversion's parts are stored there, served from there, and the database keeps none",
+          .enabled(if: ProcessInfo.processInfo.environment["ARTWORKER_TEST_S3_ENDPOINT"] != nil, "no S3 server for the tests"))
+    func objectStore() throws {
+        let endpoint = try #require(ProcessInfo.processInfo.environment["ARTWORKER_TEST_S3_ENDPOINT"])
+        let bucket = "w-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let url = "s3://\(bucket)?endpoint=\(endpoint)&region=us-east-1"
+        let blobs = try S3BlobStore(url: url, environment: ProcessInfo.processInfo.environment)
+        try blobs.createBucket()
+        let (app, data) = try startApp { c in
+            c.blobURL = url
+            c.environment = ProcessInfo.processInfo.environment
+        }
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let client = try LoopbackClient(port: app.port)
+        let credentials = #"{"username":"Ponyo","password":"a goldfish by the sea"}"#
+        #expect(try client.json("POST", "/api/v1/auth/signup", body: credentials).status == 201)
+        let token = try #require(object(try client.json("POST", "/api/v1/auth/login", body: credentials))["token"] as? String)
+        let photo = try SharedData.bytes("testdata/photos/coffee.png")
+        let body = MultipartBody(files: [("coffee.png", photo)], fields: [("style", "hayao"), ("max_side", "96")])
+        client.send(Array(("POST /api/v1/conversions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: multipart/form-data; boundary=\(MultipartBody.boundary)\r\nContent-Length: \(body.bytes.count)\r\n\r\n").utf8) + body.bytes)
+        let id = try #require(object(try client.response())["id"] as? String)
+        var status: [String: Any] = [:]
+        #expect(eventually(within: 60) {
+            status = (try? object(client.json("GET", "/api/v1/conversions/\(id)", token: token))) ?? [:]
+            return status["status"] as? String == "done"
+        }, "\(status)")
+        let image = try #require((status["images"] as? [String])?.first)
+        let keys = Set(try blobs.list(prefix: Blobs.imagePrefix).map(\.key))
+        #expect(keys == Set(["original", "result", "thumbnail", "before"].map { Blobs.key(image: image, part: $0) }))
+        client.send("GET /api/v1/images/\(image)/result HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(token)\r\n\r\n")
+        let result = try client.response()
+        #expect(result.status == 200 && result.bodyBytes.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        #expect(try blobs.get(Blobs.key(image: image, part: "result")) == Data(result.bodyBytes))
+    }
+
+    @Test("an object store that is not there is named at start")
+    func objectStoreUnreachable() throws {
+        do {
+            let (app, data) = try startApp { c in
+                c.blobURL = "s3://pictures?endpoint=http://127.0.0.1:1&region=us-east-1"
+                c.environment = ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"]
+            }
+            app.shutdown()
+            try? FileManager.default.removeItem(at: data)
+            Issue.record("a node started without its object store")
+        } catch {
+            #expect("\(error)".contains("cannot use the object store at ARTWORKER_BLOB_URL"), "\(error)")
         }
     }
 
