@@ -175,5 +175,17 @@ public struct ImageBytes: Sendable {
 }
 
 /// The orders the public gallery offers.
-public enum PublicOrder: String, Sendable, CaseIterable { case newest, likes, style }
+public enum PublicOrder: String, Sendable, CaseIterable {
+    case newest, likes, style
+
+    /// The ORDER BY of a public listing, the same SQL in both backends; the id last, so pages
+    /// never overlap or skip.
+    public var orderBy: String {
+        switch self {
+        case .newest: "image.created_at DESC, image.id"
+        case .likes: "image.like_count DESC, image.created_at DESC, image.id"
+        case .style: "image.style, image.created_at DESC, image.id"
+        }
+    }
+}
 

@@ -137,14 +137,9 @@ public struct PostgresImageStore: ImageStore {
     }
 
     public func listPublic(order: PublicOrder, style: String?, page: Int) throws -> ImagePage {
-        let orderBy = switch order {
-        case .newest: "image.created_at DESC, image.id"
-        case .likes: "image.like_count DESC, image.created_at DESC, image.id"
-        case .style: "image.style, image.created_at DESC, image.id"
-        }
-        return try self.page(sql: """
+        try self.page(sql: """
             SELECT \(Self.summaryColumns) FROM image JOIN account ON account.id = image.owner_id
-            WHERE image.visibility = 'public' \(style == nil ? "" : "AND image.style = $1") ORDER BY \(orderBy)
+            WHERE image.visibility = 'public' \(style == nil ? "" : "AND image.style = $1") ORDER BY \(order.orderBy)
             """, style.map { [$0] } ?? [], page: page)
     }
 

@@ -126,14 +126,9 @@ public struct SQLiteImageStore: ImageStore {
     }
 
     public func listPublic(order: PublicOrder, style: String?, page: Int) throws -> ImagePage {
-        let orderBy = switch order {
-        case .newest: "image.created_at DESC, image.id"
-        case .likes: "image.like_count DESC, image.created_at DESC, image.id"
-        case .style: "image.style, image.created_at DESC, image.id"
-        }
-        return try self.page(sql: """
+        try self.page(sql: """
             SELECT \(Self.summaryColumns) FROM image JOIN user ON user.id = image.owner_id
-            WHERE image.visibility = 'public' \(style == nil ? "" : "AND image.style = ?") ORDER BY \(orderBy)
+            WHERE image.visibility = 'public' \(style == nil ? "" : "AND image.style = ?") ORDER BY \(order.orderBy)
             """, arguments: StatementArguments(style.map { [$0] } ?? []), page: page)
     }
 
