@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WebApp
 
 /// A failure the command line reports as one plain sentence (exit status 1).
 struct CLIError: Error, CustomStringConvertible {
@@ -39,5 +40,16 @@ func writeFileAtomically(_ path: String, bytes: [UInt8]) throws {
         try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
         throw CLIError("\(path): cannot be written (\(error.localizedDescription))")
+    }
+}
+
+extension WebAppConfiguration {
+    /// The service's settings as a command that reads its database sees them: the ARTWORKER_*
+    /// environment, then the command's `--data` folder, if given.
+    static func forCommand(data: String?) throws -> WebAppConfiguration {
+        var configuration = WebAppConfiguration()
+        try configuration.apply(environment: ProcessInfo.processInfo.environment)
+        if let data { configuration.dataDirectory = URL(fileURLWithPath: data) }
+        return configuration
     }
 }

@@ -20,11 +20,9 @@ struct JobsCommand: ParsableCommand {
         var data: String?
 
         func run() throws {
-            var configuration = WebAppConfiguration()
             let counts: [Job.Kind: [Job.State: Int]]
             do {
-                try configuration.apply(environment: ProcessInfo.processInfo.environment)
-                if let data { configuration.dataDirectory = URL(fileURLWithPath: data) }
+                let configuration = try WebAppConfiguration.forCommand(data: data)
                 let file = configuration.dataDirectory.appendingPathComponent("artworker.sqlite").path
                 guard configuration.databaseURL != nil || FileManager.default.fileExists(atPath: file) else {
                     throw CLIError("\(configuration.dataDirectory.path): no database here (start `artworker serve` once, or name the folder with --data)")

@@ -91,10 +91,8 @@ struct PaletteCommand: ParsableCommand {
 
         func run() throws {
             let bytes = try readFile(file, limit: 16_000_000)
-            var configuration = WebAppConfiguration()
             do {
-                try configuration.apply(environment: ProcessInfo.processInfo.environment)
-                if let data { configuration.dataDirectory = URL(fileURLWithPath: data) }
+                let configuration = try WebAppConfiguration.forCommand(data: data)
                 let (id, colours) = try MovieImport.colourFile(bytes, filename: URL(fileURLWithPath: file).lastPathComponent, title: title,
                                                                year: year, director: director, notes: notes, owner: owner,
                                                                configuration: configuration)

@@ -21,10 +21,8 @@ struct SweepBlobsCommand: ParsableCommand {
     }
 
     func run() throws {
-        var configuration = WebAppConfiguration()
         do {
-            try configuration.apply(environment: ProcessInfo.processInfo.environment)
-            if let data { configuration.dataDirectory = URL(fileURLWithPath: data) }
+            let configuration = try WebAppConfiguration.forCommand(data: data)
             guard configuration.blobURL != nil else {
                 throw CLIError("ARTWORKER_BLOB_URL is not set: pictures are in the database, and there is nothing to sweep")
             }
