@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "StorageSQLite", targets: ["StorageSQLite"]),
         .library(name: "StoragePostgres", targets: ["StoragePostgres"]),
         .library(name: "BlobS3", targets: ["BlobS3"]),
+        .library(name: "Video", targets: ["Video"]),
     ],
     dependencies: [
         // Subcommands, help and validation for the `artworker` command line.
@@ -44,6 +45,10 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
         // libcurl (libcurl4-openssl-dev): the S3-compatible object store, signed by curl (SigV4).
         .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+        // FFmpeg's libraries (libavformat-dev, libavcodec-dev, libswscale-dev, libswresample-dev)
+        // and giflib (libgif-dev): clips and animated GIFs in and out, in-process.
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
+        .systemLibrary(name: "CGif", path: "Sources/CGif"),
 
         // The one HTML escaper (per Unicode scalar) for templates, SVG and hand-built markup.
         .target(name: "Markup"),
@@ -51,6 +56,9 @@ let package = Package(
             name: "ImageIO",
             dependencies: ["CTurboJPEG", "CPNG"]
         ),
+        // Moving pictures: clips and GIFs decoded to RGB frames, sampled, encoded again (MP4 with
+        // its audio, GIF), and the flicker reducer; knows nothing about the model.
+        .target(name: "Video", dependencies: ["ImageIO", "CFFmpeg", "CGif"]),
         // Colour spaces and distances, k-means, scene and movie palettes.
         .target(name: "Palette", dependencies: ["ImageIO", "Markup"]),
         // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
@@ -83,7 +91,7 @@ let package = Package(
         .target(name: "Localization"),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "ImageIO", "CartoonGAN", "Palette", "Markup", "CZlib", "Localization",
+            "HTTPServer", "Auth", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "ImageIO", "CartoonGAN", "Palette", "Video", "Markup", "CZlib", "Localization",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -92,14 +100,14 @@ let package = Package(
         .executableTarget(
             name: "artworker",
             dependencies: [
-                "ImageIO", "Kernels", "CartoonGAN", "Palette", "StorageCore", "StorageSQLite", "StoragePostgres", "StorageMigration", "BlobS3", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
+                "ImageIO", "Kernels", "CartoonGAN", "Palette", "Video", "StorageCore", "StorageSQLite", "StoragePostgres", "StorageMigration", "BlobS3", "WebApp", "HTTPServer", "CTurboJPEG", "CPNG", "CZlib", "CXCrypt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Shared test data and a seeded random source, for the test targets only.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Video", "ImageIO"], path: "Tests/TestSupport"),
         .testTarget(name: "MarkupTests", dependencies: ["Markup"]),
         .testTarget(
             name: "ImageIOTests",
@@ -116,6 +124,10 @@ let package = Package(
         .testTarget(
             name: "CartoonGANTests",
             dependencies: ["CartoonGAN", "Kernels", "ImageIO", "TestSupport"]
+        ),
+        .testTarget(
+            name: "VideoTests",
+            dependencies: ["Video", "ImageIO", "TestSupport"]
         ),
         .testTarget(
             name: "HTTPServerTests",
@@ -135,12 +147,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WebAppTests",
-            dependencies: ["WebApp", "HTTPServer", "TestSupport", "Localization", "ImageIO", "CartoonGAN", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "Palette", "Markup", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["WebApp", "HTTPServer", "TestSupport", "Localization", "ImageIO", "CartoonGAN", "Video", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "Palette", "Markup", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ArtworkerCLITests",
-            dependencies: ["artworker", "ImageIO", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["artworker", "ImageIO", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "TestSupport", "Video", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )
@@ -152,7 +164,7 @@ if Context.environment["ARTWORKER_FUZZ"] == "1" {
     let fuzzTargets: [(String, [Target.Dependency])] = [
         ("FuzzRequestHead", ["HTTPServer"]), ("FuzzChunked", ["HTTPServer"]), ("FuzzMultipart", ["HTTPServer"]),
         ("FuzzCookies", ["HTTPServer"]), ("FuzzZip", ["WebApp"]), ("FuzzColourCSV", ["Palette"]),
-        ("FuzzJPEG", ["ImageIO"]), ("FuzzPNG", ["ImageIO"]), ("FuzzJWT", ["Auth"]),
+        ("FuzzJPEG", ["ImageIO"]), ("FuzzPNG", ["ImageIO"]), ("FuzzJWT", ["Auth"]), ("FuzzClip", ["Video", "ImageIO"]),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport",
                                    swiftSettings: [.enableExperimentalFeature("Extern")]))

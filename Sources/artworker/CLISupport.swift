@@ -12,6 +12,12 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
 }
 
+/// A progress line on standard error, rewritten in place (a terminal shows one line that
+/// counts up); `done` ends it.
+func printProgress(_ message: String, done: Bool = false) {
+    FileHandle.standardError.write(Data(("\r" + message + (done ? "\n" : "")).utf8))
+}
+
 /// Reads a whole file, refusing anything larger than `limit` before reading it.
 func readFile(_ path: String, limit: Int) throws -> [UInt8] {
     let url = URL(fileURLWithPath: path)

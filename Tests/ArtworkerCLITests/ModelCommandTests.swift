@@ -2,6 +2,7 @@ import Foundation
 import ImageIO
 import Testing
 import TestSupport
+import Video
 
 @Suite("artworker import-weights and cartoonize")
 struct ModelCommandTests {
@@ -95,6 +96,38 @@ struct ModelCommandTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test("a clip with sound, and a GIF with a poster; a clip named for a photo, or too long, is refused")
+    func clips() throws {
+        let weights = try Self.importedWeights("hayao")
+        defer { try? FileManager.default.removeItem(at: weights) }
+        let clip = weights.appendingPathComponent("walk.mp4"), gif = weights.appendingPathComponent("loop.gif")
+        try Data(try TestClip.make(seconds: 1, rate: FrameRate(24), width: 64, height: 48, audio: true)).write(to: clip)
+        try Data(try TestClip.gif(frames: 5, hundredths: 10)).write(to: gif)
+        let out = weights.appendingPathComponent("out.mp4")
+        let made = try CLI.run(["cartoonize", clip.path, "-o", out.path, "--weights", weights.path, "--threads", "2"])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.contains("h264 64×48 → 64×48, 12 pictures at 12 fps, 1.00 s with sound"), "\(made.stdout)")
+        let plan = try ClipConverter.plan(Array(try Data(contentsOf: out)), options: ClipOptions())
+        #expect(plan.info.hasAudio && plan.info.frameCount == 12)
+
+        let outGIF = weights.appendingPathComponent("out.gif"), poster = weights.appendingPathComponent("still.png")
+        let looped = try CLI.run(["cartoonize", gif.path, "-o", outGIF.path, "--poster", poster.path, "--weights", weights.path])
+        #expect(looped.status == 0, "\(looped.stderr)")
+        #expect(try ClipConverter.plan(Array(try Data(contentsOf: outGIF)), options: ClipOptions()).info.frameCount == 5)
+        #expect(try ImageDecoder.decode(Array(try Data(contentsOf: poster))).image.width == 48)
+
+        for (arguments, message) in [
+            (["-o", weights.appendingPathComponent("x.png").path], "is a clip: name the output .mp4 or .gif"),
+            (["-o", weights.appendingPathComponent("x.mp4").path, "--max-seconds", "0.5"], "the clip lasts 1 s, the limit is 0.5 s"),
+            (["-o", weights.appendingPathComponent("x.mp4").path, "--fps", "30"], "--fps must be auto, twos or source"),
+        ] {
+            let refused = try CLI.run(["cartoonize", clip.path] + arguments + ["--weights", weights.path])
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: weights.appendingPathComponent("x.png").path))
+            #expect(!FileManager.default.fileExists(atPath: weights.appendingPathComponent("x.mp4").path))
+        }
     }
 
     @Test("a photo smaller than 5×5 is refused with the reason")

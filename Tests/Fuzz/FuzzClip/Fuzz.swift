@@ -1,0 +1,28 @@
+// libFuzzer target: clips and animated GIFs through ClipConverter (the header read, every limit,
+// then decoding, sampling, flicker reduction and encoding with a stand-in for the network).
+// FFmpeg's and giflib's own code is not instrumented; what is found is in how we drive them.
+import Foundation
+import FuzzSupport
+import ImageIO
+import Video
+
+@_cdecl("FuzzClip_main")
+func entry(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, fuzz)
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    // Small limits: the fuzzer looks for crashes, not for long clips.
+    let options = ClipOptions(maxSide: 32, limits: ClipLimits(maxBytes: 1 << 20, maxSeconds: 5, maxOutputFrames: 30,
+                                                              maxDecodedFrames: 120, maxSide: 512, maxPixels: 1 << 18,
+                                                              maxGIFWork: 1 << 22))
+    guard (try? ClipConverter.plan(bytes, options: options)) != nil else { return 0 }
+    if let result = try? ClipConverter.convert(bytes, options: options, workDirectory: FileManager.default.temporaryDirectory,
+                                               process: { $0 }) {
+        precondition(result.frames >= 1 && result.frames <= 30 && !result.mp4.isEmpty)
+    }
+    return 0
+}
