@@ -26,6 +26,12 @@
     var input = form.querySelector("input[type=file]"), drop = form.querySelector(".drop");
     var error = form.querySelector(".file-error"), list = form.querySelector(".previews");
     var maxBytes = Number(form.dataset.maxBytes), maxPhotos = Number(form.dataset.maxPhotos);
+    var maxClipBytes = Number(form.dataset.maxClipBytes) || maxBytes;
+    // A clip (video or animated GIF) goes alone, and is not cropped; its size limit is its own.
+    var isClip = function (f) {
+      return /^video\//.test(f.type) || f.type === "image/gif" || /\.(mp4|mov|m4v|webm|mkv|gif)$/i.test(f.name);
+    };
+    var limitOf = function (f) { return isClip(f) ? maxClipBytes : maxBytes; };
     var editor = cropEditor(form);
     form.querySelector(".drop-hint").hidden = false;
 
@@ -34,10 +40,10 @@
       if (files.length > maxPhotos) { found.push(form.dataset.tooMany); }
       Array.prototype.forEach.call(files, function (f) {
         if (f.size === 0) { found.push(fill(form.dataset.empty, { file: f.name })); }
-        else if (!/^image\/(jpeg|png)$/.test(f.type) && !/\.(jpe?g|png)$/i.test(f.name)) {
+        else if (!/^image\/(jpeg|png)$/.test(f.type) && !/\.(jpe?g|png)$/i.test(f.name) && !isClip(f)) {
           found.push(fill(form.dataset.unsupported, { file: f.name }));
-        } else if (f.size > maxBytes) {
-          found.push(fill(form.dataset.tooLarge, { file: f.name, size: megabytes(f.size), limit: megabytes(maxBytes) }));
+        } else if (f.size > limitOf(f)) {
+          found.push(fill(form.dataset.tooLarge, { file: f.name, size: megabytes(f.size), limit: megabytes(limitOf(f)) }));
         }
       });
       return found;
@@ -47,18 +53,22 @@
       error.textContent = found.join(" ");
       error.hidden = found.length === 0;
       input.setCustomValidity(found.join(" "));
-      list.querySelectorAll("img").forEach(function (img) { URL.revokeObjectURL(img.src); });
+      list.querySelectorAll("img, video").forEach(function (img) { if (img.src) { URL.revokeObjectURL(img.src); } });
       list.textContent = "";
+      var clip = Array.prototype.some.call(files, isClip);
+      // Every picture of a clip is converted: start from the quickest size.
+      if (clip && form.max_side && form.max_side.querySelector("option[value='512']")) { form.max_side.value = "512"; }
       Array.prototype.forEach.call(files, function (f) {
-        var item = document.createElement("li"), img = document.createElement("img"), name = document.createElement("span");
-        img.alt = "";
-        if (f.size > 0 && f.size <= maxBytes) { img.src = URL.createObjectURL(f); }
+        var item = document.createElement("li"), name = document.createElement("span");
+        var img = document.createElement(isClip(f) && f.type !== "image/gif" ? "video" : "img");
+        if (img.tagName === "VIDEO") { img.muted = true; img.preload = "metadata"; } else { img.alt = ""; }
+        if (f.size > 0 && f.size <= limitOf(f)) { img.src = URL.createObjectURL(f); }
         name.textContent = f.name + " · " + megabytes(f.size);
         item.appendChild(img);
         item.appendChild(name);
         list.appendChild(item);
       });
-      editor.load(files.length === 1 && found.length === 0 ? files[0] : null);
+      editor.load(files.length === 1 && found.length === 0 && !clip ? files[0] : null);
     };
     input.addEventListener("change", show);
     ["dragenter", "dragover"].forEach(function (type) {

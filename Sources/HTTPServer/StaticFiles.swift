@@ -86,22 +86,8 @@ public struct StaticFiles: Sendable {
         if request.headers.noneMatchFails(etag) {
             return HTTPResponse(status: .notModified, headers: headers)
         }
-        var range = 0..<size
-        var status = HTTPStatus.ok
-        // Range (RFC 9110 §14.2): one "bytes=" range; If-Range must match the ETag exactly.
-        if let header = request.headers["Range"], request.headers["If-Range"].map({ $0 == etag }) ?? true {
-            switch Self.byteRange(header, size: size) {
-            case .some(.some(let r)):
-                range = r
-                status = .partialContent
-                headers.set("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)")
-            case .some(.none):
-                headers.set("Content-Range", "bytes */\(size)")
-                return HTTPResponse(status: .rangeNotSatisfiable, headers: headers)
-            case .none:
-                break // not a single byte range: serve the whole file (a server MAY ignore Range)
-            }
-        }
+        let (range, status) = Self.selectRange(request: request, etag: etag, size: size, headers: &headers)
+        guard status != .rangeNotSatisfiable else { return HTTPResponse(status: status, headers: headers) }
         if let bytes {
             return HTTPResponse(status: status, headers: headers, body: Array(bytes[range]))
         }
@@ -115,6 +101,25 @@ public struct StaticFiles: Sendable {
             response.stream = stream
         }
         return response
+    }
+
+    /// What of `size` bytes to send: all (200), the one range asked for (206, Content-Range
+    /// set), or nothing (416). Range (RFC 9110 §14.2): one "bytes=" range; If-Range must match
+    /// the ETag exactly.
+    static func selectRange(request: HTTPRequest, etag: String, size: Int, headers: inout HTTPHeaders) -> (Range<Int>, HTTPStatus) {
+        guard let header = request.headers["Range"], request.headers["If-Range"].map({ $0 == etag }) ?? true else {
+            return (0..<size, .ok)
+        }
+        switch byteRange(header, size: size) {
+        case .some(.some(let r)):
+            headers.set("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)")
+            return (r, .partialContent)
+        case .some(.none):
+            headers.set("Content-Range", "bytes */\(size)")
+            return (0..<0, .rangeNotSatisfiable)
+        case .none:
+            return (0..<size, .ok) // not a single byte range: the whole body (a server MAY ignore Range)
+        }
     }
 
     /// `nil`: not a usable single range (ignore it); `.some(nil)`: unsatisfiable; else the range.
@@ -225,5 +230,17 @@ final class SmallFileCache: Sendable {
             state.order.append(path)
             state.bytes += entry.bytes.count
         }
+    }
+}
+
+extension HTTPResponse {
+    /// Bytes held in memory (a stored clip), whole or as the one range asked for, the same way
+    /// static files are answered: players seek with Range requests (RFC 9110 §14).
+    public static func ranged(_ bytes: [UInt8], etag: String, headers: HTTPHeaders, request: HTTPRequest) -> HTTPResponse {
+        var headers = headers
+        headers.set("Accept-Ranges", "bytes")
+        let (range, status) = StaticFiles.selectRange(request: request, etag: etag, size: bytes.count, headers: &headers)
+        guard status != .rangeNotSatisfiable else { return HTTPResponse(status: status, headers: headers) }
+        return HTTPResponse(status: status, headers: headers, body: status == .ok ? bytes : Array(bytes[range]))
     }
 }

@@ -46,11 +46,24 @@ public enum Blobs {
     public static func key(image id: String, part: String) -> String { imagePrefix + id + "/" + part }
 
     /// The parts of an image that are stored, in the order rows are written ("before" only when
-    /// there is one: pictures made before it existed have none).
+    /// there is one: pictures made before it existed have none; "poster" and "animation" only
+    /// for clips).
     public static func parts(of image: Image) -> [(part: String, bytes: Data)] {
         let all: [(part: String, bytes: Data)] = [("original", image.original), ("result", image.result), ("thumbnail", image.thumbnail),
-                                                  ("before", image.before)]
-        return all.filter { !$0.bytes.isEmpty || $0.part != "before" }
+                                                  ("before", image.before), ("poster", image.poster), ("animation", image.animation)]
+        return all.filter { !$0.bytes.isEmpty || ["original", "result", "thumbnail"].contains($0.part) }
+    }
+
+    /// Puts a part read back from its row into the image.
+    public static func set(_ part: String, _ bytes: Data, in image: inout Image) {
+        switch part {
+        case "original": image.original = bytes
+        case "result": image.result = bytes
+        case "before": image.before = bytes
+        case "poster": image.poster = bytes
+        case "animation": image.animation = bytes
+        default: image.thumbnail = bytes
+        }
     }
 
     /// Stores every part of `images` in the object store, before their rows are committed.

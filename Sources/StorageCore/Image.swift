@@ -4,10 +4,13 @@ import Foundation
 /// pictures (table `image_data`, one row per part, so small rows list fast).
 public struct Image: Codable, Sendable, Equatable {
     public enum Visibility: String, Codable, Sendable { case `private`, `public`, anonymous }
+    /// What the result is: a picture, a clip (MP4), or a clip made from an animated GIF (MP4 and GIF).
+    public enum Media: String, Codable, Sendable { case image, video, gif }
 
     public var id: String
     public var ownerID: Int64?
     public var visibility: Visibility
+    public var media: Media = .image
     public var style: String
     public var strength: Int
     public var inputWidth: Int
@@ -24,6 +27,10 @@ public struct Image: Codable, Sendable, Equatable {
     /// The photo as the generator saw it (the result's size, JPEG): what a before/after shows,
     /// rather than a multi-megabyte original. Empty for pictures made before v10.
     public var before = Data()
+    /// A clip's still (PNG, the result's size), for pages and `?format=png|jpeg`; empty for pictures.
+    public var poster = Data()
+    /// A GIF clip's result as an animated GIF; empty otherwise.
+    public var animation = Data()
     /// The uploaded file's name without extension (may be empty); names downloads.
     public var title: String = ""
     public var likeCount: Int = 0
@@ -33,7 +40,7 @@ public struct Image: Codable, Sendable, Equatable {
     public var visitor: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, visibility, style, strength, width, height, title, visitor
+        case id, visibility, media, style, strength, width, height, title, visitor
         case ownerID = "owner_id", inputWidth = "input_width", inputHeight = "input_height"
         case modelSHA256 = "model_sha256", durationMS = "duration_ms", originalType = "original_type"
         case likeCount = "like_count", createdAt = "created_at", expiresAt = "expires_at"
@@ -42,8 +49,12 @@ public struct Image: Codable, Sendable, Equatable {
     public init(id: String, ownerID: Int64?, visibility: Visibility, style: String, strength: Int,
                 inputWidth: Int, inputHeight: Int, width: Int, height: Int, modelSHA256: String, durationMS: Int,
                 original: Data, originalType: String, result: Data, thumbnail: Data, before: Data = Data(), title: String = "",
-                likeCount: Int = 0, createdAt: Date = Date(), expiresAt: Date? = nil, visitor: String? = nil) {
+                likeCount: Int = 0, createdAt: Date = Date(), expiresAt: Date? = nil, visitor: String? = nil,
+                media: Media = .image, poster: Data = Data(), animation: Data = Data()) {
         self.id = id
+        self.media = media
+        self.poster = poster
+        self.animation = animation
         self.ownerID = ownerID
         self.visibility = visibility
         self.style = style
@@ -125,6 +136,7 @@ public struct ImageDetails: Codable, Sendable, Equatable {
     public var ownerID: Int64?
     public var ownerName: String?
     public var visibility: Image.Visibility
+    public var media: Image.Media
     public var style: String
     public var strength: Int
     public var title: String
@@ -142,7 +154,7 @@ public struct ImageDetails: Codable, Sendable, Equatable {
     public var expiresAt: Date?
 
     enum CodingKeys: String, CodingKey {
-        case id, visibility, style, strength, title, width, height
+        case id, visibility, media, style, strength, title, width, height
         case ownerID = "owner_id", ownerName = "owner_name", inputWidth = "input_width", inputHeight = "input_height"
         case modelSHA256 = "model_sha256", durationMS = "duration_ms", originalType = "original_type"
         case originalBytes = "original_bytes", resultBytes = "result_bytes"
@@ -151,7 +163,9 @@ public struct ImageDetails: Codable, Sendable, Equatable {
 
     public init(id: String, ownerID: Int64?, ownerName: String?, visibility: Image.Visibility, style: String, strength: Int,
                 title: String, inputWidth: Int, inputHeight: Int, width: Int, height: Int, modelSHA256: String, durationMS: Int,
-                originalType: String, originalBytes: Int, resultBytes: Int, likeCount: Int, createdAt: Date, expiresAt: Date?) {
+                originalType: String, originalBytes: Int, resultBytes: Int, likeCount: Int, createdAt: Date, expiresAt: Date?,
+                media: Image.Media = .image) {
+        self.media = media
         (self.id, self.ownerID, self.ownerName, self.visibility, self.style) = (id, ownerID, ownerName, visibility, style)
         (self.strength, self.title, self.inputWidth, self.inputHeight) = (strength, title, inputWidth, inputHeight)
         (self.width, self.height, self.modelSHA256, self.durationMS) = (width, height, modelSHA256, durationMS)
@@ -162,7 +176,7 @@ public struct ImageDetails: Codable, Sendable, Equatable {
 
 /// One stored picture's bytes with what a response needs to label and cache them.
 public struct ImageBytes: Sendable {
-    public enum Part: String, Sendable { case original, result, thumbnail, before }
+    public enum Part: String, Sendable { case original, result, thumbnail, before, poster, animation }
     public var data: Data
     public var visibility: Image.Visibility
     public var originalType: String

@@ -33,7 +33,7 @@ public enum StorageCopy {
         // like_count starts at 0: the trigger counts the likes as they are copied.
         Table(sqlite: "image", postgres: "image",
               columns: ["id", "owner_id", "visibility", "style", "strength", "input_width", "input_height", "width", "height",
-                        "model_sha256", "duration_ms", "original_type", "title", "like_count", "created_at", "expires_at", "visitor"],
+                        "model_sha256", "duration_ms", "original_type", "title", "like_count", "created_at", "expires_at", "visitor", "media"],
               order: "created_at, id", fixed: ["like_count": "0"]),
         Table(sqlite: "image_data", postgres: "image_data", columns: ["image_id", "part", "bytes", "blob", "size"], order: "image_id, part"),
         Table(sqlite: "image_like", postgres: "image_like", columns: ["image_id", "user_id", "created_at"], order: "image_id, user_id"),

@@ -7,13 +7,16 @@ extension Image {
         guard let visibility = Visibility(rawValue: try row.string("visibility")) else {
             throw PostgresRow.DecodeError(column: "visibility", type: "an image visibility")
         }
+        guard let media = Media(rawValue: try row.string("media")) else {
+            throw PostgresRow.DecodeError(column: "media", type: "an image medium")
+        }
         self.init(id: try row.string("id"), ownerID: try row.int64(optional: "owner_id"), visibility: visibility,
                   style: try row.string("style"), strength: try row.int("strength"), inputWidth: try row.int("input_width"),
                   inputHeight: try row.int("input_height"), width: try row.int("width"), height: try row.int("height"),
                   modelSHA256: try row.string("model_sha256"), durationMS: try row.int("duration_ms"), original: Data(),
                   originalType: try row.string("original_type"), result: Data(), thumbnail: Data(), title: try row.string("title"),
                   likeCount: try row.int("like_count"), createdAt: try row.date("created_at"),
-                  expiresAt: try row.date(optional: "expires_at"), visitor: try row.string(optional: "visitor"))
+                  expiresAt: try row.date(optional: "expires_at"), visitor: try row.string(optional: "visitor"), media: media)
     }
 }
 
@@ -46,11 +49,11 @@ public struct PostgresImageStore: ImageStore {
         for image in images {
             try c.execute("""
                 INSERT INTO image (id, owner_id, visibility, style, strength, input_width, input_height, width, height,
-                                   model_sha256, duration_ms, original_type, title, like_count, created_at, expires_at, visitor)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                   model_sha256, duration_ms, original_type, title, like_count, created_at, expires_at, visitor, media)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
                 """, [image.id, image.ownerID, image.visibility.rawValue, image.style, image.strength, image.inputWidth,
                       image.inputHeight, image.width, image.height, image.modelSHA256, image.durationMS, image.originalType,
-                      image.title, image.likeCount, image.createdAt, image.expiresAt, image.visitor])
+                      image.title, image.likeCount, image.createdAt, image.expiresAt, image.visitor, image.media.rawValue])
             for (part, bytes) in Blobs.parts(of: image) {
                 if inObjectStore {
                     try c.execute("INSERT INTO image_data (image_id, part, bytes, blob, size) VALUES ($1, $2, '', $3, $4)",
@@ -77,13 +80,8 @@ public struct PostgresImageStore: ImageStore {
         var image = found.0
         // Bytes from the object store are read after the transaction, on no connection.
         for part in found.1 {
-            let bytes = try Blobs.read(bytes: try part.data("bytes"), blob: try part.string(optional: "blob"), from: blobs)
-            switch try part.string("part") {
-            case "original": image.original = bytes
-            case "result": image.result = bytes
-            case "before": image.before = bytes
-            default: image.thumbnail = bytes
-            }
+            Blobs.set(try part.string("part"), try Blobs.read(bytes: try part.data("bytes"), blob: try part.string(optional: "blob"), from: blobs),
+                      in: &image)
         }
         return image
     }
@@ -102,7 +100,7 @@ public struct PostgresImageStore: ImageStore {
                             inputWidth: image.inputWidth, inputHeight: image.inputHeight, width: image.width, height: image.height,
                             modelSHA256: image.modelSHA256, durationMS: image.durationMS, originalType: image.originalType,
                             originalBytes: try row.int(optional: "original_bytes") ?? 0, resultBytes: try row.int(optional: "result_bytes") ?? 0,
-                            likeCount: image.likeCount, createdAt: image.createdAt, expiresAt: image.expiresAt)
+                            likeCount: image.likeCount, createdAt: image.createdAt, expiresAt: image.expiresAt, media: image.media)
     }
 
     public func bytes(_ part: ImageBytes.Part, id: String, viewer: Int64?, now: Date) throws -> ImageBytes? {

@@ -221,6 +221,20 @@ enum PostgresSchema {
                 ADD COLUMN size bigint CHECK (size IS NULL OR (size >= 0 AND blob IS NOT NULL));
             CREATE INDEX image_data_blob ON image_data (blob) WHERE blob IS NOT NULL;
             """),
+        ("p7: clips", """
+            -- a result may be a clip: its MP4 is the result, a still of it the poster, a GIF clip's
+            -- GIF the animation, and "before" the input as the generator saw it (MP4)
+            ALTER TABLE image ADD COLUMN media text NOT NULL DEFAULT 'image' CHECK (media IN ('image', 'video', 'gif'));
+            -- a picture's original is a photo, a clip's a video, a GIF clip's a GIF
+            ALTER TABLE image DROP CONSTRAINT image_original_type_check,
+                ADD CONSTRAINT image_original_type_check CHECK (CASE media
+                    WHEN 'image' THEN original_type IN ('image/jpeg', 'image/png')
+                    WHEN 'gif' THEN original_type = 'image/gif'
+                    ELSE original_type LIKE 'video/%' OR original_type = 'application/octet-stream' END);
+            ALTER TABLE image_data DROP CONSTRAINT image_data_part_check,
+                ADD CONSTRAINT image_data_part_check
+                    CHECK (part IN ('original', 'result', 'thumbnail', 'before', 'poster', 'animation'));
+            """),
     ]
 
     /// The advisory lock key every node takes while migrating, so two nodes starting at once

@@ -383,6 +383,79 @@ public final class AppDatabase: Sendable {
             try db.execute(sql: "ALTER TABLE image_data ADD COLUMN size INTEGER CHECK (size IS NULL OR (size >= 0 AND blob IS NOT NULL))")
             try db.execute(sql: "CREATE INDEX image_data_blob ON image_data (blob) WHERE blob IS NOT NULL")
         }
+        migrator.registerMigration("v15: clips") { db in
+            // A result may be a clip: its MP4 is the result, a still of it the poster, a GIF
+            // clip's GIF the animation, "before" the input as the generator saw it (MP4), and
+            // the original a video or a GIF. SQLite cannot change a CHECK in place: both tables
+            // are rebuilt with every constraint they had (GRDB runs migrations with foreign keys
+            // off, so dropping the old `image` cascades nowhere; the like triggers, which name
+            // it, are dropped first and made again).
+            try db.execute(sql: "DROP TRIGGER image_like_added")
+            try db.execute(sql: "DROP TRIGGER image_like_removed")
+            try db.execute(sql: """
+                CREATE TABLE image_v15 (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) >= 22),
+                    owner_id INTEGER REFERENCES user(id) ON DELETE CASCADE,
+                    visibility TEXT NOT NULL CHECK (visibility IN ('private', 'public', 'anonymous')),
+                    media TEXT NOT NULL DEFAULT 'image' CHECK (media IN ('image', 'video', 'gif')),
+                    style TEXT NOT NULL CHECK (style IN ('hayao', 'hosoda', 'paprika', 'shinkai')),
+                    strength INTEGER NOT NULL CHECK (strength BETWEEN 0 AND 100),
+                    input_width INTEGER NOT NULL CHECK (input_width > 0),
+                    input_height INTEGER NOT NULL CHECK (input_height > 0),
+                    width INTEGER NOT NULL CHECK (width > 0),
+                    height INTEGER NOT NULL CHECK (height > 0),
+                    model_sha256 TEXT NOT NULL CHECK (length(model_sha256) = 64),
+                    duration_ms INTEGER NOT NULL CHECK (duration_ms >= 0),
+                    -- a picture's original is a photo, a clip's a video, a GIF clip's a GIF
+                    original_type TEXT NOT NULL CHECK (CASE media
+                        WHEN 'image' THEN original_type IN ('image/jpeg', 'image/png')
+                        WHEN 'gif' THEN original_type = 'image/gif'
+                        ELSE original_type LIKE 'video/%' OR original_type = 'application/octet-stream' END),
+                    like_count INTEGER NOT NULL DEFAULT 0 CHECK (like_count >= 0),
+                    created_at DATETIME NOT NULL,
+                    expires_at DATETIME,
+                    title TEXT NOT NULL DEFAULT '' CHECK (length(title) <= 80),
+                    visitor TEXT CHECK (visitor IS NULL OR (visibility = 'anonymous' AND length(visitor) = 64)),
+                    CHECK ((visibility = 'anonymous') = (owner_id IS NULL)),
+                    CHECK ((visibility = 'anonymous') = (expires_at IS NOT NULL))
+                )
+                """)
+            try db.execute(sql: """
+                INSERT INTO image_v15 (id, owner_id, visibility, style, strength, input_width, input_height, width, height,
+                                       model_sha256, duration_ms, original_type, like_count, created_at, expires_at, title, visitor)
+                SELECT id, owner_id, visibility, style, strength, input_width, input_height, width, height,
+                       model_sha256, duration_ms, original_type, like_count, created_at, expires_at, title, visitor FROM image
+                """)
+            try db.execute(sql: "DROP TABLE image")
+            try db.execute(sql: "ALTER TABLE image_v15 RENAME TO image")
+            try db.execute(sql: "CREATE INDEX image_owner ON image (owner_id, created_at)")
+            try db.execute(sql: "CREATE INDEX image_public ON image (visibility, created_at)")
+            try db.execute(sql: "CREATE INDEX image_expiry ON image (expires_at) WHERE expires_at IS NOT NULL")
+            try db.execute(sql: """
+                CREATE TRIGGER image_like_added AFTER INSERT ON image_like BEGIN
+                    UPDATE image SET like_count = like_count + 1 WHERE id = NEW.image_id;
+                END
+                """)
+            try db.execute(sql: """
+                CREATE TRIGGER image_like_removed AFTER DELETE ON image_like BEGIN
+                    UPDATE image SET like_count = like_count - 1 WHERE id = OLD.image_id;
+                END
+                """)
+            try db.execute(sql: """
+                CREATE TABLE image_data_v15 (
+                    image_id TEXT NOT NULL REFERENCES image(id) ON DELETE CASCADE,
+                    part TEXT NOT NULL CHECK (part IN ('original', 'result', 'thumbnail', 'before', 'poster', 'animation')),
+                    bytes BLOB NOT NULL,
+                    blob TEXT CHECK (blob IS NULL OR (length(blob) > 0 AND length(bytes) = 0)),
+                    size INTEGER CHECK (size IS NULL OR (size >= 0 AND blob IS NOT NULL)),
+                    PRIMARY KEY (image_id, part)
+                )
+                """)
+            try db.execute(sql: "INSERT INTO image_data_v15 (image_id, part, bytes, blob, size) SELECT image_id, part, bytes, blob, size FROM image_data")
+            try db.execute(sql: "DROP TABLE image_data")
+            try db.execute(sql: "ALTER TABLE image_data_v15 RENAME TO image_data")
+            try db.execute(sql: "CREATE INDEX image_data_blob ON image_data (blob) WHERE blob IS NOT NULL")
+        }
         return migrator
     }
 

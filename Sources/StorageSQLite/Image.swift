@@ -55,13 +55,7 @@ public struct SQLiteImageStore: ImageStore {
         var image = found.0
         // Bytes from the object store are read after the database's read transaction.
         for row in found.1 {
-            let bytes = try Blobs.read(bytes: row["bytes"], blob: row["blob"], from: blobs)
-            switch row["part"] as String {
-            case "original": image.original = bytes
-            case "result": image.result = bytes
-            case "before": image.before = bytes
-            default: image.thumbnail = bytes
-            }
+            Blobs.set(row["part"], try Blobs.read(bytes: row["bytes"], blob: row["blob"], from: blobs), in: &image)
         }
         return image
     }
@@ -69,7 +63,7 @@ public struct SQLiteImageStore: ImageStore {
     public func details(id: String, viewer: Int64?, now: Date) throws -> ImageDetails? {
         try database.pool.read { db in
             try ImageDetails.fetchOne(db, sql: """
-                SELECT image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.strength,
+                SELECT image.id, image.owner_id, user.username AS owner_name, image.visibility, image.media, image.style, image.strength,
                        image.title, image.input_width, image.input_height, image.width, image.height, image.model_sha256,
                        image.duration_ms, image.original_type,
                        (SELECT coalesce(size, length(bytes)) FROM image_data WHERE image_id = image.id AND part = 'original') AS original_bytes,

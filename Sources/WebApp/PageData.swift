@@ -90,6 +90,10 @@ struct CartoonizePage {
     var sizes: [SizeChoice]
     var strength: Int
     var maxMB: Int
+    /// Clips: the largest file this visitor or member may send, and the longest clip.
+    var maxClipBytes: Int
+    var maxClipMB: Int
+    var clipSeconds: Int
     /// What a visitor without an account may do (a plural: "1 hour", "2 hours").
     var anonymousNote: String
     var error: String?
@@ -252,6 +256,11 @@ struct ImageResultPage {
     var canLike: Bool
     var pngName: String
     var jpegName: String
+    /// A clip: its result plays (MP4) beside the input as converted; a GIF clip also has a GIF.
+    var clip: Bool = false
+    var gif: Bool = false
+    var mp4Name: String = ""
+    var gifName: String = ""
     var error: String?
     /// SVG: the picture's 18 colours.
     var palette: String?

@@ -119,6 +119,36 @@ struct ImageStoreTests {
         #expect(try images.bytes(.thumbnail, id: mine.id, viewer: a) != nil) // the purge took only the expired one's bytes
     }
 
+    @Test("a clip keeps its medium, poster and animation; a picture has neither part", arguments: Backend.available)
+    func clips(_ backend: Backend) throws {
+        let (db, images, a, _) = try setUp(backend)
+        defer { db.close() }
+        var clip = Image.make(owner: a)
+        clip.media = .gif
+        clip.originalType = "image/gif"
+        clip.poster = Data([8, 8, 8])
+        clip.animation = Data([9, 9])
+        let picture = Image.make(owner: a)
+        try images.insertAll([clip, picture])
+        let found = try #require(try images.find(id: clip.id, viewer: a))
+        #expect(found.media == .gif && found.poster == clip.poster && found.animation == clip.animation)
+        #expect(found.originalType == "image/gif" && found.result == clip.result && found.original == clip.original)
+        #expect(try images.details(id: clip.id, viewer: a)?.media == .gif)
+        #expect(try images.bytes(.poster, id: clip.id, viewer: a)?.data == clip.poster)
+        #expect(try images.bytes(.animation, id: clip.id, viewer: a)?.data == clip.animation)
+        #expect(try images.details(id: picture.id, viewer: a)?.media == .image)
+        #expect(try images.bytes(.poster, id: picture.id, viewer: a) == nil)
+        // The medium and the original's type agree, or the row is refused.
+        var video = Image.make(owner: a)
+        video.media = .video
+        #expect(throws: (any Error).self) { try images.insert(video) }
+        video.originalType = "video/webm"
+        try images.insert(video)
+        var picture2 = Image.make(owner: a)
+        picture2.originalType = "video/mp4"
+        #expect(throws: (any Error).self) { try images.insert(picture2) }
+    }
+
     @Test("pages of 24 say whether another follows; likes are reported per member", arguments: Backend.available)
     func paginationAndLikedMarks(_ backend: Backend) throws {
         let (db, images, a, b) = try setUp(backend)

@@ -41,7 +41,7 @@ struct ConversionServiceTests {
         ([photo], "hosoda", nil, nil, 503, "Hosoda model is not installed"),
         ([photo], "hayao", 101, nil, 400, "from 0 to 100"),
         ([photo], "hayao", nil, 4, 400, "processing size"),
-        ([Array("not a picture".utf8)], "hayao", nil, nil, 422, "not a JPEG or PNG file"),
+        ([Array("not a picture".utf8)], "hayao", nil, nil, 422, "not a JPEG or PNG photo, a video clip or an animated GIF"),
         ([Array(photo.prefix(300))], "hayao", nil, nil, 422, "PNG"),
     ] as [([[UInt8]], String, Int?, Int?, Int, String)])
     func refusals(uploads: [[UInt8]], style: String, strength: Int?, maxSide: Int?, status: Int, message: String) throws {

@@ -12,9 +12,11 @@ struct UploadRefusalTests {
     static let tooBig = Photos.cup + [UInt8](repeating: 0, count: 25_000_001) // over the 25 MB a photo may be
 
     @Test("API refusals", arguments: [
-        ("anonymous", [Array("GIF89a, not really".utf8)], [("style", "hayao")], 422, "not a JPEG or PNG"),
+        // A GIF is a clip now: this one's header claims a screen of 8236×28526 (", " and "no").
+        ("anonymous", [Array("GIF89a, not really".utf8)], [("style", "hayao")], 413, "photo1.png: the clip is 8,236×28,526"),
+        ("anonymous", [Array("not really anything".utf8)], [("style", "hayao")], 422, "not a JPEG or PNG photo, a video clip"),
         ("anonymous", [corrupt], [("style", "hayao")], 422, "PNG"),
-        ("anonymous", [tooBig], [("style", "hayao")], 413, "at most 25 MB"),
+        ("anonymous", [tooBig], [("style", "hayao")], 413, "the limit is 25 MB"),
         ("anonymous", [cup, cup], [("style", "hayao")], 400, "At most 1 photo at once without an account"),
         ("member", Array(repeating: cup, count: 6), [("style", "hayao")], 400, "At most 5 photos"),
         ("member", [cup, corrupt], [("style", "hayao")], 422, "photo2.png"),

@@ -4,10 +4,11 @@ import HTTPServer
 import ImageIO
 import Localization
 import StorageCore
+import Video
 
 /// Conversions, as pages and as API (the API is a contract other tools rely on):
 ///
-///     POST   /api/v1/conversions       multipart image (1–5), style, strength?, max_side? → 202 {"id"}
+///     POST   /api/v1/conversions       multipart image (1–5 photos, or one clip), style, strength?, max_side?, fps? → 202 {"id"}
 ///     GET    /api/v1/conversions/{id}  → {"id","status","progress","images","error"}
 ///     DELETE /api/v1/conversions/{id}  → 202 (cancelling) | 409 (already finished) | 404
 ///     GET  /cartoonize  POST /cartoonize  GET /jobs/{id}  GET /jobs/{id}/status  POST /jobs/{id}/cancel
@@ -67,19 +68,22 @@ struct ConversionController {
         var strength: Int?
         var maxSide: Int?
         var edit: ConversionService.Edit?
+        /// A clip's frame rate: "twos" (default) or "source".
+        var fps: String?
         /// The form's one-time token (`submission`): a second POST of the same form (Back,
         /// then Submit again) finds the first job rather than starting another.
         var submission: String?
 
-        init(_ request: Request, limits: ImageLimits) throws {
+        /// `maxPartBytes`: the largest photo or clip.
+        init(_ request: Request, maxPartBytes: Int) throws {
             guard request.headers["Content-Type"]?.lowercased().hasPrefix("multipart/form-data") == true else {
                 throw Refusal(.wrongType, "upload.not_multipart")
             }
             let parts: [FormPart]
             do {
-                parts = try request.formFields(limits: MultipartLimits(maxParts: 32, maxPartBytes: limits.maxBytes))
+                parts = try request.formFields(limits: MultipartLimits(maxParts: 32, maxPartBytes: maxPartBytes))
             } catch let error as HTTPError where error.status == .contentTooLarge {
-                throw Refusal(.tooLarge, "upload.form_too_large", ["mb": .number(limits.maxBytes / 1_000_000)])
+                throw Refusal(.tooLarge, "upload.form_too_large", ["mb": .number(maxPartBytes / 1_000_000)])
             }
             func number(_ name: String, _ refusal: Refusal) throws -> Int? {
                 guard let text = parts.first(where: { $0.name == name })?.text.trimmingCharacters(in: .whitespaces),
@@ -107,6 +111,8 @@ struct ConversionController {
             }
             edit = rotate == 0 && crop == nil ? nil : .init(rotate: rotate, crop: crop)
             submission = parts.first { $0.name == "submission" }?.text
+            fps = parts.first { $0.name == "fps" }?.text.trimmingCharacters(in: .whitespaces)
+            if fps?.isEmpty == true { fps = nil }
         }
     }
 
@@ -122,7 +128,7 @@ struct ConversionController {
         let cost = try service.decodeCost(form.uploads)
         var parameters = try await decoding.run(cost: cost) {
             try service.check(uploads: form.uploads, style: form.style, strength: form.strength, maxSide: form.maxSide,
-                              edit: form.edit, owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
+                              edit: form.edit, fps: form.fps, owner: owner, maxPhotos: owner == nil ? Self.anonymousPhotos : Self.memberPhotos)
         }
         parameters.visitor = pages.visitorKey(request)
         return try queue.submit(owner: owner, address: request.http.remoteAddress, requestID: request.id,
@@ -146,7 +152,7 @@ struct ConversionController {
     func mount(on router: Router) {
         let c = self
         router.addAsync("POST", "/api/v1/conversions", bodyLimit: anonymousUploadLimit, signedInBodyLimit: uploadLimit) { request in
-            let id = try await c.submit(request, form: try UploadForm(request, limits: c.service.limits))
+            let id = try await c.submit(request, form: try UploadForm(request, maxPartBytes: c.service.maxUploadBytes))
             var response = HTTPResponse.json(["id": id], status: .accepted)
             response.headers.set("Location", "/api/v1/conversions/\(id)")
             return response
@@ -161,7 +167,7 @@ struct ConversionController {
         router.addAsync("POST", "/cartoonize", bodyLimit: anonymousUploadLimit, signedInBodyLimit: uploadLimit) { request in
             var form: UploadForm?
             do {
-                form = try UploadForm(request, limits: c.service.limits)
+                form = try UploadForm(request, maxPartBytes: c.service.maxUploadBytes)
                 return .redirect(to: "/jobs/\(try await c.submit(request, form: form!))")
             } catch {
                 guard let error = HTTPError.from(error) else { throw error }
@@ -216,6 +222,10 @@ struct ConversionController {
                 .init(value: $0, label: Message("detail.\($0)").text(in: language), selected: $0 == size)
             },
             strength: strength, maxMB: service.limits.maxBytes / 1_000_000,
+            // A visitor's form carries one photo's worth of bytes; a member's up to a clip's limit.
+            maxClipBytes: member ? service.clipLimits.maxBytes : service.limits.maxBytes,
+            maxClipMB: (member ? service.clipLimits.maxBytes : service.limits.maxBytes) / 1_000_000,
+            clipSeconds: Int(service.clipLimits.maxSeconds),
             anonymousNote: Message("cartoonize.anonymous", ["hours": .number(hours)]).text(in: language),
             error: error?.message(in: language))
         return pages.render("convert/cartoonize", Message("cartoonize.heading"), request, page: page, status: error?.status ?? .ok,
@@ -232,6 +242,14 @@ struct ConversionController {
         }
         let parameters = try? JSONDecoder().decode(ConversionService.Parameters.self, from: job.parameters)
         let bytes = [UInt8](input.bytes), limits = service.limits
+        if parameters?.clip != nil {
+            // A queued clip shows its first picture.
+            let clipLimits = service.clipLimits
+            let jpeg = try await decoding.run(cost: 0) {
+                try ImageEncoder.jpeg(try ClipConverter.firstPicture(bytes, maxSide: 320, limits: clipLimits), quality: 80)
+            }
+            return HTTPResponse(headers: ["Content-Type": "image/jpeg", "Cache-Control": "private, max-age=3600"], body: jpeg)
+        }
         let cost = (try? ImageDecoder.info(bytes, limits: limits).decodeCost) ?? 0
         let jpeg = try await decoding.run(cost: cost) {
             let photo = try ImageDecoder.decode(bytes, limits: limits).image
@@ -273,11 +291,14 @@ struct ConversionController {
         var files: [(name: String, bytes: [UInt8])] = []
         var used = Set<String>()
         for id in job.resultIDs {
-            guard let d = try? library.details(id, viewer: viewer), let png = try library.result(id, viewer: viewer) else { continue }
-            var name = DownloadName.file(title: d.title, style: d.style, id: id, ext: "png").name
-            if used.contains(name) { name = DownloadName.file(title: d.title + " \(id.prefix(6))", style: d.style, id: id, ext: "png").name }
+            // A picture as its PNG, a clip as its MP4.
+            guard let d = try? library.details(id, viewer: viewer),
+                  let bytes = try d.media == .image ? library.result(id, viewer: viewer) : library.clip(id, viewer: viewer) else { continue }
+            let ext = d.media == .image ? "png" : "mp4"
+            var name = DownloadName.file(title: d.title, style: d.style, id: id, ext: ext).name
+            if used.contains(name) { name = DownloadName.file(title: d.title + " \(id.prefix(6))", style: d.style, id: id, ext: ext).name }
             used.insert(name)
-            files.append((name, [UInt8](png)))
+            files.append((name, [UInt8](bytes)))
         }
         guard !files.isEmpty else { throw ImageLibrary.notFound }
         let name = "artworker-\(job.id.prefix(8)).zip"

@@ -32,11 +32,13 @@ struct ImageController {
             return HTTPResponse.noStore(.json(ImageLibrary.body(details, liked: liked)))
         }
         router.addAsync("GET", "/api/v1/images/:id/result") { request in
-            let format = request.http.query("format")?.lowercased() ?? "png"
-            guard let rendition = ["png": ImageLibrary.Rendition.png, "jpeg": .jpeg, "jpg": .jpeg][format] else {
-                throw Refusal(.invalid, "image.bad_format")
-            }
-            return try c.library.bytes(rendition, id: try Self.id(request), request: request)
+            let id = try Self.id(request)
+            // Without a format: a picture's PNG, a clip's MP4.
+            let format = try request.http.query("format")?.lowercased()
+                ?? (c.library.details(id, viewer: request.session?.user.id).media == .image ? "png" : "mp4")
+            let renditions: [String: ImageLibrary.Rendition] = ["png": .png, "jpeg": .jpeg, "jpg": .jpeg, "mp4": .mp4, "gif": .gif]
+            guard let rendition = renditions[format] else { throw Refusal(.invalid, "image.bad_format") }
+            return try c.library.bytes(rendition, id: id, request: request)
         }
         router.addAsync("GET", "/api/v1/images/:id/original") { request in
             try c.library.bytes(.original, id: try Self.id(request), request: request)
@@ -77,6 +79,9 @@ struct ImageController {
         router.addAsync("GET", "/i/:id/result.jpg") { request in try c.library.bytes(.jpeg, id: try Self.id(request), request: request) }
         router.addAsync("GET", "/i/:id/original") { request in try c.library.bytes(.original, id: try Self.id(request), request: request) }
         router.get("/i/:id/before.jpg") { request in try c.library.bytes(.before, id: try Self.id(request), request: request) }
+        router.get("/i/:id/before.mp4") { request in try c.library.bytes(.before, id: try Self.id(request), request: request) }
+        router.get("/i/:id/result.mp4") { request in try c.library.bytes(.mp4, id: try Self.id(request), request: request) }
+        router.get("/i/:id/result.gif") { request in try c.library.bytes(.gif, id: try Self.id(request), request: request) }
         router.get("/i/:id/thumbnail.jpg") { request in try c.library.bytes(.thumbnail, id: try Self.id(request), request: request) }
         router.post("/i/:id/share", bodyLimit: 16 * 1024) { request in
             let user = try request.memberID()
@@ -178,6 +183,13 @@ struct ImageController {
                       strip: PaletteViews.dominantStrip(n.movie.dominant, title: n.movie.info.title, language: language,
                                                         width: 540, height: 36))
             })
-        return pages.render("images/image", title, request, page: page, status: status)
+        var shown = page
+        if d.media != .image {
+            shown.clip = true
+            shown.gif = d.media == .gif
+            shown.mp4Name = DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "mp4").name
+            shown.gifName = DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "gif").name
+        }
+        return pages.render("images/image", title, request, page: shown, status: status)
     }
 }

@@ -17,15 +17,19 @@ struct ImageLibrary: Sendable {
     /// The downloadable forms of an image.
     enum Rendition: String, Sendable {
         case original, thumbnail, png, jpeg
-        /// The photo at the result's size (the before/after's "before").
+        /// The photo at the result's size (the before/after's "before"); for a clip, the input
+        /// as converted (MP4).
         case before
+        /// A clip's result (MP4), and a GIF clip's result as a GIF.
+        case mp4, gif
 
         var part: ImageBytes.Part {
             switch self {
             case .original: .original
             case .before: .before
             case .thumbnail: .thumbnail
-            case .png, .jpeg: .result
+            case .png, .jpeg, .mp4: .result
+            case .gif: .animation
             }
         }
     }
@@ -119,9 +123,14 @@ struct ImageLibrary: Sendable {
         return count
     }
 
-    /// The cartoon's PNG, if `viewer` may see it.
-    func result(_ id: String, viewer: Int64?) throws -> Data? {
+    /// A clip's MP4, if `viewer` may see it.
+    func clip(_ id: String, viewer: Int64?) throws -> Data? {
         try images.bytes(.result, id: id, viewer: viewer)?.data
+    }
+
+    /// The cartoon's PNG (a clip's poster), if `viewer` may see it.
+    func result(_ id: String, viewer: Int64?) throws -> Data? {
+        try (images.bytes(.poster, id: id, viewer: viewer) ?? images.bytes(.result, id: id, viewer: viewer))?.data
     }
 
     /// The bytes of one rendition. Stored bytes never change for an id, so the ETag is the id
@@ -131,9 +140,14 @@ struct ImageLibrary: Sendable {
     /// only and revalidated on every use, so a deleted or unshared image stops showing at once.
     func bytes(_ rendition: Rendition, id: String, request: Request) throws -> HTTPResponse {
         let viewer = request.session?.user.id
-        // Pictures made before the "before" part existed show their original instead.
-        guard let stored = try images.bytes(rendition.part, id: id, viewer: viewer)
+        // A clip's still stands for it as PNG or JPEG (a picture has no poster part). Pictures
+        // made before the "before" part existed show their original instead.
+        let poster = rendition == .png || rendition == .jpeg ? try images.bytes(.poster, id: id, viewer: viewer) : nil
+        guard let stored = try poster ?? images.bytes(rendition.part, id: id, viewer: viewer)
                 ?? (rendition == .before ? try images.bytes(.original, id: id, viewer: viewer) : nil) else { throw Self.notFound }
+        // A picture's result is a PNG, a clip's an MP4: each rendition only of what it can be.
+        let isClip = stored.data.count >= 8 && stored.data[4..<8].elementsEqual("ftyp".utf8)
+        if rendition == .mp4 && !isClip { throw Self.notFound }
         let etag = "\"\(id)-\(rendition.rawValue)\""
         var headers: HTTPHeaders = [
             "ETag": etag,
@@ -146,11 +160,17 @@ struct ImageLibrary: Sendable {
         case .original:
             body = [UInt8](stored.data)
             type = stored.originalType
-            ext = type == "image/png" ? "png" : "jpg"
+            ext = originalExtension(type)
         case .before:
             body = [UInt8](stored.data)
-            type = ImageFormat.sniff(body)?.mimeType ?? "image/jpeg"
-            ext = type == "image/png" ? "png" : "jpg"
+            type = isClip ? "video/mp4" : ImageFormat.sniff(body)?.mimeType ?? "image/jpeg"
+            ext = isClip ? "mp4" : type == "image/png" ? "png" : "jpg"
+        case .mp4:
+            body = [UInt8](stored.data)
+            (type, ext) = ("video/mp4", "mp4")
+        case .gif:
+            body = [UInt8](stored.data)
+            (type, ext) = ("image/gif", "gif")
         case .thumbnail, .png:
             body = [UInt8](stored.data)
             (type, ext) = rendition == .png ? ("image/png", "png") : ("image/jpeg", "jpg")
@@ -164,12 +184,30 @@ struct ImageLibrary: Sendable {
             // RFC 6266: `attachment` makes browsers save rather than show; the name keeps the
             // title's script (filename*), with an ASCII fallback.
             let name = rendition == .original
-                ? DownloadName.original(title: stored.title, id: id, ext: ext)
+                ? DownloadName.original(title: stored.title, id: id, ext: originalExtension(type))
                 : DownloadName.file(title: stored.title, style: stored.style, id: id, ext: ext)
             let disposition = request.http.query("download") != nil ? "attachment" : "inline"
             headers.set("Content-Disposition", ContentDisposition.value(disposition, filename: name.name, fallback: name.fallback))
         }
-        return HTTPResponse(headers: headers, body: body)
+        return .ranged(body, etag: etag, headers: headers, request: request.http)
+    }
+
+    /// The file extension an original downloads with, from its media type.
+    func originalExtension(_ type: String) -> String {
+        switch type {
+        case "image/png": "png"
+        case "image/jpeg": "jpg"
+        case "image/gif": "gif"
+        case "video/mp4": "mp4"
+        case "video/quicktime": "mov"
+        case "video/webm": "webm"
+        case "video/x-matroska": "mkv"
+        case "video/x-msvideo": "avi"
+        case "video/x-flv": "flv"
+        case "video/mp2t": "ts"
+        case "video/ogg": "ogv"
+        default: "bin"
+        }
     }
 
     // MARK: JSON
@@ -179,15 +217,21 @@ struct ImageLibrary: Sendable {
     struct Links: Encodable {
         var page: String
         var thumbnail: String
+        /// A clip's poster still, for a clip.
         var result_png: String
         var result_jpeg: String
+        /// For a clip: its MP4; for a GIF clip also its GIF.
+        var result_mp4: String?
+        var result_gif: String?
         var original: String
 
-        init(id: String) {
+        init(id: String, media: Image.Media = .image) {
             page = "/i/\(id)"
             thumbnail = "/api/v1/images/\(id)/thumbnail"
             result_png = "/api/v1/images/\(id)/result?format=png"
             result_jpeg = "/api/v1/images/\(id)/result?format=jpeg"
+            result_mp4 = media == .image ? nil : "/api/v1/images/\(id)/result?format=mp4"
+            result_gif = media == .gif ? "/api/v1/images/\(id)/result?format=gif" : nil
             original = "/api/v1/images/\(id)/original"
         }
     }
@@ -199,6 +243,8 @@ struct ImageLibrary: Sendable {
         var style: String
         var strength: Int
         var visibility: String
+        /// "image", "video" or "gif".
+        var media: String
         var owner: String?
         var likes: Int
         var liked: Bool?
@@ -243,10 +289,10 @@ struct ImageLibrary: Sendable {
 
     static func body(_ d: ImageDetails, liked: Bool?) -> DetailsBody {
         DetailsBody(id: d.id, title: d.title, style: d.style, strength: d.strength, visibility: d.visibility.rawValue,
-                    owner: d.ownerName, likes: d.likeCount, liked: liked, created_at: timestamp(d.createdAt),
+                    media: d.media.rawValue, owner: d.ownerName, likes: d.likeCount, liked: liked, created_at: timestamp(d.createdAt),
                     expires_at: d.expiresAt.map(timestamp), input: Size(width: d.inputWidth, height: d.inputHeight),
                     output: Size(width: d.width, height: d.height), model_sha256: d.modelSHA256, duration_ms: d.durationMS,
-                    original_type: d.originalType, links: Links(id: d.id))
+                    original_type: d.originalType, links: Links(id: d.id, media: d.media))
     }
 
     func body(_ page: ImagePage, viewer: Int64?) throws -> PageBody {

@@ -3,6 +3,7 @@ import Foundation
 import ImageIO
 import Localization
 import StorageCore
+import Video
 
 /// Turns uploaded photos into cartoons: check everything first (so bad input is refused
 /// before anything is queued or stored), then, in a worker, run the generator per photo and
@@ -15,6 +16,14 @@ struct ConversionService: Sendable {
     var largestMaxSide = 2048
     var anonymousLifetime: TimeInterval = 3600
     var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Clips: 100 MB files (a visitor's form holds one photo's worth), 60 seconds, 4K frames.
+    var clipLimits = ClipLimits()
+    /// Every frame of a clip costs an inference: a smaller default size than photos'.
+    var clipDefaultMaxSide = ClipOptions.defaultMaxSide
+    var clipLargestMaxSide = 1280
+
+    /// The largest file one form field may carry: a photo or a clip.
+    var maxUploadBytes: Int { max(limits.maxBytes, clipLimits.maxBytes) }
 
     struct Upload: Sendable {
         var bytes: [UInt8]
@@ -31,6 +40,13 @@ struct ConversionService: Sendable {
         /// A signed-out visitor's key (Pages.visitorKey): their results remember it, so they
         /// can keep them by signing up.
         var visitor: String?
+        /// Set when the one input is a clip or an animated GIF (nil for photos).
+        var clip: Clip?
+    }
+
+    /// How a clip is converted: its frame rate ("auto", "twos" or "source", see `FrameRateChoice`).
+    struct Clip: Codable, Sendable, Equatable {
+        var fps: String
     }
 
     /// What the upload form's crop tool sends: the upright photo turned `rotate` degrees
@@ -72,7 +88,8 @@ struct ConversionService: Sendable {
     /// header that is refused throws the same sentence `check` would.
     func decodeCost(_ uploads: [Upload]) throws -> Int {
         var total = 0
-        for upload in uploads {
+        // A clip's header is read by FFmpeg's probe, bounded by its own read limit (5 MB).
+        for upload in uploads where ImageFormat.sniff(upload.bytes) != nil {
             do {
                 total += try ImageDecoder.info(upload.bytes, limits: limits).decodeCost
             } catch {
@@ -112,10 +129,47 @@ struct ConversionService: Sendable {
         }
     }
 
+    /// A clip that cannot be taken, as a refusal that names the file.
+    static func refusal(_ error: VideoError, file: String?) -> Refusal {
+        let name = fileArgument(file)
+        func megabytes(_ bytes: Int) -> Argument {
+            .text(bytes % 1_000_000 == 0 ? "\(bytes / 1_000_000) MB" : String(format: "%.1f MB", Double(bytes) / 1_000_000))
+        }
+        func seconds(_ s: Double) -> Argument { .text(s == s.rounded() ? "\(Int(s))" : String(format: "%.1f", s)) }
+        return switch error {
+        case .empty: Refusal(.unreadable, "photo.empty", ["file": name])
+        case .notAClip: Refusal(.unreadable, "photo.unsupported", ["file": name])
+        case let .fileTooLarge(bytes, limit):
+            Refusal(.tooLarge, "clip.file_too_large", ["file": name, "size": megabytes(bytes), "limit": megabytes(limit)])
+        case .noVideoStream: Refusal(.unreadable, "clip.no_video", ["file": name])
+        case let .unsupportedCodec(codec): Refusal(.unreadable, "clip.codec", ["file": name, "codec": .text(codec)])
+        case let .invalidDimensions(width, height):
+            Refusal(.unreadable, "clip.invalid_dimensions", ["file": name, "width": .number(width), "height": .number(height)])
+        case let .tooLarge(width, height, limit):
+            Refusal(.tooLarge, "clip.too_large", ["file": name, "width": .number(width), "height": .number(height), "limit": .number(limit)])
+        case let .tooLong(s, limit): Refusal(.tooLarge, "clip.too_long", ["file": name, "seconds": seconds(s), "limit": seconds(limit)])
+        case let .tooManyFrames(count, limit):
+            Refusal(.tooLarge, "clip.too_many_frames", ["file": name, "count": .number(count), "limit": .number(limit)])
+        case .noFrames: Refusal(.unreadable, "clip.no_frames", ["file": name])
+        case let .damaged(detail): Refusal(.unreadable, "clip.damaged", ["file": name, "detail": .text(detail)])
+        case let .misdeclared(detail): Refusal(.unreadable, "clip.misdeclared", ["file": name, "detail": .text(detail)])
+        case let .encodingFailed(detail): Refusal(.unreadable, "clip.encoding_failed", ["file": name, "detail": .text(detail)])
+        case .cancelled: Refusal(.conflict, "job.cancelled")
+        }
+    }
+
+    /// The clip options a conversion runs with.
+    func clipOptions(fps: String, maxSide: Int) -> ClipOptions {
+        ClipOptions(rate: FrameRateChoice(argument: fps) ?? .automatic, maxSide: maxSide, reduceFlicker: true, writeBefore: true,
+                    limits: clipLimits)
+    }
+
     /// Checks the whole request, decoding every photo (then letting it go: the job keeps the
     /// upload's bytes, not 36 MB of pixels per 12 MP photo); anything wrong is a `Refusal`.
-    func check(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, edit: Edit? = nil, owner: Int64?,
-               maxPhotos: Int) throws -> Parameters {
+    /// A clip (one upload that is not a photo) has its header read and every limit that can
+    /// be judged from it checked; its frames are left for the job.
+    func check(uploads: [Upload], style: String, strength: Int?, maxSide: Int?, edit: Edit? = nil, fps: String? = nil,
+               owner: Int64?, maxPhotos: Int) throws -> Parameters {
         guard !uploads.isEmpty else { throw Refusal(.invalid, "upload.no_photo") }
         guard uploads.count <= maxPhotos else {
             throw Refusal(.invalid, owner == nil ? "upload.too_many_anonymous" : "upload.too_many", ["max": .number(maxPhotos)])
@@ -136,6 +190,23 @@ struct ConversionService: Sendable {
         }
         let strength = strength ?? 100
         guard (0...100).contains(strength) else { throw Refusal(.invalid, "upload.bad_strength") }
+        if let upload = uploads.first(where: { ImageFormat.sniff($0.bytes) == nil }) {
+            let fps = fps ?? FrameRateChoice.automatic.rawValue
+            guard FrameRateChoice(argument: fps) != nil else { throw Refusal(.invalid, "upload.bad_fps") }
+            let maxSide = maxSide ?? clipDefaultMaxSide
+            guard (8...clipLargestMaxSide).contains(maxSide) else {
+                throw Refusal(.invalid, "upload.bad_size", ["min": .number(8), "max": .number(clipLargestMaxSide)])
+            }
+            do throws(VideoError) {
+                _ = try ClipConverter.plan(upload.bytes, options: clipOptions(fps: fps, maxSide: maxSide))
+            } catch {
+                throw Self.refusal(error, file: upload.filename)
+            }
+            // Only now is it known to be a clip (and not a file of another kind among photos).
+            guard uploads.count == 1 else { throw Refusal(.invalid, "upload.clip_alone") }
+            guard edit == nil else { throw Refusal(.invalid, "upload.clip_no_edit") }
+            return Parameters(styles: styles, strength: strength, maxSide: maxSide, clip: Clip(fps: fps.lowercased()))
+        }
         let maxSide = maxSide ?? defaultMaxSide
         guard (Generator.minimumSide...largestMaxSide).contains(maxSide) else {
             throw Refusal(.invalid, "upload.bad_size", ["min": .number(Generator.minimumSide), "max": .number(largestMaxSide)])
@@ -170,6 +241,9 @@ struct ConversionService: Sendable {
     /// Runs a queued conversion; returns the images to store (the job stores all or none).
     func run(_ parameters: Parameters, owner: Int64?, photos: [JobInput], progress: @escaping @Sendable (Double) -> Void,
              isCancelled: @escaping @Sendable () -> Bool) throws -> [Image] {
+        if let clip = parameters.clip, let input = photos.first {
+            return try runClip(parameters, clip, owner: owner, input: input, progress: progress, isCancelled: isCancelled)
+        }
         var made: [Image] = []
         let total = Double(photos.count * parameters.styles.count)
         var done = 0.0
@@ -221,6 +295,54 @@ struct ConversionService: Sendable {
             }
         }
         if isCancelled() { throw ModelError.cancelled }
+        return made
+    }
+
+    /// Runs a clip through each style: every kept frame through the generator, flicker
+    /// reduced, MP4 with its sound, a GIF for a GIF, the input as converted for the
+    /// before/after, and a poster still.
+    func runClip(_ parameters: Parameters, _ clip: Clip, owner: Int64?, input: JobInput,
+                 progress: @escaping @Sendable (Double) -> Void, isCancelled: @escaping @Sendable () -> Bool) throws -> [Image] {
+        let bytes = [UInt8](input.bytes)
+        let options = clipOptions(fps: clip.fps, maxSide: parameters.maxSide)
+        let styles = Double(parameters.styles.count)
+        var made: [Image] = []
+        for (index, style) in parameters.styles.enumerated() {
+            if isCancelled() { throw ModelError.cancelled }
+            let (generator, sha256) = try models.model(style)
+            let started = Date()
+            let plan: ClipPlan, result: ClipResult
+            do {
+                plan = try ClipConverter.plan(bytes, options: options)
+                result = try ClipConverter.convert(
+                    bytes, options: options, workDirectory: FileManager.default.temporaryDirectory, isCancelled: isCancelled,
+                    progress: { done, total in
+                        progress((Double(index) + min(Double(done) / Double(max(total ?? done, 1)), 1)) / styles)
+                    },
+                    process: { frame in
+                        var cartoon = try generator.cartoonize(frame, threads: threads, isCancelled: isCancelled)
+                        if parameters.strength < 100 { cartoon = Self.blend(cartoon, with: frame, strength: parameters.strength) }
+                        return cartoon
+                    })
+            } catch let error as VideoError {
+                if error == .cancelled { throw ModelError.cancelled }
+                throw JobFailure(Self.refusal(error, file: input.name).message)
+            }
+            let thumbnail = try ImageEncoder.jpeg(result.poster.fitting(maxSide: 320), quality: 82)
+            made.append(Image(
+                id: Image.newID(), ownerID: owner, visibility: owner == nil ? .anonymous : .private,
+                style: style.rawValue, strength: parameters.strength,
+                inputWidth: plan.info.width, inputHeight: plan.info.height, width: result.width, height: result.height,
+                modelSHA256: sha256, durationMS: Int(Date().timeIntervalSince(started) * 1000),
+                original: input.bytes, originalType: ClipConverter.mediaType(of: bytes, info: plan.info),
+                result: Data(result.mp4), thumbnail: Data(thumbnail), before: Data(result.before ?? []),
+                title: DownloadName.title(fromFilename: input.name),
+                expiresAt: owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil,
+                visitor: owner == nil ? parameters.visitor : nil,
+                media: plan.info.media == .gif ? .gif : .video, poster: Data(try ImageEncoder.png(result.poster)),
+                animation: Data(result.gif ?? [])))
+            progress(Double(index + 1) / styles)
+        }
         return made
     }
 
