@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import ImageIO
 
@@ -62,6 +63,10 @@ public struct ClipResult: Sendable {
     public var hasAudio: Bool
     /// The flicker metric of the output, when measured.
     public var flicker: FlickerFigures?
+    /// Time spent in `process` (the network), and in the whole conversion: the rest is what
+    /// the clip costs around the network (decoding, scaling, holding, encoding).
+    public var processingSeconds: Double
+    public var totalSeconds: Double
 }
 
 /// Clip in, clip out: decode once, sample to the output rate, run each kept picture through
@@ -117,12 +122,12 @@ public enum ClipConverter {
             if isGIF(bytes) {
                 let reader = try GIFReader(bytes: bytes, limits: limits)
                 let plan = try plan(reader.info, options: options)
-                try reader.decode(width: plan.width, height: plan.height, isCancelled: { false }) { first = $0.image; throw Enough() }
+                try reader.decode(width: plan.width, height: plan.height, isCancelled: { false }) { first = try $0.image(); throw Enough() }
             } else {
                 let reader = try VideoReader(bytes: bytes, limits: limits)
                 let plan = try plan(reader.info, options: options)
                 try reader.decode(width: plan.width, height: plan.height, isCancelled: { false },
-                                  frame: { first = $0.image; throw Enough() }, audio: nil)
+                                  frame: { first = try $0.image(); throw Enough() }, audio: nil)
             }
         } catch is Enough {}
         guard let first else { throw VideoError.noFrames }
@@ -162,6 +167,8 @@ public enum ClipConverter {
         var meter = FlickerMeter()
         var pending: DecodedFrame?
         var made = 0
+        var processing = 0.0
+        let began = DispatchTime.now().uptimeNanoseconds
         var poster: RGBImage?
         let posterIndex = (plan.estimatedFrames ?? 1) / 4
 
@@ -175,13 +182,16 @@ public enum ClipConverter {
                 throw VideoError.tooManyFrames(count: made, limit: options.limits.maxOutputFrames)
             }
             if isCancelled() { throw VideoError.cancelled }
-            var picture = try process(frame.image)
-            if options.reduceFlicker { picture = reducer.apply(input: frame.image, output: picture) }
-            if options.measureFlicker { meter.add(input: frame.image, output: picture) }
+            let input = try frame.image()
+            let started = DispatchTime.now().uptimeNanoseconds
+            var picture = try process(input)
+            processing += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            if options.reduceFlicker { picture = reducer.apply(input: input, output: picture) }
+            if options.measureFlicker { meter.add(input: input, output: picture) }
             if poster == nil || made - 1 == posterIndex { poster = picture }
             shown(picture)
             try writer.write(picture, start: Int64(slots.lowerBound), duration: Int64(slots.count))
-            try beforeWriter?.write(frame.image, start: Int64(slots.lowerBound), duration: Int64(slots.count))
+            try beforeWriter?.write(input, start: Int64(slots.lowerBound), duration: Int64(slots.count))
             if let gifWriter {
                 // Hundredths rounded on the running total, so the GIF keeps the clip's pace.
                 func hundredths(_ slot: Int) -> Int { Int((Double(slot) * 100 / plan.rate.value).rounded()) }
@@ -218,6 +228,7 @@ public enum ClipConverter {
         return ClipResult(mp4: try readBack(file), gif: try gifWriter?.finish(), before: try beforeWriter.map { _ in try readBack(beforeFile) },
                           poster: poster!, frames: made, seconds: writer.seconds,
                           width: plan.width, height: plan.height, hasAudio: audioFormat != nil,
-                          flicker: options.measureFlicker ? meter.figures : nil)
+                          flicker: options.measureFlicker ? meter.figures : nil, processingSeconds: processing,
+                          totalSeconds: Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9)
     }
 }

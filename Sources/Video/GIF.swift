@@ -11,11 +11,8 @@ public func isGIF(_ bytes: [UInt8]) -> Bool {
 // reader keeps alive until DGifCloseFile.
 private let readGIF: @convention(c) (UnsafeMutablePointer<GifFileType>?, UnsafeMutablePointer<GifByteType>?, Int32) -> Int32 = { gif, buffer, size in
     let input = Unmanaged<MemoryInput>.fromOpaque(gif!.pointee.UserData!).takeUnretainedValue()
-    let count = min(Int(size), input.bytes.count - input.position)
-    guard count > 0, let buffer else { return 0 }
-    input.bytes.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + input.position, count: count) }
-    input.position += count
-    return Int32(count)
+    guard let buffer else { return 0 }
+    return Int32(input.read(into: buffer, count: Int(size)))
 }
 
 /// Reads an animated GIF through giflib, one frame at a time, composited as browsers show it
@@ -185,9 +182,11 @@ final class GIFReader {
             let start = seconds
             seconds += Double(delay) / 100
             try limits.check(seconds: seconds)
-            let picture = canvas.width == outWidth && canvas.height == outHeight ? canvas
-                : canvas.resized(width: outWidth, height: outHeight, filter: .area)
-            try onFrame(DecodedFrame(seconds: start, image: picture))
+            let shown = canvas // copied only when the next frame draws
+            try onFrame(DecodedFrame(seconds: start) {
+                shown.width == outWidth && shown.height == outHeight ? shown
+                    : shown.resized(width: outWidth, height: outHeight, filter: .area)
+            })
             previous = (control.DisposalMode, (left, top, frameWidth, frameHeight))
             control = GraphicsControlBlock(DisposalMode: DISPOSAL_UNSPECIFIED, UserInputFlag: false, DelayTime: 0, TransparentColor: NO_TRANSPARENT_COLOR)
         }

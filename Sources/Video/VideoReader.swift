@@ -17,19 +17,24 @@ final class MemoryInput {
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
+
+    /// Copies up to `count` bytes from the current position into `buffer`; 0 at the end.
+    func read(into buffer: UnsafeMutablePointer<UInt8>, count: Int) -> Int {
+        let n = min(count, bytes.count - position)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + position, count: n) }
+        position += n
+        return n
+    }
 }
 
 // FFmpeg calls these through AVIOContext with `opaque` = an unretained MemoryInput that the
 // reader keeps alive for as long as the context exists.
 private let readMemory: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt8>?, Int32) -> Int32 = { opaque, buffer, size in
     let input = Unmanaged<MemoryInput>.fromOpaque(opaque!).takeUnretainedValue()
-    let count = min(Int(size), input.bytes.count - input.position)
-    guard count > 0, let buffer else { return artworker_averror_eof() }
-    input.bytes.withUnsafeBufferPointer { source in
-        buffer.update(from: source.baseAddress! + input.position, count: count)
-    }
-    input.position += count
-    return Int32(count)
+    guard let buffer else { return artworker_averror_eof() }
+    let count = input.read(into: buffer, count: Int(size))
+    return count > 0 ? Int32(count) : artworker_averror_eof()
 }
 
 private let seekMemory: @convention(c) (UnsafeMutableRawPointer?, Int64, Int32) -> Int64 = { opaque, offset, whence in
@@ -55,10 +60,45 @@ private let refuseOpen: @convention(c) (UnsafeMutablePointer<AVFormatContext>?, 
     -1
 }
 
-/// One decoded picture with its time in the clip, upright and at the size asked for.
-struct DecodedFrame {
-    var seconds: Double
-    var image: RGBImage
+/// One decoded picture with its time in the clip. Its pixels (upright, at the size asked for)
+/// are made only when asked: on twos, half of a 24 fps clip's frames are never shown, and
+/// converting them would cost as much as everything else around the network.
+final class DecodedFrame {
+    let seconds: Double
+    private var make: (() throws -> RGBImage)?
+    private var made: RGBImage?
+
+    init(seconds: Double, image: RGBImage) {
+        self.seconds = seconds
+        made = image
+    }
+
+    init(seconds: Double, make: @escaping () throws -> RGBImage) {
+        self.seconds = seconds
+        self.make = make
+    }
+
+    func image() throws -> RGBImage {
+        if let made { return made }
+        let image = try make!()
+        made = image
+        make = nil // lets go of the decoder's frame
+        return image
+    }
+}
+
+/// A reference to a decoded frame's buffers, kept while its frame waits to be converted.
+final class FrameReference {
+    private(set) var frame: UnsafeMutablePointer<AVFrame>?
+
+    init?(_ source: UnsafeMutablePointer<AVFrame>) {
+        guard let clone = av_frame_clone(source) else { return nil }
+        frame = clone
+    }
+
+    deinit {
+        av_frame_free(&frame)
+    }
 }
 
 /// Audio as the writer wants it: interleaved float samples.
@@ -294,8 +334,10 @@ final class VideoReader {
                 }
                 lastSeconds = seconds
                 if isCancelled() { throw VideoError.cancelled }
-                let stored = try scaler.convert(frame)
-                try onFrame(DecodedFrame(seconds: seconds, image: stored.applyingOrientation(orientation)))
+                guard let held = FrameReference(frame) else { throw VideoError.encodingFailed(detail: "out of memory") }
+                try onFrame(DecodedFrame(seconds: seconds) {
+                    try scaler.convert(held.frame!).applyingOrientation(orientation)
+                })
             }
         }
 

@@ -80,6 +80,11 @@ struct ConversionService: Sendable {
         }
     }
 
+    /// "25 MB", "25.3 MB": a file size in a refusal.
+    static func megabytes(_ bytes: Int) -> Argument {
+        .text(bytes % 1_000_000 == 0 ? "\(bytes / 1_000_000) MB" : String(format: "%.1f MB", Double(bytes) / 1_000_000))
+    }
+
     static func fileArgument(_ file: String?) -> Argument {
         file.flatMap { $0.isEmpty ? nil : .text($0) } ?? .message(Message("photo.unnamed"))
     }
@@ -103,9 +108,6 @@ struct ConversionService: Sendable {
     /// readable (an empty file is "empty", not "choose a photo").
     static func refusal(_ error: ImageError, file: String?) -> Refusal {
         let name = fileArgument(file)
-        func megabytes(_ bytes: Int) -> Argument {
-            .text(bytes % 1_000_000 == 0 ? "\(bytes / 1_000_000) MB" : String(format: "%.1f MB", Double(bytes) / 1_000_000))
-        }
         return switch error {
         case .empty: Refusal(.unreadable, "photo.empty", ["file": name])
         case .unsupportedFormat: Refusal(.unreadable, "photo.unsupported", ["file": name])
@@ -132,9 +134,6 @@ struct ConversionService: Sendable {
     /// A clip that cannot be taken, as a refusal that names the file.
     static func refusal(_ error: VideoError, file: String?) -> Refusal {
         let name = fileArgument(file)
-        func megabytes(_ bytes: Int) -> Argument {
-            .text(bytes % 1_000_000 == 0 ? "\(bytes / 1_000_000) MB" : String(format: "%.1f MB", Double(bytes) / 1_000_000))
-        }
         func seconds(_ s: Double) -> Argument { .text(s == s.rounded() ? "\(Int(s))" : String(format: "%.1f", s)) }
         return switch error {
         case .empty: Refusal(.unreadable, "photo.empty", ["file": name])
