@@ -17,6 +17,7 @@ import argparse
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,34 @@ def WebDriverWait(driver, timeout):
     """A wait that also retries when the page it reads from was replaced meanwhile (a form
     posted, a redirect followed): an element found just before the new page arrived is stale."""
     return SeleniumWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException])
+
+
+def animated_gif(width, height, frames):
+    """A GIF89a written by hand: stripes moving one pixel a frame, 10/100 s each, looping."""
+    def lzw(pixels, min_code=2):
+        # A clear code before every pixel keeps the code size at 3 bits: valid, if not small.
+        size, bits, count, out = min_code + 1, 0, 0, bytearray()
+        for code in [c for p in pixels for c in (1 << min_code, p)] + [(1 << min_code) + 1]:
+            bits |= code << count
+            count += size
+            while count >= 8:
+                out.append(bits & 0xFF)
+                bits >>= 8
+                count -= 8
+        if count:
+            out.append(bits & 0xFF)
+        blocks = bytearray([min_code])
+        for i in range(0, len(out), 255):
+            blocks += bytes([len(out[i:i + 255])]) + out[i:i + 255]
+        return bytes(blocks + b"\x00")
+    data = bytearray(b"GIF89a") + struct.pack("<HHBBB", width, height, 0x81, 0, 0)
+    data += bytes([20, 20, 60, 240, 200, 60, 60, 160, 240, 250, 250, 250])
+    data += b"\x21\xFF\x0BNETSCAPE2.0\x03\x01\x00\x00\x00"
+    for f in range(frames):
+        data += b"\x21\xF9\x04\x04" + struct.pack("<H", 10) + b"\x00\x00"
+        data += b"\x2C" + struct.pack("<HHHHB", 0, 0, width, height, 0)
+        data += lzw([((x + f) // 4) % 4 for y in range(height) for x in range(width)])
+    return bytes(data + b"\x3B")
 
 
 def free_port():
@@ -485,6 +514,28 @@ def main():
         errors = console_errors(driver)
         flow.check(not errors, f"no console errors in Korean: {errors}")
         driver.get(base + "/language/en?next=/")
+
+        print("a clip")
+        clip = os.path.join(tempfile.mkdtemp(prefix="artworker-clip-"), "stripes.gif")
+        with open(clip, "wb") as f:
+            f.write(animated_gif(48, 32, frames=6))
+        driver.get(base + "/cartoonize")
+        driver.find_element(By.NAME, "image").send_keys(clip)
+        flow.check(driver.find_element(By.CSS_SELECTOR, "select[name=max_side]").get_attribute("value") == "512",
+                   "choosing a clip picks the quickest size")
+        flow.check(driver.find_element(By.CSS_SELECTOR, ".edit").get_attribute("hidden") is not None, "a clip is not cropped")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/cartoonize'] button[type=submit]").click()
+        wait.until(EC.url_contains("/i/"))
+        videos = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "figure.clip-compare video"))
+        flow.check(len(videos) == 2, "the result page shows the clip before and after")
+        # Chromium must be able to play what we wrote: metadata loads, it has a size and a length.
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return arguments[0].readyState", videos[1]) >= 1)
+        size = driver.execute_script("return [arguments[0].videoWidth, arguments[0].videoHeight, arguments[0].duration]", videos[1])
+        flow.check(size[0] == 48 and size[1] == 32 and abs(size[2] - 0.6) < 0.05, f"the browser plays the MP4 ({size})")
+        flow.check(driver.find_elements(By.PARTIAL_LINK_TEXT, "Download GIF"), "a GIF's result downloads as a GIF too")
+        flow.shot(driver, "clip-result")
+        errors = console_errors(driver)
+        flow.check(not errors, f"no console errors on the clip pages: {errors}")
 
         print("examples and the account page")
         driver.get(base + "/account")

@@ -12,7 +12,7 @@ private func readBack(_ bytes: [UInt8]) throws -> (info: ClipInfo, frames: [Doub
     try reader.decode(width: reader.info.width - reader.info.width % 2, height: reader.info.height - reader.info.height % 2,
                       isCancelled: { false }, frame: { frame in
                           times.append(frame.seconds)
-                          if first == nil { first = frame.image }
+                          if first == nil { first = try frame.image() }
                       }, audio: { chunk in
                           samples += chunk.samples.count / chunk.channels
                           rate = chunk.sampleRate
@@ -192,6 +192,24 @@ struct ClipRefusalTests {
             guard let error = error as? VideoError else { return false }
             if case .damaged = error { return true }
             return false
+        }
+    }
+
+    @Test("A video track with no frames at all")
+    func zeroLength() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString).mp4")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let writer = try VideoWriter(url: url, width: 32, height: 32, rate: FrameRate(24))
+        try writer.finish()
+        let bytes = Array(try Data(contentsOf: url))
+        #expect {
+            _ = try ClipConverter.convert(bytes, options: ClipOptions(), workDirectory: work, process: { $0 })
+        } throws: { error in
+            guard let error = error as? VideoError else { return false }
+            switch error {
+            case .damaged, .noFrames, .noVideoStream: return true
+            default: return false
+            }
         }
     }
 
