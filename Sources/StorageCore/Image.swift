@@ -101,6 +101,7 @@ public struct ImageSummary: Codable, Sendable, Equatable {
     public var ownerID: Int64?
     public var ownerName: String?
     public var visibility: Image.Visibility
+    public var media: Image.Media
     public var style: String
     public var strength: Int
     public var title: String
@@ -108,12 +109,13 @@ public struct ImageSummary: Codable, Sendable, Equatable {
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case id, visibility, style, strength, title
+        case id, visibility, media, style, strength, title
         case ownerID = "owner_id", ownerName = "owner_name", likeCount = "like_count", createdAt = "created_at"
     }
 
     public init(id: String, ownerID: Int64?, ownerName: String?, visibility: Image.Visibility, style: String, strength: Int,
-                title: String, likeCount: Int, createdAt: Date) {
+                title: String, likeCount: Int, createdAt: Date, media: Image.Media = .image) {
+        self.media = media
         (self.id, self.ownerID, self.ownerName, self.visibility, self.style) = (id, ownerID, ownerName, visibility, style)
         (self.strength, self.title, self.likeCount, self.createdAt) = (strength, title, likeCount, createdAt)
     }

@@ -25,9 +25,12 @@ extension ImageSummary {
         guard let visibility = Image.Visibility(rawValue: try row.string("visibility")) else {
             throw PostgresRow.DecodeError(column: "visibility", type: "an image visibility")
         }
+        guard let media = Image.Media(rawValue: try row.string("media")) else {
+            throw PostgresRow.DecodeError(column: "media", type: "an image medium")
+        }
         self.init(id: try row.string("id"), ownerID: try row.int64(optional: "owner_id"), ownerName: try row.string(optional: "owner_name"),
                   visibility: visibility, style: try row.string("style"), strength: try row.int("strength"),
-                  title: try row.string("title"), likeCount: try row.int("like_count"), createdAt: try row.date("created_at"))
+                  title: try row.string("title"), likeCount: try row.int("like_count"), createdAt: try row.date("created_at"), media: media)
     }
 }
 
@@ -114,7 +117,7 @@ public struct PostgresImageStore: ImageStore {
     }
 
     static let summaryColumns = """
-        image.id, image.owner_id, account.username AS owner_name, image.visibility, image.style, image.strength,
+        image.id, image.owner_id, account.username AS owner_name, image.visibility, image.media, image.style, image.strength,
         image.title, image.like_count, image.created_at
         """
 

@@ -98,7 +98,7 @@ public struct SQLiteImageStore: ImageStore {
     }
 
     static let summaryColumns = """
-        image.id, image.owner_id, user.username AS owner_name, image.visibility, image.style, image.strength,
+        image.id, image.owner_id, user.username AS owner_name, image.visibility, image.media, image.style, image.strength,
         image.title, image.like_count, image.created_at
         """
 

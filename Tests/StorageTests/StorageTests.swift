@@ -38,7 +38,7 @@ struct StorageTests {
             counts.add((try? db.reopen().appliedMigrations()).map { String($0.count) } ?? "failed")
         }
         #expect(counts.ids == ["7", "7", "7", "7"])
-        #expect(try db.count("schema_migration") == 6)
+        #expect(try db.count("schema_migration") == 7)
         #expect(try db.count("account") == 1) // the examples' account, made once
     }
 

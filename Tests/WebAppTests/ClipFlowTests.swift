@@ -68,8 +68,9 @@ struct ClipFlowTests {
         #expect(try ClipConverter.plan(before.bodyBytes, options: ClipOptions()).info.frameCount == 12)
         // Clips go to galleries like pictures (shared above: the public one too).
         for gallery in ["/api/v1/gallery/private", "/api/v1/gallery/public"] {
-            let listed = object(try c.send("GET", gallery, token: token))
-            #expect((listed["images"] as? [[String: Any]])?.first?["id"] as? String == id, "\(gallery)")
+            let listed = try #require((object(try c.send("GET", gallery, token: token))["images"] as? [[String: Any]])?.first)
+            #expect(listed["id"] as? String == id && listed["media"] as? String == "video", "\(gallery)")
+            #expect((listed["links"] as? [String: String])?["result_mp4"] != nil)
         }
     }
 

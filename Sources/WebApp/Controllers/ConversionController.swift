@@ -68,7 +68,7 @@ struct ConversionController {
         var strength: Int?
         var maxSide: Int?
         var edit: ConversionService.Edit?
-        /// A clip's frame rate: "twos" (default) or "source".
+        /// A clip's frame rate: "auto" (the default), "twos" or "source".
         var fps: String?
         /// The form's one-time token (`submission`): a second POST of the same form (Back,
         /// then Submit again) finds the first job rather than starting another.

@@ -160,7 +160,7 @@ struct ImageLibrary: Sendable {
         case .original:
             body = [UInt8](stored.data)
             type = stored.originalType
-            ext = originalExtension(type)
+            ext = Self.originalExtension(type)
         case .before:
             body = [UInt8](stored.data)
             type = isClip ? "video/mp4" : ImageFormat.sniff(body)?.mimeType ?? "image/jpeg"
@@ -184,7 +184,7 @@ struct ImageLibrary: Sendable {
             // RFC 6266: `attachment` makes browsers save rather than show; the name keeps the
             // title's script (filename*), with an ASCII fallback.
             let name = rendition == .original
-                ? DownloadName.original(title: stored.title, id: id, ext: originalExtension(type))
+                ? DownloadName.original(title: stored.title, id: id, ext: Self.originalExtension(type))
                 : DownloadName.file(title: stored.title, style: stored.style, id: id, ext: ext)
             let disposition = request.http.query("download") != nil ? "attachment" : "inline"
             headers.set("Content-Disposition", ContentDisposition.value(disposition, filename: name.name, fallback: name.fallback))
@@ -193,7 +193,7 @@ struct ImageLibrary: Sendable {
     }
 
     /// The file extension an original downloads with, from its media type.
-    func originalExtension(_ type: String) -> String {
+    static func originalExtension(_ type: String) -> String {
         switch type {
         case "image/png": "png"
         case "image/jpeg": "jpg"
@@ -217,7 +217,7 @@ struct ImageLibrary: Sendable {
     struct Links: Encodable {
         var page: String
         var thumbnail: String
-        /// A clip's poster still, for a clip.
+        /// The result as PNG and JPEG (a clip's still).
         var result_png: String
         var result_jpeg: String
         /// For a clip: its MP4; for a GIF clip also its GIF.
@@ -265,6 +265,7 @@ struct ImageLibrary: Sendable {
         var style: String
         var strength: Int
         var visibility: String
+        var media: String
         var owner: String?
         var likes: Int
         var liked: Bool?
@@ -299,8 +300,8 @@ struct ImageLibrary: Sendable {
         let liked = try liked(page.items.map(\.id), viewer: viewer)
         return PageBody(page: page.page, has_more: page.hasMore, images: page.items.map { s in
             SummaryBody(id: s.id, title: s.title, style: s.style, strength: s.strength, visibility: s.visibility.rawValue,
-                        owner: s.ownerName, likes: s.likeCount, liked: liked.map { $0.contains(s.id) },
-                        created_at: Self.timestamp(s.createdAt), links: Links(id: s.id))
+                        media: s.media.rawValue, owner: s.ownerName, likes: s.likeCount, liked: liked.map { $0.contains(s.id) },
+                        created_at: Self.timestamp(s.createdAt), links: Links(id: s.id, media: s.media))
         })
     }
 }
