@@ -62,6 +62,8 @@ struct ClipFlowTests {
         // Pages go by the session cookie, not the API's token: share it, then look as anyone.
         #expect(try c.send("POST", "/api/v1/images/\(id)/share", token: token).status == 200)
         let page = try c.send("GET", "/i/\(id)")
+        // The form previews a chosen clip from a blob: URL; the page plays its own clips.
+        #expect(page.headers["content-security-policy"]?.contains("media-src 'self' blob:") == true)
         #expect(page.status == 200 && page.body.contains(#"<video src="/i/\#(id)/result.mp4""#) && page.body.contains("/i/\(id)/before.mp4"))
         let before = try c.send("GET", "/i/\(id)/before.mp4")
         #expect(before.headers["content-type"] == "video/mp4")

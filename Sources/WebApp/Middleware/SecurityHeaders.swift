@@ -1,10 +1,11 @@
 import HTTPServer
 
 /// Headers every response carries: a strict Content-Security-Policy (no inline script, no
-/// framing), no MIME sniffing, a careful referrer policy.
+/// framing), no MIME sniffing, a careful referrer policy. `blob:` pictures and media are the
+/// upload form's previews of the files a person has chosen (a photo, a clip).
 struct SecurityHeaders: Middleware {
     static let policy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        + "media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
     static func apply(to response: inout HTTPResponse) {
         response.headers.set("Content-Security-Policy", policy)
