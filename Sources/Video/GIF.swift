@@ -166,7 +166,9 @@ final class GIFReader {
                 let y = top + row
                 guard y < screenHeight else { continue } // drawn off the screen: clipped, as browsers do
                 canvas.pixels.withUnsafeMutableBufferPointer { pixels in
-                    for x in 0..<min(frameWidth, screenWidth - left) where left + x >= 0 {
+                    // A frame may lie partly or wholly right of the screen (its offset is a
+                    // stranger's number): only the columns on the screen are drawn.
+                    for x in 0..<max(0, min(frameWidth, screenWidth - left)) {
                         let index = Int(line[x])
                         guard Int32(index) != transparent, index < palette.count else { continue }
                         let p = (y * screenWidth + left + x) * 3
@@ -194,9 +196,13 @@ final class GIFReader {
         return seconds
     }
 
+    /// Fills the part of `rect` that lies on the image (none, for a frame drawn off the screen).
     private static func fill(_ image: inout RGBImage, _ rect: (x: Int, y: Int, w: Int, h: Int), _ colour: RGB) {
-        for y in max(rect.y, 0)..<min(rect.y + rect.h, image.height) {
-            for x in max(rect.x, 0)..<min(rect.x + rect.w, image.width) { image[x, y] = colour }
+        let top = max(rect.y, 0), bottom = min(rect.y + rect.h, image.height)
+        let left = max(rect.x, 0), right = min(rect.x + rect.w, image.width)
+        guard top < bottom, left < right else { return }
+        for y in top..<bottom {
+            for x in left..<right { image[x, y] = colour }
         }
     }
 

@@ -245,6 +245,17 @@ struct ClipRefusalTests {
         #expect(throws: VideoError.tooLarge(width: 60000, height: 60000, limit: 4096)) {
             _ = try ClipConverter.plan(frame, options: ClipOptions())
         }
+        // A frame placed wholly right of and below the screen, disposed to the background:
+        // drawn nowhere, and no crash (ranges past the screen were a trap).
+        var offscreen: [UInt8] = Array("GIF89a".utf8) + [16, 0, 16, 0, 0x80, 0, 0] + [0, 0, 0, 255, 255, 255]
+        for _ in 0..<2 {
+            offscreen += [0x21, 0xF9, 0x04, 0x08, 10, 0, 0, 0] // disposal 2 (background), 10/100 s
+            // 2×2 at (100, 100); LZW (min code size 2): clear and a pixel four times, then end.
+            offscreen += [0x2C, 100, 0, 100, 0, 2, 0, 2, 0, 0x00, 0x02, 0x04, 0x04, 0x41, 0x10, 0x05, 0x00]
+        }
+        offscreen += [0x3B]
+        let drawn = try ClipConverter.convert(offscreen, options: ClipOptions(rate: .source), workDirectory: work, process: { $0 })
+        #expect(drawn.frames == 2 && drawn.poster.pixels.allSatisfy { $0 == 255 })
         let many = try TestClip.gif(frames: 5000, hundredths: 2, width: 4, height: 4)
         #expect(throws: VideoError.tooManyFrames(count: 4001, limit: 4000)) {
             _ = try ClipConverter.plan(many, options: ClipOptions(rate: .source, limits: ClipLimits(maxSeconds: 1000)))
