@@ -146,7 +146,7 @@ struct ImageLibrary: Sendable {
         guard let stored = try poster ?? images.bytes(rendition.part, id: id, viewer: viewer)
                 ?? (rendition == .before ? try images.bytes(.original, id: id, viewer: viewer) : nil) else { throw Self.notFound }
         // A picture's result is a PNG, a clip's an MP4: each rendition only of what it can be.
-        let isClip = stored.data.count >= 8 && stored.data[4..<8].elementsEqual("ftyp".utf8)
+        let isClip = stored.data.dropFirst(4).prefix(4).elementsEqual("ftyp".utf8)
         if rendition == .mp4 && !isClip { throw Self.notFound }
         let etag = "\"\(id)-\(rendition.rawValue)\""
         var headers: HTTPHeaders = [
