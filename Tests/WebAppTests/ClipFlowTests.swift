@@ -64,6 +64,7 @@ struct ClipFlowTests {
         let page = try c.send("GET", "/i/\(id)")
         // The form previews a chosen clip from a blob: URL; the page plays its own clips.
         #expect(page.headers["content-security-policy"]?.contains("media-src 'self' blob:") == true)
+        #expect(page.body.contains("Original clip") && page.body.contains("(the clip was 96×64)"))
         #expect(page.status == 200 && page.body.contains(#"<video src="/i/\#(id)/result.mp4""#) && page.body.contains("/i/\(id)/before.mp4"))
         let before = try c.send("GET", "/i/\(id)/before.mp4")
         #expect(before.headers["content-type"] == "video/mp4")
