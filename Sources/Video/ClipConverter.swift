@@ -49,6 +49,8 @@ public struct ClipPlan: Sendable, Equatable {
 
 /// A converted clip.
 public struct ClipResult: Sendable {
+    /// What the header said and what was made of it (read once, by the conversion).
+    public var plan: ClipPlan
     public var mp4: [UInt8]
     public var gif: [UInt8]?
     /// The input at the output's size and pace (MP4, no sound), when asked for.
@@ -225,7 +227,7 @@ public enum ClipConverter {
                 throw VideoError.encodingFailed(detail: "the written clip could not be read back")
             }
         }
-        return ClipResult(mp4: try readBack(file), gif: try gifWriter?.finish(), before: try beforeWriter.map { _ in try readBack(beforeFile) },
+        return ClipResult(plan: plan, mp4: try readBack(file), gif: try gifWriter?.finish(), before: try beforeWriter.map { _ in try readBack(beforeFile) },
                           poster: poster!, frames: made, seconds: writer.seconds,
                           width: plan.width, height: plan.height, hasAudio: audioFormat != nil,
                           flicker: options.measureFlicker ? meter.figures : nil, processingSeconds: processing,

@@ -68,11 +68,6 @@ final class DecodedFrame {
     private var make: (() throws -> RGBImage)?
     private var made: RGBImage?
 
-    init(seconds: Double, image: RGBImage) {
-        self.seconds = seconds
-        made = image
-    }
-
     init(seconds: Double, make: @escaping () throws -> RGBImage) {
         self.seconds = seconds
         self.make = make

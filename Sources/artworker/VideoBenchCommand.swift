@@ -43,22 +43,12 @@ struct VideoBenchCommand: ParsableCommand {
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
         // Still inferences at the processing size, on the clip's own first picture.
-        var first: RGBImage?
-        do {
-            _ = try ClipConverter.convert(bytes, options: ClipOptions(maxSide: maxSide, reduceFlicker: false),
-                                          workDirectory: FileManager.default.temporaryDirectory,
-                                          isCancelled: { first != nil }, process: { image in
-                first = image
-                return image
-            })
-        } catch VideoError.cancelled {
-            // Stopped on purpose after the first picture.
-        }
+        let first = try ClipConverter.firstPicture(bytes, maxSide: maxSide)
         func stills() throws -> [Double] {
-            _ = try generator.cartoonize(first!, threads: threads)
+            _ = try generator.cartoonize(first, threads: threads)
             return try (0..<runs).map { _ in
                 let start = now()
-                _ = try generator.cartoonize(first!, threads: threads)
+                _ = try generator.cartoonize(first, threads: threads)
                 return now() - start
             }
         }

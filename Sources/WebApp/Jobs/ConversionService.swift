@@ -310,9 +310,8 @@ struct ConversionService: Sendable {
             if isCancelled() { throw ModelError.cancelled }
             let (generator, sha256) = try models.model(style)
             let started = Date()
-            let plan: ClipPlan, result: ClipResult
+            let result: ClipResult
             do {
-                plan = try ClipConverter.plan(bytes, options: options)
                 result = try ClipConverter.convert(
                     bytes, options: options, workDirectory: FileManager.default.temporaryDirectory, isCancelled: isCancelled,
                     progress: { done, total in
@@ -327,6 +326,7 @@ struct ConversionService: Sendable {
                 if error == .cancelled { throw ModelError.cancelled }
                 throw JobFailure(Self.refusal(error, file: input.name).message)
             }
+            let plan = result.plan
             let thumbnail = try ImageEncoder.jpeg(result.poster.fitting(maxSide: 320), quality: 82)
             made.append(Image(
                 id: Image.newID(), ownerID: owner, visibility: owner == nil ? .anonymous : .private,
