@@ -40,13 +40,17 @@ public struct NewMovie: Sendable {
         public var width: Int?
         public var height: Int?
         public var thumbnail: Data?
+        /// Where the frame was taken, in milliseconds from the start of its video (frames from
+        /// a video only).
+        public var timeMS: Int?
 
-        public init(number: Int, flags: [String], width: Int? = nil, height: Int? = nil, thumbnail: Data? = nil) {
+        public init(number: Int, flags: [String], width: Int? = nil, height: Int? = nil, thumbnail: Data? = nil, timeMS: Int? = nil) {
             self.number = number
             self.flags = flags
             self.width = width
             self.height = height
             self.thumbnail = thumbnail
+            self.timeMS = timeMS
         }
     }
 
@@ -122,9 +126,11 @@ public struct MovieScene: Sendable, Equatable {
     public var width: Int?
     public var height: Int?
     public var hasThumbnail: Bool
+    /// Milliseconds into the video the frame came from; nil for uploaded frames.
+    public var timeMS: Int?
 
-    public init(number: Int, flags: [String], width: Int?, height: Int?, hasThumbnail: Bool) {
-        (self.number, self.flags, self.width, self.height, self.hasThumbnail) = (number, flags, width, height, hasThumbnail)
+    public init(number: Int, flags: [String], width: Int?, height: Int?, hasThumbnail: Bool, timeMS: Int? = nil) {
+        (self.number, self.flags, self.width, self.height, self.hasThumbnail, self.timeMS) = (number, flags, width, height, hasThumbnail, timeMS)
     }
 }
 

@@ -41,7 +41,7 @@ public enum StorageCopy {
         Table(sqlite: "movie", postgres: "movie",
               columns: ["id", "owner_id", "title", "year", "director", "notes", "source", "scene_count", "colour_count", "dominant",
                         "overview", "created_at", "updated_at"], order: "created_at, id"),
-        Table(sqlite: "scene", postgres: "scene", columns: ["movie_id", "number", "flags", "width", "height", "thumbnail"],
+        Table(sqlite: "scene", postgres: "scene", columns: ["movie_id", "number", "flags", "width", "height", "thumbnail", "time_ms"],
               order: "movie_id, number"),
         Table(sqlite: "colour", postgres: "colour", columns: ["movie_id", "position", "scene", "tile", "rank", "r", "g", "b", "share"],
               order: "movie_id, position"),

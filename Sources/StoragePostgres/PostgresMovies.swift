@@ -25,7 +25,8 @@ extension MovieSummary {
 extension MovieScene {
     init(postgres row: PostgresRow) throws {
         self.init(number: try row.int("number"), flags: try row.string("flags").split(separator: ",").map(String.init),
-                  width: try row.int(optional: "width"), height: try row.int(optional: "height"), hasThumbnail: try row.bool("has_thumbnail"))
+                  width: try row.int(optional: "width"), height: try row.int(optional: "height"), hasThumbnail: try row.bool("has_thumbnail"),
+                  timeMS: try row.int(optional: "time_ms"))
     }
 }
 
@@ -49,8 +50,8 @@ public struct PostgresMovieStore: MovieStore {
                   movie.source.rawValue, movie.scenes.count, movie.colours.count, StoredColours.json(movie.dominant), now, now,
                   movie.overview])
         for s in movie.scenes {
-            try c.execute("INSERT INTO scene (movie_id, number, flags, width, height, thumbnail) VALUES ($1, $2, $3, $4, $5, $6)",
-                          [movie.id, s.number, s.flags.joined(separator: ","), s.width, s.height, s.thumbnail])
+            try c.execute("INSERT INTO scene (movie_id, number, flags, width, height, thumbnail, time_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                          [movie.id, s.number, s.flags.joined(separator: ","), s.width, s.height, s.thumbnail, s.timeMS])
         }
         let batch = 5000
         for start in stride(from: 0, to: movie.colours.count, by: batch) {
@@ -87,7 +88,7 @@ public struct PostgresMovieStore: MovieStore {
         try database.execute(Self.summarySQL + " WHERE movie.id = $1", [id]).first.map(MovieSummary.init(postgres:))
     }
 
-    static let sceneColumns = "number, flags, width, height, thumbnail IS NOT NULL AS has_thumbnail"
+    static let sceneColumns = "number, flags, width, height, thumbnail IS NOT NULL AS has_thumbnail, time_ms"
 
     public func contents(id: String) throws -> (scenes: [MovieScene], colours: [MovieColour]) {
         // One snapshot for both reads (REPEATABLE READ): never a scene list from before an edit

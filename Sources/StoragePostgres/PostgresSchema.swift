@@ -235,6 +235,10 @@ enum PostgresSchema {
                 ADD CONSTRAINT image_data_part_check
                     CHECK (part IN ('original', 'result', 'thumbnail', 'before', 'poster', 'animation'));
             """),
+        ("p8: scenes from a video", """
+            -- a frame taken from a film's video keeps its place in it (milliseconds from the start)
+            ALTER TABLE scene ADD COLUMN time_ms integer CHECK (time_ms IS NULL OR time_ms >= 0);
+            """),
     ]
 
     /// The advisory lock key every node takes while migrating, so two nodes starting at once

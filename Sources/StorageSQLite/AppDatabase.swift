@@ -456,6 +456,11 @@ public final class AppDatabase: Sendable {
             try db.execute(sql: "ALTER TABLE image_data_v15 RENAME TO image_data")
             try db.execute(sql: "CREATE INDEX image_data_blob ON image_data (blob) WHERE blob IS NOT NULL")
         }
+        migrator.registerMigration("v16: scenes from a video") { db in
+            // A frame taken from a film's video keeps its place in it, so the movie page can
+            // say and link where each scene is; uploaded frames have none.
+            try db.execute(sql: "ALTER TABLE scene ADD COLUMN time_ms INTEGER CHECK (time_ms IS NULL OR time_ms >= 0)")
+        }
         return migrator
     }
 

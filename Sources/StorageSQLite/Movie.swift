@@ -21,7 +21,7 @@ extension MovieSummary: FetchableRecord {
 extension MovieScene: FetchableRecord {
     public init(row: Row) {
         self.init(number: row["number"], flags: (row["flags"] as String).split(separator: ",").map(String.init),
-                  width: row["width"], height: row["height"], hasThumbnail: row["has_thumbnail"])
+                  width: row["width"], height: row["height"], hasThumbnail: row["has_thumbnail"], timeMS: row["time_ms"])
     }
 }
 
@@ -44,9 +44,9 @@ public struct SQLiteMovieStore: MovieStore {
             """, arguments: [movie.id, movie.ownerID, movie.info.title, movie.info.year, movie.info.director, movie.info.notes,
                              movie.source.rawValue, movie.scenes.count, movie.colours.count, StoredColours.json(movie.dominant), now, now,
                              movie.overview])
-        let scene = try db.makeStatement(sql: "INSERT INTO scene (movie_id, number, flags, width, height, thumbnail) VALUES (?, ?, ?, ?, ?, ?)")
+        let scene = try db.makeStatement(sql: "INSERT INTO scene (movie_id, number, flags, width, height, thumbnail, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?)")
         for s in movie.scenes {
-            try scene.execute(arguments: [movie.id, s.number, s.flags.joined(separator: ","), s.width, s.height, s.thumbnail])
+            try scene.execute(arguments: [movie.id, s.number, s.flags.joined(separator: ","), s.width, s.height, s.thumbnail, s.timeMS])
         }
         let colour = try db.makeStatement(sql: """
             INSERT INTO colour (movie_id, position, scene, tile, rank, r, g, b, share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -85,7 +85,7 @@ public struct SQLiteMovieStore: MovieStore {
     public func contents(id: String) throws -> (scenes: [MovieScene], colours: [MovieColour]) {
         try database.pool.read { db in
             let scenes = try MovieScene.fetchAll(db, sql: """
-                SELECT number, flags, width, height, thumbnail IS NOT NULL AS has_thumbnail FROM scene WHERE movie_id = ? ORDER BY number
+                SELECT number, flags, width, height, thumbnail IS NOT NULL AS has_thumbnail, time_ms FROM scene WHERE movie_id = ? ORDER BY number
                 """, arguments: [id])
             let colours = try MovieColour.fetchAll(db, sql: """
                 SELECT scene, tile, rank, r, g, b, share FROM colour WHERE movie_id = ? ORDER BY position
@@ -99,7 +99,7 @@ public struct SQLiteMovieStore: MovieStore {
     public func scenes(id: String, page: Int, perPage: Int) throws -> (scenes: [MovieScene], colours: [MovieColour], hasMore: Bool) {
         try database.pool.read { db in
             var scenes = try MovieScene.fetchAll(db, sql: """
-                SELECT number, flags, width, height, thumbnail IS NOT NULL AS has_thumbnail FROM scene WHERE movie_id = ?
+                SELECT number, flags, width, height, thumbnail IS NOT NULL AS has_thumbnail, time_ms FROM scene WHERE movie_id = ?
                 ORDER BY number LIMIT ? OFFSET ?
                 """, arguments: [id, perPage + 1, (max(page, 1) - 1) * perPage])
             let hasMore = scenes.count > perPage

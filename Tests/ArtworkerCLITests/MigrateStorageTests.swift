@@ -44,7 +44,7 @@ struct MigrateStorageTests {
         try sqlite.images.insertAll([shared, kept])
         #expect(try sqlite.images.setLiked(true, id: shared.id, user: satsuki) == 1)
         let movie = NewMovie(ownerID: satsuki, info: MovieInfo(title: "My Neighbor Totoro", year: 1988), source: .frames,
-                             scenes: [NewMovie.Scene(number: 1, flags: [], width: 4, height: 4, thumbnail: Data([5, 5]))],
+                             scenes: [NewMovie.Scene(number: 1, flags: [], width: 4, height: 4, thumbnail: Data([5, 5]), timeMS: 2_000)],
                              colours: (0..<18).map { MovieColour(scene: 1, tile: $0 / 3, rank: $0 % 3, r: Double($0), g: 1, b: 2, share: 1.0 / 3) },
                              dominant: [StoredColour(r: 1, g: 2, b: 3, share: 1)])
         try sqlite.movies.insert(movie)
@@ -71,6 +71,7 @@ struct MigrateStorageTests {
         #expect(try postgres.images.liked(by: satsuki, among: [shared.id, kept.id]) == [shared.id])
         #expect(try postgres.movies.contents(id: movie.id).colours.count == 18)
         #expect(try postgres.movies.thumbnail(movie: movie.id, scene: 1) == Data([5, 5]))
+        #expect(try postgres.movies.contents(id: movie.id).scenes.map(\.timeMS) == [2_000])
         #expect(try postgres.revokedTokens.isRevoked("gone-session"))
         let lease = try #require(try postgres.jobs().claim(kinds: [.conversion]))
         #expect(lease.job.id == job && lease.job.ownerID == mei)

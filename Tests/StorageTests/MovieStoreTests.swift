@@ -18,7 +18,7 @@ struct MovieStoreTests {
 
     func movie(owner: Int64, title: String = "Spirited Away", badColour: Bool = false) -> NewMovie {
         let scenes = [NewMovie.Scene(number: 1, flags: [], width: 1920, height: 1080, thumbnail: Data([1, 2, 3])),
-                      NewMovie.Scene(number: 2, flags: ["fade"], width: 1920, height: 1080, thumbnail: nil)]
+                      NewMovie.Scene(number: 2, flags: ["fade"], width: 1920, height: 1080, thumbnail: nil, timeMS: 754_250)]
         var colours = (0..<18).map { i in
             MovieColour(scene: 1, tile: i / 3, rank: i % 3, r: Double(i * 10), g: 20, b: badColour && i == 17 ? 300 : 30, share: 1.0 / 3)
         }
@@ -40,6 +40,8 @@ struct MovieStoreTests {
         let contents = try movies.contents(id: m.id)
         #expect(contents.scenes.map(\.number) == [1, 2] && contents.scenes[1].flags == ["fade"])
         #expect(contents.scenes.map(\.hasThumbnail) == [true, false])
+        #expect(contents.scenes.map(\.timeMS) == [nil, 754_250])
+        #expect(try movies.scenes(id: m.id, page: 1, perPage: 10).scenes.map(\.timeMS) == [nil, 754_250])
         #expect(contents.colours == m.colours)
         #expect(try movies.thumbnail(movie: m.id, scene: 1) == Data([1, 2, 3]))
     }

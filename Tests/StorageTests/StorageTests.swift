@@ -15,9 +15,9 @@ struct StorageTests {
         #expect(try database.appliedMigrations() == ["v1: revoked tokens", "v1: users", "v2: images", "v3: image bytes apart, titles", "v4: movies",
                                                        "v5: session generations", "v6: sign-in attempts",
                                                        "v7: movie overviews", "v8: durable jobs", "v9: job errors in every language", "v10: before pictures", "v11: one job per form", "v12: examples", "v13: visitors keep their results",
-                                                       "v14: picture bytes in an object store", "v15: clips"].sorted())
+                                                       "v14: picture bytes in an object store", "v15: clips", "v16: scenes from a video"].sorted())
         let reopened = try AppDatabase.open(directory: dir)
-        #expect(try reopened.appliedMigrations().count == 16)
+        #expect(try reopened.appliedMigrations().count == 17)
         let pragmas = try database.pool.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
              try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
@@ -31,14 +31,14 @@ struct StorageTests {
         let db = try TestDatabase(.postgres)
         defer { db.close() }
         #expect(try db.stores.appliedMigrations() == ["p1: accounts and sessions", "p2: images", "p3: movies", "p4: jobs", "p5: examples",
-                                                          "p6: picture bytes in an object store", "p7: clips"])
+                                                          "p6: picture bytes in an object store", "p7: clips", "p8: scenes from a video"])
         // Four nodes starting at once: the advisory lock lets one migrate, the rest find it done.
         let counts = ClaimLog()
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             counts.add((try? db.reopen().appliedMigrations()).map { String($0.count) } ?? "failed")
         }
-        #expect(counts.ids == ["7", "7", "7", "7"])
-        #expect(try db.count("schema_migration") == 7)
+        #expect(counts.ids == ["8", "8", "8", "8"])
+        #expect(try db.count("schema_migration") == 8)
         #expect(try db.count("account") == 1) // the examples' account, made once
     }
 
