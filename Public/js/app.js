@@ -517,6 +517,29 @@
     });
   });
 
+  // A movie analysed from its video: each scene's time plays the member's own copy of the film
+  // from there. The film is opened here (a blob: URL) and never uploaded; without scripting
+  // the times are plain text links to their scenes.
+  document.querySelectorAll(".film-player").forEach(function (player) {
+    var input = player.querySelector("input[type=file]"), video = player.querySelector("video");
+    player.hidden = false;
+    input.addEventListener("change", function () {
+      if (video.src) { URL.revokeObjectURL(video.src); }
+      if (!input.files.length) { video.hidden = true; return; }
+      video.src = URL.createObjectURL(input.files[0]);
+      video.hidden = false;
+    });
+    document.querySelectorAll("a.scene-time[data-seconds]").forEach(function (link) {
+      link.addEventListener("click", function (e) {
+        e.preventDefault();
+        if (!video.src) { player.scrollIntoView({ block: "center" }); input.focus(); return; }
+        video.currentTime = Number(link.dataset.seconds);
+        video.scrollIntoView({ block: "nearest" });
+        video.play().catch(function () {}); // a browser may refuse to start sound unasked: the time is set
+      });
+    });
+  });
+
   // Dates: the server writes them in UTC and says so; here they become the reader's own time
   // zone, in the page's language (<html lang>). `data-day` ones show the day only.
   if (window.Intl && Intl.DateTimeFormat) {

@@ -8,11 +8,14 @@ public struct PaletteDocument: Sendable, Equatable {
         public var number: Int
         public var flags: SceneFlags
         public var colours: [TileColour]
+        /// Where a frame taken from a film's video was taken, in seconds.
+        public var seconds: Double?
 
-        public init(number: Int, flags: SceneFlags = [], colours: [TileColour]) {
+        public init(number: Int, flags: SceneFlags = [], colours: [TileColour], seconds: Double? = nil) {
             self.number = number
             self.flags = flags
             self.colours = colours
+            self.seconds = seconds
         }
     }
 
@@ -92,7 +95,7 @@ public struct PaletteDocument: Sendable, Equatable {
                 self.share = share
             }
         }
-        struct SceneJSON: Encodable { var scene: Int; var flags: [String]; var colours: [ColourJSON] }
+        struct SceneJSON: Encodable { var scene: Int; var seconds: Double?; var flags: [String]; var colours: [ColourJSON] }
         struct Body: Encodable {
             var id, title: String
             var year: Int?
@@ -104,7 +107,7 @@ public struct PaletteDocument: Sendable, Equatable {
         let body = Body(id: id, title: title, year: year, director: director,
                         dominant: dominant.map { ColourJSON($0.centre, share: $0.share) },
                         scenes: scenes.map { s in
-                            SceneJSON(scene: s.number, flags: s.flags.names,
+                            SceneJSON(scene: s.number, seconds: s.seconds, flags: s.flags.names,
                                       colours: s.colours.map { ColourJSON($0.colour, tile: $0.tile + 1, rank: $0.rank + 1, share: $0.share) })
                         },
                         ungrouped: ungrouped.map { ColourJSON($0) })

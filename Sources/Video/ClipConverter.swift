@@ -96,9 +96,12 @@ public enum ClipConverter {
 
     /// Reads the header and checks every limit that can be checked without decoding.
     public static func plan(_ bytes: [UInt8], options: ClipOptions) throws(VideoError) -> ClipPlan {
-        let info = isGIF(bytes) ? try GIFReader(bytes: bytes, limits: options.limits).info
-                                : try VideoReader(bytes: bytes, limits: options.limits).info
-        return try plan(info, options: options)
+        try plan(try info(bytes, limits: options.limits), options: options)
+    }
+
+    /// What a clip's (or a GIF's) header says, held to `limits`.
+    static func info(_ bytes: [UInt8], limits: ClipLimits) throws(VideoError) -> ClipInfo {
+        isGIF(bytes) ? try GIFReader(bytes: bytes, limits: limits).info : try VideoReader(bytes: bytes, limits: limits).info
     }
 
     static func plan(_ info: ClipInfo, options: ClipOptions) throws(VideoError) -> ClipPlan {

@@ -289,9 +289,11 @@ struct NewMoviePage {
     var typed_year: String
     var typed_director: String
     var typed_notes: String
+    var typed_interval: String
     var error: String?
     var maxFrames: Int
     var maxMB: Int
+    var maxHours: Int
 }
 
 struct EditMoviePage {
@@ -318,6 +320,11 @@ struct MoviePage {
         var flags: String?
         var fade: Bool
         var strip: String
+        /// Where a frame from a film's video was taken: "1:02:14", seconds for the page's
+        /// player, and ISO 8601 for `<time datetime>`.
+        var time: String?
+        var seconds: String?
+        var duration: String?
     }
     var id: String
     var title: String
@@ -340,6 +347,8 @@ struct MoviePage {
     var turnRight: String
     var scenes: [Scene]
     var hasScenes: Bool
+    /// Some scenes carry times: the page offers to play the member's own copy of the film.
+    var hasTimes: Bool
     var scenePages: Bool
     var scenePage: Int
     var previousScenes: String?

@@ -3,9 +3,11 @@ import Dispatch
 import Foundation
 import ImageIO
 import Palette
+import Video
 import WebApp
 
-/// `artworker palette FRAME...`: each frame's 18 colours; `palette import`: a colour file as a
+/// `artworker palette FRAME...`: each frame's 18 colours (a film's video: a frame every few
+/// seconds, as the site takes them); `palette import`: a colour file as a
 /// movie; `palette bench`: the analysis timed (used by `make bench`).
 struct PaletteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,26 +19,45 @@ struct PaletteCommand: ParsableCommand {
     struct Analyse: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "analyse",
-            abstract: "Print each frame's colours: 2 × 3 tiles, 3 k-means colours per tile.")
+            abstract: "Print each frame's colours: 2 × 3 tiles, 3 k-means colours per tile.",
+            discussion: """
+                A video (MP4, MOV, WebM, MKV…) or an animated GIF is read as the site reads a film: \
+                a frame every --interval seconds, frames like the last one kept and black frames \
+                (fades) skipped, each scene printed with its time.
+                """)
 
-        @Argument(help: "JPEG or PNG frames.")
+        @Argument(help: "JPEG or PNG frames, or a film's video.")
         var frames: [String]
 
         @Flag(help: "Print CSV (scene,tile,rank,r,g,b,h,s,v,hex,share; one scene per frame), as the site exports.")
         var csv = false
 
+        @Option(help: "A video: seconds between the frames taken (0.5 to 60).")
+        var interval: Double = FilmOptions.defaultInterval
+
         @OptionGroup var limits: LimitOptions
+
+        func validate() throws {
+            guard FilmOptions.intervals.contains(interval) else { throw ValidationError("--interval must be from 0.5 to 60 seconds") }
+        }
 
         func run() throws {
             var failures = 0
             var document = PaletteDocument(title: "frames")
             let analyzer = SceneAnalyzer()
-            for (i, file) in frames.enumerated() {
+            for file in frames {
                 do {
-                    let bytes = try readFile(file, limit: limits.imageLimits.maxBytes)
+                    let bytes = try readFile(file, limit: max(limits.imageLimits.maxBytes, ClipLimits.film.maxBytes))
+                    if ImageFormat.sniff(bytes) == nil {
+                        try film(bytes, file: file, into: &document)
+                        continue
+                    }
+                    if bytes.count > limits.imageLimits.maxBytes {
+                        throw ImageError.fileTooLarge(bytes: bytes.count, limit: limits.imageLimits.maxBytes)
+                    }
                     let image = try ImageDecoder.decode(bytes, limits: limits.imageLimits).image
                     let palette = analyzer.analyse(image)
-                    document.scenes.append(.init(number: i + 1, flags: palette.flags, colours: palette.colours))
+                    document.scenes.append(.init(number: document.scenes.count + 1, flags: palette.flags, colours: palette.colours))
                     if !csv { print(Self.describe(file: file, image: image, palette: palette)) }
                 } catch {
                     failures += 1
@@ -45,6 +66,29 @@ struct PaletteCommand: ParsableCommand {
             }
             if csv { print(document.csv(), terminator: "") }
             if failures > 0 { throw ExitCode.failure }
+        }
+
+        /// A film's scenes, as the site's movie analysis keeps them.
+        func film(_ bytes: [UInt8], file: String, into document: inout PaletteDocument) throws {
+            var scenes: [PaletteDocument.Scene] = []
+            let counts: FilmScenes.Counts
+            do {
+                counts = try FilmScenes.read(bytes, options: FilmOptions(interval: interval)) { scene in
+                    let number = document.scenes.count + scenes.count + 1
+                    scenes.append(.init(number: number, flags: scene.palette.flags, colours: scene.palette.colours, seconds: scene.seconds))
+                    if !csv {
+                        let time = FilmScenes.timecode(Int((scene.seconds * 1000).rounded()))
+                        print(Self.describe(file: "\(file) at \(time) (scene \(number))", image: scene.image, palette: scene.palette))
+                    }
+                }
+            } catch VideoError.notAClip {
+                throw CLIError("\(file): not a JPEG or PNG frame, a video or an animated GIF")
+            }
+            document.scenes += scenes
+            let summary = "\(file): \(counts.taken) frames taken, one every \(String(format: "%g", interval)) s: \(counts.kept) scenes; " +
+                "\(counts.repeats) like the scene before and \(counts.fades) black (fades) skipped"
+            if csv { printError(summary) } else { print(summary) }
+            if counts.kept == 0 { throw CLIError("\(file): every frame taken was black (a fade), so there are no colours to count") }
         }
 
         static func describe(file: String, image: RGBImage, palette: ScenePalette) -> String {

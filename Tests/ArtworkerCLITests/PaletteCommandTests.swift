@@ -37,6 +37,29 @@ struct PaletteCommandTests {
         #expect(r.stdout.contains("coffee.png: 600×400"))
     }
 
+    @Test("a film's video: a frame every --interval seconds, fades and repeats skipped, each scene with its time")
+    func film() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let film = dir.appendingPathComponent("film.mp4")
+        try Data(try TestClip.film()).write(to: film)
+        let r = try CLI.run(["palette", film.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let heads = r.stdout.split(separator: "\n").filter { $0.hasPrefix(film.path + " at ") }.map(String.init)
+        #expect(heads == ["0:02 (scene 1)", "0:08 (scene 2)", "0:14 (scene 3)", "0:16 (scene 4)", "0:18 (scene 5)"]
+            .map { "\(film.path) at \($0): 96×64" })
+        #expect(r.stdout.contains("\(film.path): 10 frames taken, one every 2 s: 5 scenes; 3 like the scene before and 2 black (fades) skipped"))
+        let csv = try CLI.run(["palette", "--csv", "--interval", "4", film.path])
+        #expect(csv.status == 0 && csv.stdout.split(separator: "\n").count == 1 + 3 * 18)
+        #expect(csv.stderr.contains("5 frames taken, one every 4 s: 3 scenes"))
+        let bad = try CLI.run(["palette", "--interval", "0.1", film.path])
+        #expect(bad.status != 0 && bad.stderr.contains("--interval must be from 0.5 to 60 seconds"))
+        let text = dir.appendingPathComponent("film2.mp4")
+        try Data("no film here".utf8).write(to: text)
+        let notFilm = try CLI.run(["palette", text.path])
+        #expect(notFilm.status == 1 && notFilm.stderr.contains("film2.mp4: not a JPEG or PNG frame, a video or an animated GIF"))
+    }
+
     @Test("import a colour file into the database for a member; refusals are sentences")
     func importFile() throws {
         let dir = try CLI.temporaryDirectory()

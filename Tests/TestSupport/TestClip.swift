@@ -22,9 +22,11 @@ public enum TestClip {
     }
 
     /// An encoded clip: `seconds` long at `rate`, `width × height` stored, optionally with a
-    /// tone and turned by `rotation` degrees (as a phone writes it).
+    /// tone and turned by `rotation` degrees (as a phone writes it). `picture` draws frame i
+    /// (default: the moving square).
     public static func make(seconds: Double = 2, rate: FrameRate = FrameRate(24), width: Int = 96, height: Int = 64,
-                            audio: Bool = true, rotation: Int = 0, encoding: VideoEncoding = .mp4) throws -> [UInt8] {
+                            audio: Bool = true, rotation: Int = 0, encoding: VideoEncoding = .mp4,
+                            picture: ((Int) -> RGBImage)? = nil) throws -> [UInt8] {
         let ext = encoding.container == "webm" ? "webm" : "mp4"
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("testclip-\(UUID().uuidString).\(ext)")
         defer { try? FileManager.default.removeItem(at: url) }
@@ -32,7 +34,9 @@ public enum TestClip {
         let writer = try VideoWriter(url: url, width: width, height: height, rate: rate, encoding: encoding,
                                      audio: audio ? (sampleRate, 2) : nil, rotation: rotation)
         let frames = Int((seconds * rate.value).rounded())
-        for i in 0..<frames { try writer.write(frame(i, width: width, height: height), start: Int64(i), duration: 1) }
+        for i in 0..<frames {
+            try writer.write(picture?(i) ?? frame(i, width: width, height: height), start: Int64(i), duration: 1)
+        }
         if audio {
             let count = Int(seconds * Double(sampleRate))
             var samples = [Float](repeating: 0, count: count * 2)
@@ -45,6 +49,29 @@ public enum TestClip {
         }
         try writer.finish()
         return Array(try Data(contentsOf: url))
+    }
+
+    /// A short "film" at 5 frames a second, 20 s, 96 × 64, made for the colour study's rules
+    /// (a frame every 2 s): black at 0–2 s and 12–14 s (fades), one held shot at 2–8 s, another
+    /// at 8–12 s, and the moving square from 14 s (every frame taken there differs).
+    public static func film(seconds: Double = 20) throws -> [UInt8] {
+        let (width, height) = (96, 64)
+        var held = RGBImage(width: width, height: height), other = RGBImage(width: width, height: height)
+        for y in 0..<height {
+            for x in 0..<width {
+                held[x, y] = RGB(UInt8(40 + x), UInt8(120 + y), 200)
+                other[x, y] = RGB(220, UInt8(60 + y * 2), UInt8(30 + x / 2))
+            }
+        }
+        let black = RGBImage(width: width, height: height, fill: RGB(0, 0, 0))
+        return try make(seconds: seconds, rate: FrameRate(5), width: width, height: height, audio: false) { i in
+            switch Double(i) / 5 {
+            case ..<2, 12..<14: black
+            case ..<8: held
+            case ..<12: other
+            default: frame(i, width: width, height: height)
+            }
+        }
     }
 
     /// An animated GIF of `frames` moving-square frames, each shown `hundredths`.

@@ -326,3 +326,36 @@ struct SamplingTests {
         #expect(meter.value == 6)
     }
 }
+
+@Suite("A film's frames every N seconds")
+struct FilmFrameTests {
+    @Test("the first frame at or after 0, N, 2N, … is taken, upright and at its size; the rest are never converted")
+    func sampling() throws {
+        let film = try TestClip.film()
+        var times: [Double] = [], fractions: [Double] = []
+        let taken = try FilmFrames.read(film, options: FilmOptions(interval: 2)) { seconds, image, fraction in
+            #expect(image.width == 96 && image.height == 64)
+            times.append(seconds)
+            fractions.append(fraction)
+        }
+        #expect(taken == 10 && times == [0, 2, 4, 6, 8, 10, 12, 14, 16, 18])
+        #expect(fractions == fractions.sorted() && fractions.allSatisfy { (0...1).contains($0) })
+        let plan = try FilmFrames.plan(film, options: FilmOptions(interval: 2))
+        #expect(plan.estimatedFrames == 11 && plan.width == 96) // 20 s / 2 + 1: an upper bound, as the limit wants
+
+        // A GIF: 10 frames of 0.1 s; every 0.5 s is frames 0 and 5.
+        var gifTimes: [Double] = []
+        try FilmFrames.read(try TestClip.gif(frames: 10, hundredths: 10), options: FilmOptions(interval: 0.5)) { seconds, _, _ in
+            gifTimes.append(seconds)
+        }
+        #expect(gifTimes.map { ($0 * 100).rounded() } == [0, 50])
+
+        // Frames larger than maxSide are scaled to fit it.
+        let big = try TestClip.make(seconds: 1, rate: FrameRate(5), width: 320, height: 180, audio: false)
+        try FilmFrames.read(big, options: FilmOptions(interval: 2, maxSide: 160)) { _, image, _ in
+            #expect(image.width == 160 && image.height == 90)
+        }
+        // Cancelling stops the reading.
+        #expect(throws: VideoError.self) { try FilmFrames.read(film, options: FilmOptions(), isCancelled: { true }) { _, _, _ in } }
+    }
+}

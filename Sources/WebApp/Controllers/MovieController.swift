@@ -3,12 +3,14 @@ import HTTPServer
 import Localization
 import Palette
 import StorageCore
+import Video
 
 /// Movie colour palettes, as pages and as API (the API is a contract other tools rely on).
 /// Movies are public; members create them and edit or delete their own.
 ///
-///     POST   /api/v1/movies   multipart title, year?, director?, notes?, and frames (files or a ZIP)
-///                             → 202 {"id": job} | csv (a colour file) → 201 {"id": movie}
+///     POST   /api/v1/movies   multipart title, year?, director?, notes?, and frames (files or a ZIP,
+///                             or one film's video with interval?) → 202 {"id": job}
+///                             | csv (a colour file) → 201 {"id": movie}
 ///     GET    /api/v1/movies?page=N        GET /api/v1/movies/{id}       DELETE /api/v1/movies/{id}
 ///     GET    /api/v1/movies/jobs/{id}     the frame analysis: {"id","status","progress","movie","error"}
 ///     GET    /api/v1/movies/{id}/palette.csv | .json | .gpl
@@ -58,9 +60,16 @@ struct MovieController {
             return .movie(id)
         case (false, _):
             try queue.checkRoom(owner: owner, address: nil)
-            let checked = try service.frames(from: frames.map { .init(name: $0.filename ?? "frame", bytes: $0.data) })
-            let id = try queue.submit(owner: owner, address: nil, requestID: requestID, parameters: MovieService.Parameters(info),
+            let id: String
+            switch try service.input(from: frames.map { .init(name: $0.filename ?? "frame", bytes: $0.data) }, interval: text("interval")) {
+            case let .frames(checked):
+                id = try queue.submit(owner: owner, address: nil, requestID: requestID, parameters: MovieService.Parameters(info),
                                       inputs: checked.map { JobInput(name: $0.name, bytes: Data($0.bytes)) })
+            case let .film(video, interval):
+                id = try queue.submit(owner: owner, address: nil, requestID: requestID,
+                                      parameters: MovieService.Parameters(info, interval: interval),
+                                      inputs: [JobInput(name: video.name, bytes: Data(video.bytes))])
+            }
             return .job(id)
         }
     }
@@ -319,7 +328,7 @@ struct MovieController {
     /// What the member typed, to show again with an error (files cannot be refilled).
     static func typedFields(_ parts: [FormPart]) -> [String: String] {
         var values: [String: String] = [:]
-        for part in parts where part.filename == nil && ["title", "year", "director", "notes"].contains(part.name) {
+        for part in parts where part.filename == nil && ["title", "year", "director", "notes", "interval"].contains(part.name) {
             values[part.name] = part.text
         }
         return values
@@ -328,8 +337,9 @@ struct MovieController {
     func form(_ request: Request, error: HTTPError? = nil, values: [String: String] = [:]) -> HTTPResponse {
         pages.render("movies/new", Message("movies.add"), request, page: NewMoviePage(
             typed_title: values["title"] ?? "", typed_year: values["year"] ?? "", typed_director: values["director"] ?? "",
-            typed_notes: values["notes"] ?? "", error: error?.message(in: pages.language(request)), maxFrames: MovieService.maxFrames,
-            maxMB: MovieService.maxUploadBytes / 1_000_000), status: error?.status ?? .ok, headers: error?.headers ?? HTTPHeaders())
+            typed_notes: values["notes"] ?? "", typed_interval: values["interval"] ?? MovieService.seconds(FilmOptions.defaultInterval),
+            error: error?.message(in: pages.language(request)), maxFrames: MovieService.maxFrames,
+            maxMB: MovieService.maxUploadBytes / 1_000_000, maxHours: Int(ClipLimits.film.maxSeconds / 3600)), status: error?.status ?? .ok, headers: error?.headers ?? HTTPHeaders())
     }
 
     func editForm(_ request: Request, movie: MovieSummary, error: HTTPError? = nil) -> HTTPResponse {
@@ -371,7 +381,9 @@ struct MovieController {
                 fade: flags.contains(.fade),
                 strip: PalettePlots.strip(tiles.flatMap { MoviePalette.weighted($0) }, width: 540, height: 36,
                                           label: Message("movie.scene_label", ["number": .number(scene.number),
-                                                                               "count": .number(colours.count)]).text(in: language)))
+                                                                               "count": .number(colours.count)]).text(in: language)),
+                time: scene.timeMS.map(FilmScenes.timecode), seconds: scene.timeMS.map { String(format: "%.3f", Double($0) / 1000) },
+                duration: scene.timeMS.map { String(format: "PT%.3fS", Double($0) / 1000) })
         }
         let overview = loaded.overview
         let ungroupedStrip = overview.ungrouped.isEmpty ? nil : PalettePlots.strip(
@@ -401,7 +413,7 @@ struct MovieController {
             hues: PalettePlots.hueHistogram(bins: overview.hues, words: words),
             turnLeft: "/movies/\(m.id)?turn=\(turn - 1)&page=\(scenePage)#plots",
             turnRight: "/movies/\(m.id)?turn=\(turn + 1)&page=\(scenePage)#plots",
-            scenes: scenes, hasScenes: !scenes.isEmpty, scenePages: loaded.hasMoreScenes || scenePage > 1, scenePage: scenePage,
+            scenes: scenes, hasScenes: !scenes.isEmpty, hasTimes: scenes.contains { $0.time != nil }, scenePages: loaded.hasMoreScenes || scenePage > 1, scenePage: scenePage,
             previousScenes: scenePage > 1 ? "\(base)page=\(scenePage - 1)#scenes" : nil,
             nextScenes: loaded.hasMoreScenes ? "\(base)page=\(scenePage + 1)#scenes" : nil,
             ungrouped: overview.ungroupedCount > 0 ? overview.ungroupedCount : nil,

@@ -3,6 +3,7 @@ import Localization
 import ImageIO
 import Palette
 import StorageCore
+import Video
 
 /// Movies from frames (analysed as a job) or from a colour file (imported at once), and the
 /// palettes pages and exports are drawn from. Everything a request brings is checked before a
@@ -34,12 +35,15 @@ struct MovieService: Sendable {
         var year: Int?
         var director: String
         var notes: String
+        /// A film's video: seconds between the frames taken (nil: the inputs are frames).
+        var interval: Double?
 
-        init(_ info: MovieInfo) {
+        init(_ info: MovieInfo, interval: Double? = nil) {
             title = info.title
             year = info.year
             director = info.director
             notes = info.notes
+            self.interval = interval
         }
 
         var info: MovieInfo { MovieInfo(title: title, year: year, director: director, notes: notes) }
@@ -72,6 +76,61 @@ struct MovieService: Sendable {
         let notes = (notes ?? "").precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
         guard Self.length(notes) <= 4000 else { throw Refusal(.invalid, "movie.notes_too_long", ["max": 4000]) }
         return MovieInfo(title: title, year: number, director: director, notes: notes)
+    }
+
+    /// What a movie's upload is: frames (images and ZIPs of them), or one film's video.
+    enum Input {
+        case frames([Frame])
+        case film(Frame, interval: Double)
+    }
+
+    /// Tells frames from a film's video, and checks either before anything is queued: a video
+    /// has its header read and its length, size and frame count (at the interval chosen)
+    /// held to the limits; frames are checked by `frames(from:)`. `interval` is the form's
+    /// text (seconds; empty means the default 2), and only matters for a video.
+    func input(from uploads: [Frame], interval text: String?) throws -> Input {
+        guard let film = uploads.first(where: { !ZipArchive.isZip($0.bytes) && ImageFormat.sniff($0.bytes) == nil }) else {
+            return .frames(try frames(from: uploads))
+        }
+        let interval = try Self.interval(text)
+        do throws(VideoError) {
+            _ = try FilmFrames.plan(film.bytes, options: FilmOptions(interval: interval))
+        } catch {
+            throw Self.refusal(error, file: film.name, interval: interval)
+        }
+        // Only now is it known to be a video (and not a file of another kind among frames).
+        guard uploads.count == 1 else { throw Refusal(.invalid, "movie.film_alone") }
+        return .film(film, interval: interval)
+    }
+
+    /// Seconds between a film's frames, as typed: a number from 0.5 to 60 (a comma for the
+    /// decimal point too), 2 when left empty.
+    static func interval(_ text: String?) throws -> Double {
+        let text = (text ?? "").trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: ".")
+        guard !text.isEmpty else { return FilmOptions.defaultInterval }
+        guard let value = Double(text), value.isFinite, FilmOptions.intervals.contains(value) else {
+            throw Refusal(.invalid, "movie.bad_interval", ["min": .text("0.5"), "max": .number(60)])
+        }
+        return value
+    }
+
+    /// A film's refusals: its length and the frames the interval takes in a film's terms (a
+    /// longer interval helps), the rest as for clips (too many frames *decoded* included).
+    static func refusal(_ error: VideoError, file: String, interval: Double, limits: ClipLimits = .film) -> Refusal {
+        switch error {
+        case let .tooLong(seconds, limit):
+            Refusal(.tooLarge, "movie.film_too_long", ["file": .text(file), "length": .text(FilmScenes.timecode(Int(seconds * 1000))),
+                                                        "limit": .text(FilmScenes.timecode(Int(limit * 1000)))])
+        case let .tooManyFrames(count, limit) where limit == limits.maxOutputFrames:
+            Refusal(.tooLarge, "movie.film_too_many_frames", ["file": .text(file), "interval": .text(Self.seconds(interval)),
+                                                               "count": .number(count), "limit": .number(limit)])
+        default:
+            ConversionService.refusal(error, file: file)
+        }
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value))" : String(format: "%g", value)
     }
 
     /// The frames of an upload: image files and the images inside ZIP files, in name order.
@@ -145,6 +204,9 @@ struct MovieService: Sendable {
     /// of it or nothing).
     func analyse(_ parameters: Parameters, owner: Int64, frames: [JobInput], progress: @escaping @Sendable (Double) -> Void,
                  isCancelled: @escaping @Sendable () -> Bool) throws -> NewMovie {
+        if let interval = parameters.interval, frames.count == 1 {
+            return try analyseFilm(parameters, owner: owner, video: frames[0], interval: interval, progress: progress, isCancelled: isCancelled)
+        }
         let analyzer = SceneAnalyzer()
         var scenes: [NewMovie.Scene] = []
         var document = PaletteDocument(title: parameters.title)
@@ -164,6 +226,33 @@ struct MovieService: Sendable {
             progress(Double(i + 1) / Double(frames.count + 1))
         }
         if isCancelled() { throw CancellationError() }
+        return NewMovie(ownerID: owner, info: parameters.info, source: .frames, scenes: scenes,
+                        colours: Self.rows(document), dominant: Self.dominant(document), overview: MovieOverview(document).json())
+    }
+
+    /// A film's video: a frame every `interval` seconds, fades and repeats skipped (see
+    /// `FilmScenes`), each kept frame a scene that remembers its time.
+    func analyseFilm(_ parameters: Parameters, owner: Int64, video: JobInput, interval: Double,
+                     progress: @escaping @Sendable (Double) -> Void, isCancelled: @escaping @Sendable () -> Bool) throws -> NewMovie {
+        var scenes: [NewMovie.Scene] = []
+        var document = PaletteDocument(title: parameters.title)
+        do {
+            try FilmScenes.read([UInt8](video.bytes), options: FilmOptions(interval: interval), isCancelled: isCancelled,
+                                progress: { progress($0 * 0.99) }) { scene in
+                let number = scenes.count + 1
+                let thumbnail = try ImageEncoder.jpeg(scene.image.fitting(maxSide: Self.thumbnailSide), quality: 80)
+                scenes.append(NewMovie.Scene(number: number, flags: scene.palette.flags.names, width: scene.image.width,
+                                             height: scene.image.height, thumbnail: Data(thumbnail),
+                                             timeMS: Int((scene.seconds * 1000).rounded())))
+                document.scenes.append(PaletteDocument.Scene(number: number, flags: scene.palette.flags, colours: scene.palette.colours,
+                                                             seconds: scene.seconds))
+            }
+        } catch let error as VideoError {
+            if case .cancelled = error { throw CancellationError() }
+            throw JobFailure(Self.refusal(error, file: video.name, interval: interval).message)
+        }
+        if isCancelled() { throw CancellationError() }
+        guard !scenes.isEmpty else { throw JobFailure(Message("movie.film_no_scenes", ["file": .text(video.name)])) }
         return NewMovie(ownerID: owner, info: parameters.info, source: .frames, scenes: scenes,
                         colours: Self.rows(document), dominant: Self.dominant(document), overview: MovieOverview(document).json())
     }
@@ -263,7 +352,10 @@ struct MovieService: Sendable {
         }
         let document = PaletteDocument(
             title: summary.info.title, year: summary.info.year, director: summary.info.director.isEmpty ? nil : summary.info.director,
-            scenes: scenes.map { PaletteDocument.Scene(number: $0.number, flags: SceneFlags(names: $0.flags), colours: byScene[$0.number] ?? []) },
+            scenes: scenes.map {
+                PaletteDocument.Scene(number: $0.number, flags: SceneFlags(names: $0.flags), colours: byScene[$0.number] ?? [],
+                                      seconds: $0.timeMS.map { Double($0) / 1000 })
+            },
             ungrouped: ungrouped)
         return Loaded(summary: summary, scenes: scenes, document: document, dominant: Self.clusters(summary.dominant))
     }

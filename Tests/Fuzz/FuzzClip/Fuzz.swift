@@ -1,5 +1,6 @@
 // libFuzzer target: clips and animated GIFs through ClipConverter (the header read, every limit,
-// then decoding, sampling, flicker reduction and encoding with a stand-in for the network).
+// then decoding, sampling, flicker reduction and encoding with a stand-in for the network), and
+// through FilmFrames as a film's video is read for its palette (a frame every half second).
 // FFmpeg's and giflib's own code is not instrumented; what is found is in how we drive them.
 import Foundation
 import FuzzSupport
@@ -20,6 +21,14 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
                                                               maxDecodedFrames: 120, maxSide: 512, maxPixels: 1 << 18,
                                                               maxGIFWork: 1 << 22))
     guard (try? ClipConverter.plan(bytes, options: options)) != nil else { return 0 }
+    var taken = 0
+    let film = FilmOptions(interval: 0.5, maxSide: 32, limits: options.limits)
+    if let count = try? FilmFrames.read(bytes, options: film, frame: { _, image, fraction in
+        precondition(image.width <= 32 && image.height <= 32 && (0...1).contains(fraction))
+        taken += 1
+    }) {
+        precondition(count == taken && count <= 30)
+    }
     if let result = try? ClipConverter.convert(bytes, options: options, workDirectory: FileManager.default.temporaryDirectory,
                                                process: { $0 }) {
         precondition(result.frames >= 1 && result.frames <= 30 && !result.mp4.isEmpty)
