@@ -171,8 +171,7 @@ public struct Generator: Sendable {
             try step(work2)
         }
         let work = outputConv.multiplyAdds(height: x.height, width: x.width)
-        x = outputConv(x, threads: threads)
-        x.applyTanh()
+        x = outputConv(x, threads: threads, activation: .tanh)
         try step(work)
         return x
     }

@@ -17,8 +17,8 @@ public struct Conv2D: Sendable {
     let packed: PackedWeights?
     /// The same layer by Winograd F(2×2, 3×3), for 3×3 stride-1 convolutions with padding 1.
     let winograd: WinogradConv3x3?
-    /// The same layer as dot products along K, for layers with at most 4 output channels.
-    let narrow: DotWeights?
+    /// The same layer vectorised over pixels, for stride-1 layers with at most 3 output channels.
+    let narrow: NarrowWeights?
 
     /// How to compute a layer. `.automatic` takes Winograd where it applies; `.direct` is the
     /// reference path (the tests compare both).
@@ -42,11 +42,9 @@ public struct Conv2D: Sendable {
         self.stride = stride
         self.padding = padding
         self.paddingMode = paddingMode
-        narrow = outChannels <= DotWeights.maxChannels
-            ? DotWeights(outChannels: outChannels, rows: kernelHeight, run: kernelWidth * inChannels, bias: bias) { o, r, t in
-                let j = t / inChannels, c = t % inChannels
-                return weights[((o * inChannels + c) * kernelHeight + r) * kernelWidth + j]
-            }
+        narrow = outChannels <= NarrowWeights.maxChannels && stride == 1
+            ? NarrowWeights(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels,
+                            kernelHeight: kernelHeight, kernelWidth: kernelWidth)
             : nil
         let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
         winograd = algorithm == .automatic && winogradApplies
@@ -71,12 +69,32 @@ public struct Conv2D: Sendable {
         return h * w * outChannels * inChannels * kernelHeight * kernelWidth
     }
 
-    public func callAsFunction(_ input: Tensor, threads: Int = 1) -> Tensor {
+    /// What happens to each output value once computed.
+    public enum Activation: Sendable {
+        case none
+        /// tanh (the generator's output layer), fused into the store where the kernel allows.
+        case tanh
+    }
+
+    public func callAsFunction(_ input: Tensor, threads: Int = 1, activation: Activation = .none) -> Tensor {
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
         let (outH, outW) = outputSize(height: input.height, width: input.width)
         precondition(outH > 0 && outW > 0, "input \(input.height)×\(input.width) is smaller than the kernel")
         if let winograd {
-            return winograd.run(input, mode: paddingMode, threads: threads)
+            var output = winograd.run(input, mode: paddingMode, threads: threads)
+            if activation == .tanh { output.applyTanh() }
+            return output
+        }
+        if let narrow {
+            var output = Tensor(height: outH, width: outW, channels: outChannels)
+            input.storage.withUnsafeBufferPointer { src in
+                output.storage.withUnsafeMutableBufferPointer { dst in
+                    convolveNarrow(input: src.baseAddress!, height: input.height, width: input.width, output: dst.baseAddress!,
+                                   outHeight: outH, outWidth: outW, padding: padding, mode: paddingMode, weights: narrow,
+                                   tanh: activation == .tanh, threads: threads)
+                }
+            }
+            return output
         }
         let padded = input.padded(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode)
         var output = Tensor(height: outH, width: outW, channels: outChannels)
@@ -86,13 +104,12 @@ public struct Conv2D: Sendable {
                            kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
         padded.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
-                if let narrow {
-                    convolveNarrow(input: src.baseAddress!, output: dst.baseAddress!, map: map, weights: narrow, threads: threads)
-                } else if let packed {
+                if let packed {
                     convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
                 }
             }
         }
+        if activation == .tanh { output.applyTanh() }
         return output
     }
 }

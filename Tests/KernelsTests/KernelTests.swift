@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 import Testing
 import TestSupport
@@ -20,6 +21,12 @@ struct KernelTests {
         ConvCase(h: 8, w: 8, cin: 64, cout: 3, k: 7, stride: 1, pad: 3, mode: .reflect),
         ConvCase(h: 3, w: 3, cin: 31, cout: 97, k: 3, stride: 2, pad: 1, mode: .reflect),
         ConvCase(h: 13, w: 1, cin: 2, cout: 7, k: 1, stride: 2, pad: 0, mode: .zero),
+        // At most 3 output channels, stride 1: vectorised over pixels from planar tiles (16 × 128
+        // outputs): several tiles each way, ragged edges, zero and reflect padding, 1 and 2 channels.
+        ConvCase(h: 37, w: 150, cin: 5, cout: 3, k: 7, stride: 1, pad: 3, mode: .reflect),
+        ConvCase(h: 17, w: 129, cin: 3, cout: 2, k: 3, stride: 1, pad: 2, mode: .zero),
+        ConvCase(h: 6, w: 70, cin: 1, cout: 1, k: 5, stride: 1, pad: 0, mode: .zero),
+        ConvCase(h: 9, w: 9, cin: 6, cout: 3, k: 3, stride: 2, pad: 1, mode: .reflect),
         // Winograd F(2×2, 3×3): odd sizes (cropped tiles), channel tails, more tiles than a block.
         ConvCase(h: 1, w: 1, cin: 1, cout: 1, k: 3, stride: 1, pad: 1, mode: .zero),
         ConvCase(h: 2, w: 3, cin: 16, cout: 32, k: 3, stride: 1, pad: 1, mode: .reflect),
@@ -41,6 +48,22 @@ struct KernelTests {
             #expect((y.height, y.width, y.channels) == ((c.h + 2 * c.pad - c.k) / c.stride + 1, (c.w + 2 * c.pad - c.k) / c.stride + 1, c.cout))
             #expect(maxError(y.storage, expected) < 1e-4, "\(algorithm)")
         }
+    }
+
+    @Test("tanh fused into the store gives tanh of the convolution, on every path", arguments: [
+        ConvCase(h: 19, w: 140, cin: 8, cout: 3, k: 7, stride: 1, pad: 3, mode: .reflect),  // narrow
+        ConvCase(h: 9, w: 9, cin: 6, cout: 3, k: 3, stride: 2, pad: 1, mode: .reflect),     // packed
+        ConvCase(h: 6, w: 7, cin: 4, cout: 5, k: 3, stride: 1, pad: 1, mode: .zero),        // Winograd
+    ])
+    func fusedTanh(_ c: ConvCase) {
+        var random = SeededRandom(seed: UInt64(c.w * 7 + c.cout))
+        let x = random.tensor(c.h, c.w, c.cin)
+        let weights = random.floats(c.cout * c.cin * c.k * c.k), bias = random.floats(c.cout)
+        let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: c.cout, kernel: (c.k, c.k),
+                                      stride: c.stride, padding: c.pad, mode: c.mode).map { Foundation.tanh($0) }
+        let conv = Conv2D(weights: weights, bias: bias, outChannels: c.cout, inChannels: c.cin, kernelHeight: c.k, kernelWidth: c.k,
+                          stride: c.stride, padding: c.pad, paddingMode: c.mode)
+        #expect(maxError(conv(x, threads: 2, activation: .tanh).storage, expected) < 1e-4)
     }
 
     @Test("transposed conv matches the reference (2H × 2W, first row and column dropped)", arguments: [
