@@ -2,7 +2,8 @@
 # `make bench-http`: wrk against our server on loopback, keep-alive on, wrk sharing the 2 cores.
 # Targets /healthz (a tiny dynamic response) and /static/css/app.css (a ~1.5 KiB static file)
 # at 1, 16 and 128 connections, then the pages people load most — the home page, /explore and a
-# member's /gallery with 24 pictures each, one picture's page — at 16 connections; prints
+# member's /gallery with 24 pictures each, one picture's page — at 16 connections, once the
+# server has made its home-page examples (so no inference runs beside them); prints
 # requests/s and p99 latency, then the server's memory and open descriptors after the runs, and
 # checks it still answers correctly. The pictures are made by the server itself at 64 px
 # (so the weights must be there: `make weights`).
@@ -47,6 +48,12 @@ for i in $(seq 24); do
   image=$(sed 's/.*"images":\["\([^"]*\)".*/\1/' <<<"$state")
   curl -sf -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/images/$image/share"
 done
+# The server makes the home page's examples (4 photos in 4 styles) when it first has the models;
+# pages are measured after that, not beside those inferences.
+for _ in $(seq 600); do
+  curl -sf "http://127.0.0.1:$PORT/" | grep -q '/examples/rocket/shinkai.jpg' && break; sleep 1
+done
+curl -sf "http://127.0.0.1:$PORT/" | grep -q '/examples/rocket/shinkai.jpg' || { echo "the examples were not made in 10 minutes"; exit 1; }
 for page in / /explore /gallery "/i/$image"; do
   out=$(wrk -t2 -c16 -d"$DURATION" --latency -H "Cookie: session=$TOKEN" "http://127.0.0.1:$PORT$page")
   [ "$page" = /explore ] && visitor=$(wrk -t2 -c16 -d"$DURATION" --latency "http://127.0.0.1:$PORT$page") || visitor=""
