@@ -17,7 +17,8 @@ public struct Conv2D: Sendable {
     let packed: PackedWeights?
     /// The same layer by Winograd F(2×2, 3×3), for 3×3 stride-1 convolutions with padding 1.
     let winograd: WinogradConv3x3?
-    /// The same layer vectorised over pixels, for stride-1 layers with at most 3 output channels.
+    /// The same layer vectorised over pixels, for stride-1 layers with at most 3 output channels
+    /// that Winograd does not take.
     let narrow: NarrowWeights?
 
     /// How to compute a layer. `.automatic` takes Winograd where it applies; `.direct` is the
@@ -42,13 +43,13 @@ public struct Conv2D: Sendable {
         self.stride = stride
         self.padding = padding
         self.paddingMode = paddingMode
-        narrow = outChannels <= NarrowWeights.maxChannels && stride == 1
-            ? NarrowWeights(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels,
-                            kernelHeight: kernelHeight, kernelWidth: kernelWidth)
-            : nil
         let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
         winograd = algorithm == .automatic && winogradApplies
             ? WinogradConv3x3(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels)
+            : nil
+        narrow = winograd == nil && outChannels <= NarrowWeights.maxChannels && stride == 1
+            ? NarrowWeights(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels,
+                            kernelHeight: kernelHeight, kernelWidth: kernelWidth)
             : nil
         // K index (r, t) with t = j · Cin + c reads w[o][c][r][j].
         packed = winograd == nil && narrow == nil
@@ -80,11 +81,6 @@ public struct Conv2D: Sendable {
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
         let (outH, outW) = outputSize(height: input.height, width: input.width)
         precondition(outH > 0 && outW > 0, "input \(input.height)×\(input.width) is smaller than the kernel")
-        if let winograd {
-            var output = winograd.run(input, mode: paddingMode, threads: threads)
-            if activation == .tanh { output.applyTanh() }
-            return output
-        }
         if let narrow {
             var output = Tensor(height: outH, width: outW, channels: outChannels)
             input.storage.withUnsafeBufferPointer { src in
@@ -96,19 +92,25 @@ public struct Conv2D: Sendable {
             }
             return output
         }
-        let padded = input.padded(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode)
-        var output = Tensor(height: outH, width: outW, channels: outChannels)
-        let rowFloats = padded.width * inChannels
-        let map = PixelMap(count: outH * outW, gridWidth: outW,
-                           inRowStep: stride * rowFloats, inPixelStep: stride * inChannels,
-                           kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
-        padded.storage.withUnsafeBufferPointer { src in
-            output.storage.withUnsafeMutableBufferPointer { dst in
-                if let packed {
-                    convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
+        var output: Tensor
+        if let winograd {
+            output = winograd.run(input, mode: paddingMode, threads: threads)
+        } else {
+            let padded = input.padded(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode)
+            output = Tensor(height: outH, width: outW, channels: outChannels)
+            let rowFloats = padded.width * inChannels
+            let map = PixelMap(count: outH * outW, gridWidth: outW,
+                               inRowStep: stride * rowFloats, inPixelStep: stride * inChannels,
+                               kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
+            padded.storage.withUnsafeBufferPointer { src in
+                output.storage.withUnsafeMutableBufferPointer { dst in
+                    if let packed {
+                        convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
+                    }
                 }
             }
         }
+        // The narrow kernel fused it into its store; the others take a pass over the output.
         if activation == .tanh { output.applyTanh() }
         return output
     }

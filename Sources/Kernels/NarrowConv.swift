@@ -104,12 +104,6 @@ func convolveNarrow(input: UnsafePointer<Float>, height: Int, width: Int, output
     let planeStride = rowsIn * columnsIn
     let tilesX = (outWidth + bandColumns - 1) / bandColumns, tilesY = (outHeight + bandRows - 1) / bandRows
     let ranges = partition(tilesX * tilesY, parts: threads, granule: 1)
-    /// Where padded coordinate `i` reads from, or nil for a zero.
-    @Sendable @inline(__always) func source(_ i: Int, _ size: Int) -> Int? {
-        if i >= 0 && i < size { return i }
-        if mode == .zero { return nil }
-        return i < 0 ? -i : 2 * (size - 1) - i
-    }
     let source0 = SharedPointer(UnsafeMutablePointer(mutating: input))
     let destination = SharedPointer(output)
     weights.data.withUnsafeBufferPointer { data in
@@ -126,10 +120,10 @@ func convolveNarrow(input: UnsafePointer<Float>, height: Int, width: Int, output
                     let y0 = tile / tilesX * bandRows, x0 = tile % tilesX * bandColumns
                     let rows = min(bandRows, outHeight - y0), columns = min(bandColumns, outWidth - x0)
                     for r in 0..<(rows + kh - 1) {
-                        let sy = source(y0 - padding + r, height)
+                        let sy = mode.source(y0 - padding + r, size: height)
                         for x in 0..<(columns + kw - 1) {
                             let to = buffer + r * columnsIn + x
-                            if let sy, let sx = source(x0 - padding + x, width) {
+                            if let sy, let sx = mode.source(x0 - padding + x, size: width) {
                                 let from = input + (sy * width + sx) * cin
                                 for c in 0..<cin { to[c * planeStride] = from[c] }
                             } else {

@@ -37,6 +37,17 @@ public enum PaddingMode: String, Sendable, Codable {
     case zero
 }
 
+extension PaddingMode {
+    /// Where coordinate `i` of a padded axis reads from on the unpadded axis of `size`: itself
+    /// inside, mirrored outside (reflect; needs `-size < i < 2 · size - 1`), or nil for a zero.
+    @inline(__always)
+    func source(_ i: Int, size: Int) -> Int? {
+        if i >= 0 && i < size { return i }
+        if self == .zero { return nil }
+        return i < 0 ? -i : 2 * (size - 1) - i
+    }
+}
+
 extension Tensor {
     /// The tensor with `top/left/bottom/right` extra rows and columns filled per `mode`.
     /// Reflection needs `amount < size` on each axis.
@@ -46,11 +57,7 @@ extension Tensor {
                      "reflect padding of \(max(top, bottom, left, right)) needs more than a \(height)×\(width) input")
         let outH = height + top + bottom, outW = width + left + right, c = channels
         var out = [Float](repeating: 0, count: outH * outW * c)
-        func source(_ i: Int, _ n: Int) -> Int? {
-            if i >= 0 && i < n { return i }
-            if mode == .zero { return nil }
-            return i < 0 ? -i : 2 * (n - 1) - i
-        }
+        func source(_ i: Int, _ n: Int) -> Int? { mode.source(i, size: n) }
         storage.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for y in 0..<outH {

@@ -77,7 +77,7 @@ struct PaletteCommand: ParsableCommand {
                     let number = document.scenes.count + scenes.count + 1
                     scenes.append(.init(number: number, flags: scene.palette.flags, colours: scene.palette.colours, seconds: scene.seconds))
                     if !csv {
-                        let time = FilmScenes.timecode(Int((scene.seconds * 1000).rounded()))
+                        let time = FilmScenes.timecode(scene.milliseconds)
                         print(Self.describe(file: "\(file) at \(time) (scene \(number))", image: scene.image, palette: scene.palette))
                     }
                 }

@@ -13,6 +13,9 @@ public enum FilmScenes {
         public var seconds: Double
         public var image: RGBImage
         public var palette: ScenePalette
+
+        /// `seconds` as stored and shown (`scene.time_ms`, `timecode`).
+        public var milliseconds: Int { Int((seconds * 1000).rounded()) }
     }
 
     /// What reading the film did with the frames it took.

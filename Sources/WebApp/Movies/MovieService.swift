@@ -243,7 +243,7 @@ struct MovieService: Sendable {
                 let thumbnail = try ImageEncoder.jpeg(scene.image.fitting(maxSide: Self.thumbnailSide), quality: 80)
                 scenes.append(NewMovie.Scene(number: number, flags: scene.palette.flags.names, width: scene.image.width,
                                              height: scene.image.height, thumbnail: Data(thumbnail),
-                                             timeMS: Int((scene.seconds * 1000).rounded())))
+                                             timeMS: scene.milliseconds))
                 document.scenes.append(PaletteDocument.Scene(number: number, flags: scene.palette.flags, colours: scene.palette.colours,
                                                              seconds: scene.seconds))
             }
