@@ -3,10 +3,19 @@
 
 # Kernels must be compiled for the CPU they run on: with the default x86-64 target Swift turns
 # SIMD fused multiply-adds into one scalar call per lane (DESIGN.md §6). Override with
-# `make CPU=x86-64-v3` to build for another machine.
+# `make CPU=x86-64-v3` (AVX2, FMA) to build for another machine; the kernels choose their tile
+# shapes from the target's registers (Sources/Kernels/Tiling.swift). A build for another CPU
+# goes to its own folder (.build-x86-64-v3), so both can sit side by side.
 CPU ?= native
-SWIFT_FLAGS := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
-BIN := .build/release/artworker
+# clang, Swift's C importer, knows the x86-64-vN levels only as -march values, not as CPU names
+# ("unknown target CPU"); Swift compiles for whatever target its importer was given.
+CPU_FLAGS = $(if $(filter x86-64-v%,$(CPU)),-Xswiftc -Xcc -Xswiftc -march=$(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU))
+BUILD_DIR = $(if $(filter native,$(CPU)),.build,.build-$(CPU))
+SWIFT_FLAGS = -c release $(CPU_FLAGS) --scratch-path $(BUILD_DIR)
+BIN = $(BUILD_DIR)/release/artworker
+# The AVX2 build `make bench` and `make test-avx2` compare with this machine's own.
+AVX2_CPU := x86-64-v3
+AVX2_BIN := .build-$(AVX2_CPU)/release/artworker
 
 # -dev packages of the system libraries we link, and what the build needs to find them.
 APT_PACKAGES := libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libsqlite3-dev libcrypt-dev libpq-dev libcurl4-openssl-dev libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libgif-dev
@@ -57,7 +66,7 @@ FUZZ_TARGETS := FuzzRequestHead FuzzChunked FuzzMultipart FuzzCookies FuzzZip Fu
 FUZZ_BUILD := ARTWORKER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
-.PHONY: all setup build weights test test-setup s3-setup test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-attack bench-jobs bench-scale bench-video fuzz fuzz-build clean
+.PHONY: all setup build weights test test-avx2 test-kernels test-setup s3-setup test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-attack bench-jobs bench-scale bench-video fuzz fuzz-build clean
 
 all: build
 
@@ -106,6 +115,16 @@ test: setup weights
 	@if $(MAKE) -s browser-setup; then $(BROWSER_RUN); \
 	else echo "test: Chromium or Selenium cannot be installed here: skipping the browser test"; fi
 
+## test-avx2: the kernels' and the published models' exactness tests, built for AVX2 (CPU=x86-64-v3,
+## its own tile shapes) into .build-x86-64-v3; runs on any AVX2 or AVX-512 machine
+test-avx2: weights
+	$(MAKE) -s test-kernels CPU=$(AVX2_CPU)
+
+## test-kernels: only the kernels' and the published models' exactness tests, for CPU (the
+## models' tests need `make weights` first)
+test-kernels:
+	swift test $(SWIFT_FLAGS) --filter "KernelsTests|CartoonGANTests"
+
 # Debian's PostgreSQL 15 server for the tests (quiet when present).
 test-setup:
 	$(call apt-install,$(TEST_APT_PACKAGES),test-setup)
@@ -129,13 +148,16 @@ browser-setup:
 run: weights
 	$(BIN) $(ARGS)
 
-## bench: the generator against ONNX Runtime and OpenVINO (installed from PyPI into .build-bench)
+## bench: the generator against ONNX Runtime and OpenVINO (installed from PyPI into .build-bench),
+## this machine's build and the AVX2 build side by side (OpenVINO capped to AVX2 beside the
+## latter), then both builds' per-layer tables at the largest size
 bench: weights
+	@$(MAKE) -s build CPU=$(AVX2_CPU)
 	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import onnxruntime, openvino, onnx" 2>/dev/null || \
 	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PACKAGES)
 	$(BENCH_VENV)/bin/python Tests/Bench/bench.py --sizes $(BENCH_SIZES) --threads $(BENCH_THREADS) \
-	  --runs $(BENCH_RUNS) --artworker $(BIN)
+	  --runs $(BENCH_RUNS) --artworker $(BIN) --artworker-avx2 $(AVX2_BIN)
 	$(MAKE) -s bench-palette
 
 ## bench-palette: one 1920×1080 frame's palette analysis on one core (target: well under 100 ms)
@@ -199,4 +221,4 @@ fuzz: fuzz-build
 	done
 
 clean:
-	rm -rf .build .build-fuzz
+	rm -rf .build .build-fuzz .build-x86-64-v*

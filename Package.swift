@@ -49,6 +49,9 @@ let package = Package(
         // and giflib (libgif-dev): clips and animated GIFs in and out, in-process.
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
         .systemLibrary(name: "CGif", path: "Sources/CGif"),
+        // Header only, no library: the build target's vector width as clang sees it, so the
+        // kernels pick tile shapes that fit its registers at compile time.
+        .systemLibrary(name: "CPUFeatures", path: "Sources/CPUFeatures"),
 
         // The one HTML escaper (per Unicode scalar) for templates, SVG and hand-built markup.
         .target(name: "Markup"),
@@ -61,8 +64,9 @@ let package = Package(
         .target(name: "Video", dependencies: ["ImageIO", "CFFmpeg", "CGif"]),
         // Colour spaces and distances, k-means, scene and movie palettes.
         .target(name: "Palette", dependencies: ["ImageIO", "Markup"]),
-        // Tensors and SIMD kernels: stdlib and Dispatch only (see Sources/Kernels/README.md).
-        .target(name: "Kernels", exclude: ["README.md"]),
+        // Tensors and SIMD kernels: stdlib and Dispatch only, plus the target's vector width
+        // (see Sources/Kernels/README.md).
+        .target(name: "Kernels", dependencies: ["CPUFeatures"], exclude: ["README.md"]),
         // Bytes on the wire <-> requests and responses; knows nothing about the app.
         .target(name: "HTTPServer", dependencies: [
             "CEpoll", "CZlib", .product(name: "Logging", package: "swift-log"),

@@ -147,7 +147,7 @@ public struct Generator: Sendable {
             x = stage.convA(x, threads: threads)
             try step(work)
             let work2 = stage.convB.multiplyAdds(height: x.height, width: x.width)
-            x = stage.convB(x, threads: threads)
+            stage.convB.apply(&x, threads: threads) // in place: no second tensor of x's size
             stage.norm.apply(&x, epilogue: .relu, threads: threads)
             try step(work2)
         }
@@ -156,7 +156,7 @@ public struct Generator: Sendable {
             var t = block.conv1(x, threads: threads)
             block.norm1.apply(&t, epilogue: .relu, threads: threads)
             try step(work)
-            t = block.conv2(t, threads: threads)
+            block.conv2.apply(&t, threads: threads)
             block.norm2.apply(&t, epilogue: .add(x), threads: threads)
             x = t
             try step(work)
@@ -166,7 +166,7 @@ public struct Generator: Sendable {
             x = stage.deconv(x, threads: threads)
             try step(work)
             let work2 = stage.conv.multiplyAdds(height: x.height, width: x.width)
-            x = stage.conv(x, threads: threads)
+            stage.conv.apply(&x, threads: threads)
             stage.norm.apply(&x, epilogue: .relu, threads: threads)
             try step(work2)
         }

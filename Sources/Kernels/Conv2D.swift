@@ -77,6 +77,18 @@ public struct Conv2D: Sendable {
         case tanh
     }
 
+    /// The layer applied to `x`, written over `x`'s own storage where the algorithm allows it
+    /// (Winograd with Cin = Cout and reflect padding: no second tensor of that size is made);
+    /// otherwise `x = self(x)`. Same result either way.
+    public func apply(_ x: inout Tensor, threads: Int = 1) {
+        if let winograd, inChannels == outChannels, paddingMode == .reflect {
+            precondition(x.channels == inChannels, "expected \(inChannels) channels, got \(x.channels)")
+            winograd.runInPlace(&x, threads: threads)
+        } else {
+            x = self(x, threads: threads)
+        }
+    }
+
     public func callAsFunction(_ input: Tensor, threads: Int = 1, activation: Activation = .none) -> Tensor {
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
         let (outH, outW) = outputSize(height: input.height, width: input.width)
@@ -96,16 +108,21 @@ public struct Conv2D: Sendable {
         if let winograd {
             output = winograd.run(input, mode: paddingMode, threads: threads)
         } else {
-            let padded = input.padded(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode)
+            precondition(paddingMode == .zero || padding < min(input.height, input.width),
+                         "reflect padding of \(padding) needs more than a \(input.height)×\(input.width) input")
             output = Tensor(height: outH, width: outW, channels: outChannels)
-            let rowFloats = padded.width * inChannels
+            // Padded rows are made a band at a time inside `convolve`.
+            let rowFloats = (input.width + 2 * padding) * inChannels
             let map = PixelMap(count: outH * outW, gridWidth: outW,
                                inRowStep: stride * rowFloats, inPixelStep: stride * inChannels,
                                kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
-            padded.storage.withUnsafeBufferPointer { src in
+            input.storage.withUnsafeBufferPointer { src in
                 output.storage.withUnsafeMutableBufferPointer { dst in
                     if let packed {
-                        convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
+                        convolve(input: src.baseAddress!, height: input.height, width: input.width, channels: inChannels,
+                                 padding: Padding(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode),
+                                 gridHeight: outH, rowStep: stride, kernelRows: kernelHeight,
+                                 output: dst.baseAddress!, jobs: [ConvJob(map: map, weights: packed)], threads: threads)
                     }
                 }
             }

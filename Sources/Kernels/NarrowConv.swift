@@ -36,22 +36,26 @@ struct NarrowWeights: Sendable {
     }
 }
 
-/// narrow64x3: 64 consecutive output pixels × 3 output channels of a stride-1 convolution, read
+/// narrow4Vx3: 4 vectors of consecutive output pixels × 3 output channels of a stride-1
+/// convolution — `narrow64x3` with `SIMD16` (AVX-512), `narrow32x3` with `SIMD8` (AVX2) — read
 /// from a planar copy of the input (plane c at `a + c · planeStride`, its rows `rowStride`
-/// apart). 12 accumulators of 16 pixels; each input tap costs 4 loads, 3 broadcasts and 12 FMAs.
+/// apart). 12 accumulators; each input tap costs 4 loads, 3 broadcasts and 12 FMAs (on AVX2 that
+/// is 12 + 3 + 1 of the 16 ymm registers: the loads are consumed one at a time).
 ///
-/// Scalar reference:
+/// Scalar reference (P = 4 · V.scalarCount):
 ///
-///     for x in 0..<count { for o in 0..<channels {
+///     for x in 0..<count { for o in 0..<channels {      // count ≤ P
 ///         var s = bias[o]
 ///         for c in 0..<cin { for i in 0..<kh { for j in 0..<kw {
 ///             s += a[c * planeStride + i * rowStride + x + j] * w[((c * kh + i) * kw + j) * 3 + o] } } }
 ///         out[x * channels + o] = tanh ? tanhf(s) : s } }
 @inline(__always)
-func narrow64x3(_ a: UnsafePointer<Float>, planeStride: Int, rowStride: Int, cin: Int, kh: Int, kw: Int,
-                w: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                out: UnsafeMutablePointer<Float>, channels: Int, count: Int, tanh: Bool) {
-    let b0 = SIMD16<Float>(repeating: bias[0]), b1 = SIMD16<Float>(repeating: bias[1]), b2 = SIMD16<Float>(repeating: bias[2])
+func narrow4Vx3<V: SIMD>(_: V.Type, _ a: UnsafePointer<Float>, planeStride: Int, rowStride: Int, cin: Int, kh: Int, kw: Int,
+                         w: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                         out: UnsafeMutablePointer<Float>, channels: Int, count: Int, tanh: Bool) where V.Scalar == Float {
+    let n = V.scalarCount
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    let b0 = V(repeating: bias[0]), b1 = V(repeating: bias[1]), b2 = V(repeating: bias[2])
     var s00 = b0, s01 = b0, s02 = b0, s03 = b0
     var s10 = b1, s11 = b1, s12 = b1, s13 = b1
     var s20 = b2, s21 = b2, s22 = b2, s23 = b2
@@ -62,25 +66,29 @@ func narrow64x3(_ a: UnsafePointer<Float>, planeStride: Int, rowStride: Int, cin
             let row = plane + i * rowStride
             for j in 0..<kw {
                 let p = row + j
-                let x0 = load16(p), x1 = load16(p + 16), x2 = load16(p + 32), x3 = load16(p + 48)
-                let w0 = SIMD16<Float>(repeating: wp[0]), w1 = SIMD16<Float>(repeating: wp[1]), w2 = SIMD16<Float>(repeating: wp[2])
+                let w0 = V(repeating: wp[0]), w1 = V(repeating: wp[1]), w2 = V(repeating: wp[2])
                 wp += 3
-                s00 = s00.addingProduct(x0, w0); s01 = s01.addingProduct(x1, w0); s02 = s02.addingProduct(x2, w0); s03 = s03.addingProduct(x3, w0)
-                s10 = s10.addingProduct(x0, w1); s11 = s11.addingProduct(x1, w1); s12 = s12.addingProduct(x2, w1); s13 = s13.addingProduct(x3, w1)
-                s20 = s20.addingProduct(x0, w2); s21 = s21.addingProduct(x1, w2); s22 = s22.addingProduct(x2, w2); s23 = s23.addingProduct(x3, w2)
+                let x0 = load(p)
+                s00 = s00.addingProduct(x0, w0); s10 = s10.addingProduct(x0, w1); s20 = s20.addingProduct(x0, w2)
+                let x1 = load(p + n)
+                s01 = s01.addingProduct(x1, w0); s11 = s11.addingProduct(x1, w1); s21 = s21.addingProduct(x1, w2)
+                let x2 = load(p + 2 * n)
+                s02 = s02.addingProduct(x2, w0); s12 = s12.addingProduct(x2, w1); s22 = s22.addingProduct(x2, w2)
+                let x3 = load(p + 3 * n)
+                s03 = s03.addingProduct(x3, w0); s13 = s13.addingProduct(x3, w1); s23 = s23.addingProduct(x3, w2)
             }
         }
     }
-    // Pixels are interleaved with their channels in the output: lanes go out one by one (192
+    // Pixels are interleaved with their channels in the output: lanes go out one by one (3 · P
     // stores against 12 · cin · kh · kw FMAs).
-    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 12) { sums in
-        // SIMD16<Float> is trivial: assigning into the uninitialised buffer is initialising it.
+    withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { sums in
+        // SIMD vectors of Float are trivial: assigning into the uninitialised buffer initialises it.
         sums[0] = s00; sums[1] = s01; sums[2] = s02; sums[3] = s03
         sums[4] = s10; sums[5] = s11; sums[6] = s12; sums[7] = s13
         sums[8] = s20; sums[9] = s21; sums[10] = s22; sums[11] = s23
         for x in 0..<count {
             for o in 0..<channels {
-                let v = sums[o * 4 + x / 16][x % 16]
+                let v = sums[o * 4 + x / n][x % n]
                 out[x * channels + o] = tanh ? tanhf(v) : v
             }
         }
@@ -91,7 +99,7 @@ func narrow64x3(_ a: UnsafePointer<Float>, planeStride: Int, rowStride: Int, cin
 /// `padding` on every side (reflect or zero). The output is cut into tiles of 16 rows × 128
 /// columns; each thread copies a tile's receptive field (22 × 134 pixels for a 7 × 7 kernel),
 /// padding applied, into a planar buffer of its own (Cin planes, 0.75 MB for 64 channels: it
-/// stays in L2) and runs `narrow64x3` over it. The copy reads the input 1.4 times; no padded
+/// stays in L2) and runs `narrow4Vx3` over it. The copy reads the input 1.4 times; no padded
 /// copy of the whole input is made. With `tanh`, each value goes through tanh as it is stored
 /// (the generator's output layer: a pass over the output saved, and done on every thread).
 func convolveNarrow(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
@@ -131,14 +139,21 @@ func convolveNarrow(input: UnsafePointer<Float>, height: Int, width: Int, output
                             }
                         }
                     }
+                    // 64 pixels a step with 512-bit vectors, 32 with 256-bit ones (Tiling).
+                    let step = Tiling.wideVectors ? 64 : 32
                     for r in 0..<rows {
                         var x = 0
                         while x < columns {
-                            narrow64x3(buffer + r * columnsIn + x, planeStride: planeStride, rowStride: columnsIn, cin: cin, kh: kh, kw: kw,
-                                       w: UnsafePointer(w.base), bias: UnsafePointer(b.base),
-                                       out: output + ((y0 + r) * outWidth + x0 + x) * n, channels: n, count: min(64, columns - x),
-                                       tanh: tanh)
-                            x += 64
+                            let from = buffer + r * columnsIn + x, to = output + ((y0 + r) * outWidth + x0 + x) * n
+                            let count = min(step, columns - x), wp = UnsafePointer(w.base), bp = UnsafePointer(b.base)
+                            if Tiling.wideVectors {
+                                narrow4Vx3(SIMD16<Float>.self, from, planeStride: planeStride, rowStride: columnsIn, cin: cin, kh: kh, kw: kw,
+                                           w: wp, bias: bp, out: to, channels: n, count: count, tanh: tanh)
+                            } else {
+                                narrow4Vx3(SIMD8<Float>.self, from, planeStride: planeStride, rowStride: columnsIn, cin: cin, kh: kh, kw: kw,
+                                           w: wp, bias: bp, out: to, channels: n, count: count, tanh: tanh)
+                            }
+                            x += step
                         }
                     }
                 }

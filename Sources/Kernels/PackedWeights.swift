@@ -1,7 +1,8 @@
 /// Convolution weights packed once, at load, into the micro-kernels' B layout:
 /// for each tile of output channels, `[rows][run][width]` with `run = kw · Cin`, K ordered
 /// (kernel row, kernel column, input channel) to match an NHWC receptive-field row.
-/// Tiles are 32 channels wide; a tail of at most 16 channels gets a 16-wide tile.
+/// Tiles are `Tiling.channelTile` channels wide (32 with AVX-512, 16 with AVX2); a tail of at
+/// most 16 channels gets a 16-wide tile.
 struct PackedWeights: Sendable {
     struct Tile: Sendable {
         var offset: Int      // into `data`
@@ -28,7 +29,7 @@ struct PackedWeights: Sendable {
         var first = 0, offset = 0, biasOffset = 0
         while first < outChannels {
             let remaining = outChannels - first
-            let width = remaining <= 16 ? 16 : 32
+            let width = remaining <= 16 ? 16 : Tiling.channelTile
             let valid = min(width, remaining)
             tiles.append(Tile(offset: offset, biasOffset: biasOffset, width: width, first: first, valid: valid))
             offset += rows * run * width
@@ -88,38 +89,94 @@ struct ConvJob: Sendable {
     var weights: PackedWeights
 }
 
-/// The macro-kernel: every output pixel of each job times every channel tile of its weights.
-/// Pixels are split across threads in whole micro-tiles; within a thread they are taken in
-/// blocks of `blockPixels`, and each block runs every job and channel tile before the next
-/// block. So a block's input rows are read from memory once and stay in L1/L2 while all output
-/// channels are computed (packed weights of up to 128 → 128 channels, 590 KB, stay in the 1 MB
-/// L2), and each output pixel is completed while its cache lines are held.
-func convolve(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-              jobs: [ConvJob], threads: Int) {
-    let count = jobs[0].map.count
-    precondition(jobs.allSatisfy { $0.map.count == count })
-    let ranges = partition(count, parts: threads, granule: 6)
+/// How a layer sees its input beyond the border: extra rows and columns on each side, filled
+/// per `mode` (reflection needs each amount smaller than the input's side).
+struct Padding: Sendable {
+    var top = 0, left = 0, bottom = 0, right = 0
+    var mode = PaddingMode.zero
+}
+
+/// The macro-kernel: every output position of each job times every channel tile of its weights,
+/// over an *unpadded* input [height, width, channels].
+///
+/// The jobs share one grid of `gridHeight` rows of `map.gridWidth` positions; grid row g reads
+/// the padded input's rows `g · rowStep ..< g · rowStep + kernelRows`, and each job's map gives
+/// input offsets within padded rows of `(left + width + right) · channels` floats. The grid is
+/// cut into bands of a few rows, spread over the threads; for each band a thread copies the
+/// padded rows it reads into a buffer of its own (about 1 MB, reused: it stays in L2 and is
+/// never faulted in again), so no padded copy of the whole input is made. Within a band, pixels
+/// go in blocks of `blockPixels`, and each block runs every job and channel tile before the next:
+/// a block's input rows are read from memory once and stay in L1/L2 while all output channels are
+/// computed (packed weights of up to 128 → 128 channels, 590 KB, stay in L2), and each output
+/// pixel is completed while its cache lines are held.
+func convolve(input: UnsafePointer<Float>, height: Int, width: Int, channels: Int, padding: Padding,
+              gridHeight: Int, rowStep: Int, kernelRows: Int,
+              output: UnsafeMutablePointer<Float>, jobs: [ConvJob], threads: Int) {
+    let gridWidth = jobs[0].map.gridWidth
+    precondition(jobs.allSatisfy { $0.map.gridWidth == gridWidth })
+    let paddedWidth = padding.left + width + padding.right, rowFloats = paddedWidth * channels
+    precondition((gridHeight - 1) * rowStep + kernelRows <= padding.top + height + padding.bottom,
+                 "the grid reads past the padded input")
+    // Rows per band: its padded rows in about 1 MB, and enough bands for every thread.
+    let rowsFitting = max(1, ((1 << 18) / rowFloats - kernelRows) / rowStep + 1)
+    let bandRows = max(1, min(rowsFitting, (gridHeight + threads - 1) / threads))
+    let bands = (gridHeight + bandRows - 1) / bandRows
+    let ranges = partition(bands, parts: threads, granule: 1)
+    let bufferFloats = ((bandRows - 1) * rowStep + kernelRows) * rowFloats
     let source = SharedPointer(UnsafeMutablePointer(mutating: input))
     let destination = SharedPointer(output)
     let blockPixels = 48
     parallelFor(chunks: ranges.count, threads: threads) { chunk in
-        let range = ranges[chunk]
-        let a = UnsafePointer(source.base), c = destination.base
-        var blockStart = range.lowerBound
-        while blockStart < range.upperBound {
-            let blockEnd = min(blockStart + blockPixels, range.upperBound)
-            for job in jobs {
-                job.weights.data.withUnsafeBufferPointer { packed in
-                    job.weights.bias.withUnsafeBufferPointer { bias in
-                        for tile in job.weights.tiles {
-                            runTile(a: a, c: c, map: job.map, weights: job.weights, tile: tile,
-                                    packed: packed.baseAddress!, bias: bias.baseAddress!,
-                                    pixels: blockStart..<blockEnd, last: range.upperBound - 1)
+        let input = UnsafePointer(source.base), output = destination.base
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: bufferFloats)
+        defer { buffer.deallocate() }
+        for band in ranges[chunk] {
+            let g0 = band * bandRows, rows = min(bandRows, gridHeight - g0)
+            let firstRow = g0 * rowStep
+            copyPaddedRows(input, height: height, width: width, channels: channels, padding: padding,
+                           rows: firstRow..<(firstRow + (rows - 1) * rowStep + kernelRows), into: buffer)
+            let count = rows * gridWidth
+            var blockStart = 0
+            while blockStart < count {
+                let blockEnd = min(blockStart + blockPixels, count)
+                for job in jobs {
+                    // Output positions of this band: its first grid row's offset, then the map's.
+                    let c = output + g0 * job.map.outYStep * job.map.outRowStride
+                    job.weights.data.withUnsafeBufferPointer { packed in
+                        job.weights.bias.withUnsafeBufferPointer { bias in
+                            for tile in job.weights.tiles {
+                                runTile(a: buffer, c: c, map: job.map, weights: job.weights, tile: tile,
+                                        packed: packed.baseAddress!, bias: bias.baseAddress!,
+                                        pixels: blockStart..<blockEnd, last: count - 1)
+                            }
                         }
                     }
                 }
+                blockStart = blockEnd
             }
-            blockStart = blockEnd
+        }
+    }
+}
+
+/// Writes rows `rows` of the padded input (padded coordinates) into `buffer`, one after another,
+/// each `(left + width + right) · channels` floats: `Tensor.padded`, a band at a time.
+private func copyPaddedRows(_ input: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, padding: Padding,
+                            rows: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
+    let paddedWidth = padding.left + width + padding.right, rowFloats = paddedWidth * c
+    for r in rows {
+        let to = buffer + (r - rows.lowerBound) * rowFloats
+        guard let sy = padding.mode.source(r - padding.top, size: height) else {
+            to.update(repeating: 0, count: rowFloats)
+            continue
+        }
+        let from = input + sy * width * c
+        (to + padding.left * c).update(from: from, count: width * c)
+        for x in 0..<paddedWidth where x < padding.left || x >= padding.left + width {
+            if let sx = padding.mode.source(x - padding.left, size: width) {
+                (to + x * c).update(from: from + sx * c, count: c)
+            } else {
+                (to + x * c).update(repeating: 0, count: c)
+            }
         }
     }
 }

@@ -48,10 +48,10 @@ public struct TransposedConv2D: Sendable {
 
     public func callAsFunction(_ input: Tensor, threads: Int = 1) -> Tensor {
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
-        // One zero row and column past the end stand in for the input beyond the border.
-        let padded = input.padded(top: 0, left: 0, bottom: 1, right: 1, mode: .zero)
+        // One zero row and column past the end stand in for the input beyond the border (added
+        // a band at a time inside `convolve`).
         var output = Tensor(height: 2 * input.height, width: 2 * input.width, channels: outChannels)
-        let rowFloats = padded.width * inChannels
+        let rowFloats = (input.width + 1) * inChannels
         var jobs: [ConvJob] = []
         for py in 0..<2 {
             for px in 0..<2 {
@@ -62,9 +62,11 @@ public struct TransposedConv2D: Sendable {
                 jobs.append(ConvJob(map: map, weights: phases[py * 2 + px]))
             }
         }
-        padded.storage.withUnsafeBufferPointer { src in
+        input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
-                convolve(input: src.baseAddress!, output: dst.baseAddress!, jobs: jobs, threads: threads)
+                convolve(input: src.baseAddress!, height: input.height, width: input.width, channels: inChannels,
+                         padding: Padding(bottom: 1, right: 1, mode: .zero), gridHeight: input.height, rowStep: 1, kernelRows: 2,
+                         output: dst.baseAddress!, jobs: jobs, threads: threads)
             }
         }
         return output

@@ -54,19 +54,23 @@ struct WinogradConv3x3: Sendable {
         }
     }
 
+    /// Patch row/column i of the reflect-padded image (0 = one before the first) is unpadded
+    /// index i − 1, mirrored at the edges (−1 → 1, n → n − 2); reflecting a single row or column
+    /// is the row itself. Past an odd edge it repeats n − 2: those outputs are cropped.
+    @inline(__always)
+    static func reflectIndex(_ i: Int, _ n: Int) -> Int {
+        let r = i - 1
+        if r < 0 { return n > 1 ? 1 : 0 }
+        if r >= n { return max(n - 2, 0) }
+        return r
+    }
+
     /// Input [H, W, Cin] → output [H, W, Cout]. Reflect padding is folded into the patch
     /// indexing (no padded copy of the input is made); zero padding takes a padded copy.
     func run(_ input: Tensor, mode: PaddingMode, threads: Int) -> Tensor {
         switch mode {
         case .reflect:
-            // Patch row/column r of the padded image is unpadded index r − 1, mirrored at the
-            // edges (−1 → 1, n → n − 2); reflecting a single row or column is the row itself.
-            return run(source: input, height: input.height, width: input.width, threads: threads) { i, n in
-                let r = i - 1
-                if r < 0 { return n > 1 ? 1 : 0 }
-                if r >= n { return max(n - 2, 0) }
-                return r
-            }
+            return run(source: input, height: input.height, width: input.width, threads: threads, index: Self.reflectIndex)
         case .zero:
             let padded = input.padded(top: 1, left: 1, bottom: 1, right: 1, mode: .zero)
             return run(source: padded, height: input.height, width: input.width, threads: threads) { i, n in
@@ -79,69 +83,166 @@ struct WinogradConv3x3: Sendable {
     /// row/column of `source`, whose size along that axis is n.
     private func run(source: Tensor, height: Int, width: Int, threads: Int,
                      index: @escaping @Sendable (Int, Int) -> Int) -> Tensor {
-        let padded = source
-        let cin = inChannels, cout = outChannels
-        let tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2
-        let tileCount = tilesHigh * tilesWide
+        let cout = outChannels
+        let tilesWide = (width + 1) / 2, tileCount = (height + 1) / 2 * tilesWide
         var output = Tensor(height: height, width: width, channels: cout)
         let ranges = partition(tileCount, parts: threads, granule: Self.blockTiles)
-        let T = Self.blockTiles
-        padded.storage.withUnsafeBufferPointer { src in
+        let sourceHeight = source.height, sourceRow = source.width * inChannels
+        source.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let input = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!))
                 let out = SharedPointer(dst.baseAddress!)
                 parallelFor(chunks: ranges.count, threads: threads) { chunk in
-                    // This thread's scratch: V [16][T][Cin] and M [16][T][Cout].
-                    var scratchV = [Float](repeating: 0, count: 16 * T * cin)
-                    var scratchM = [Float](repeating: 0, count: 16 * T * cout)
-                    scratchV.withUnsafeMutableBufferPointer { v in
-                        scratchM.withUnsafeMutableBufferPointer { m in
-                            var first = ranges[chunk].lowerBound
-                            while first < ranges[chunk].upperBound {
-                                let count = min(T, ranges[chunk].upperBound - first)
-                                transformInput(UnsafePointer(input.base), sourceHeight: padded.height,
-                                               sourceWidth: padded.width, tilesWide: tilesWide,
-                                               first: first, count: count, v: v.baseAddress!, index: index)
-                                multiply(v: v.baseAddress!, m: m.baseAddress!, count: count)
-                                transformOutput(m: m.baseAddress!, output: out.base, height: height, width: width,
-                                                tilesWide: tilesWide, first: first, count: count)
-                                first += count
-                            }
-                        }
-                    }
+                    var scratch = Scratch(blockTiles: Self.blockTiles, inChannels: inChannels, outChannels: cout)
+                    compute(tiles: ranges[chunk], tilesWide: tilesWide, height: height, width: width,
+                            sourceRow: { UnsafePointer(input.base) + index($0, sourceHeight) * sourceRow },
+                            column: { index($0, source.width) }, outputRow: { out.base + $0 * width * cout },
+                            scratch: &scratch)
                 }
             }
         }
         return output
     }
 
-    /// V[ξ][t] = (Bᵀ d B)[ξ] for the 4×4 input patch of each tile, 16 channels at a time.
-    private func transformInput(_ input: UnsafePointer<Float>, sourceHeight: Int, sourceWidth: Int,
-                                tilesWide: Int, first: Int, count: Int, v: UnsafeMutablePointer<Float>,
-                                index: (Int, Int) -> Int) {
-        let cin = inChannels, stride = Self.blockTiles * cin
+    /// The same convolution written over its own input (Cin = Cout, reflect padding), so the
+    /// layer needs no second tensor of its size: at 1280×720 the decoder's last 64 → 64 layer
+    /// would otherwise hold 2 × 236 MB at once.
+    ///
+    /// Each thread takes a band of tile rows, top to bottom, and writes a tile row's two output
+    /// rows only after computing the next tile row, which still reads the second of them (tile
+    /// row t reads input rows 2t − 1 … 2t + 2). The rows a band reads that another band writes
+    /// (one or two at each boundary, and mirrored rows at the bottom edge) are copied before any
+    /// thread starts.
+    func runInPlace(_ x: inout Tensor, threads: Int) {
+        precondition(inChannels == outChannels && x.channels == inChannels, "in place needs Cin = Cout")
+        let height = x.height, width = x.width, c = inChannels, rowFloats = width * c
+        let tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2
+        let bands = partition(tilesHigh, parts: threads, granule: 1)
+        // Rows read across band boundaries: source row → slot in `saved`.
+        var slots: [Int: Int] = [:]
+        for band in bands {
+            let written = (2 * band.lowerBound)..<min(2 * band.upperBound, height)
+            // Rows read by tile rows inside the band lie inside it; only its first and last read out.
+            for t in [band.lowerBound, band.upperBound - 1] {
+                for i in 0..<4 {
+                    let row = Self.reflectIndex(2 * t + i, height)
+                    if !written.contains(row) && slots[row] == nil { slots[row] = slots.count }
+                }
+            }
+        }
+        let slotOf = slots
+        var saved = [Float](repeating: 0, count: max(1, slots.count * rowFloats))
+        x.storage.withUnsafeMutableBufferPointer { data in
+            saved.withUnsafeMutableBufferPointer { copies in
+                for (row, slot) in slots {
+                    (copies.baseAddress! + slot * rowFloats).update(from: data.baseAddress! + row * rowFloats, count: rowFloats)
+                }
+                let base = SharedPointer(data.baseAddress!), kept = SharedPointer(copies.baseAddress!)
+                parallelFor(chunks: bands.count, threads: threads) { chunk in
+                    var scratch = Scratch(blockTiles: Self.blockTiles, inChannels: c, outChannels: c)
+                    // Two tile rows of output (2 image rows each): the one being computed and the
+                    // one waiting to be written.
+                    let pending = UnsafeMutablePointer<Float>.allocate(capacity: 4 * rowFloats)
+                    defer { pending.deallocate() }
+                    var waiting: Int? = nil
+                    func flush(_ t: Int) {
+                        let rows = min(2, height - 2 * t)
+                        (base.base + 2 * t * rowFloats).update(from: pending + t % 2 * 2 * rowFloats, count: rows * rowFloats)
+                    }
+                    for t in bands[chunk] {
+                        let buffer = pending + t % 2 * 2 * rowFloats
+                        compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height, width: width,
+                                sourceRow: { i in
+                                    let row = Self.reflectIndex(i, height)
+                                    if let slot = slotOf[row] { return UnsafePointer(kept.base + slot * rowFloats) }
+                                    return UnsafePointer(base.base + row * rowFloats)
+                                },
+                                column: { Self.reflectIndex($0, width) }, outputRow: { buffer + ($0 - 2 * t) * rowFloats },
+                                scratch: &scratch)
+                        if let waiting { flush(waiting) }
+                        waiting = t
+                    }
+                    if let waiting { flush(waiting) }
+                }
+            }
+        }
+    }
+
+    /// Per-thread scratch: V [16][T][Cin] and M [16][T][Cout].
+    struct Scratch {
+        var v: [Float]
+        var m: [Float]
+        init(blockTiles: Int, inChannels: Int, outChannels: Int) {
+            v = [Float](repeating: 0, count: 16 * blockTiles * inChannels)
+            m = [Float](repeating: 0, count: 16 * blockTiles * outChannels)
+        }
+    }
+
+    /// Tiles `tiles` (row-major over `tilesWide` per tile row) in blocks of `blockTiles`:
+    /// `sourceRow(i)` is the input row under patch row i, `column(j)` the input column under
+    /// patch column j, `outputRow(y)` where output row y goes.
+    @inline(__always)
+    private func compute(tiles: Range<Int>, tilesWide: Int, height: Int, width: Int,
+                         sourceRow: (Int) -> UnsafePointer<Float>, column: (Int) -> Int,
+                         outputRow: (Int) -> UnsafeMutablePointer<Float>, scratch: inout Scratch) {
+        scratch.v.withUnsafeMutableBufferPointer { v in
+            scratch.m.withUnsafeMutableBufferPointer { m in
+                var first = tiles.lowerBound
+                while first < tiles.upperBound {
+                    let count = min(Self.blockTiles, tiles.upperBound - first)
+                    // The transforms hold 16 vectors: SIMD16 fits 32 zmm, SIMD8 16 ymm (Tiling).
+                    if Tiling.wideVectors {
+                        transformInput(SIMD16<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v.baseAddress!,
+                                       row: sourceRow, column: column)
+                    } else {
+                        transformInput(SIMD8<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v.baseAddress!,
+                                       row: sourceRow, column: column)
+                    }
+                    multiply(v: v.baseAddress!, m: m.baseAddress!, count: count)
+                    if Tiling.wideVectors {
+                        transformOutput(SIMD16<Float>.self, m: m.baseAddress!, outputRow: outputRow, height: height,
+                                        width: width, tilesWide: tilesWide, first: first, count: count)
+                    } else {
+                        transformOutput(SIMD8<Float>.self, m: m.baseAddress!, outputRow: outputRow, height: height,
+                                        width: width, tilesWide: tilesWide, first: first, count: count)
+                    }
+                    first += count
+                }
+            }
+        }
+    }
+
+    /// V[ξ][t] = (Bᵀ d B)[ξ] for the 4×4 input patch of each tile, `Lanes.scalarCount` channels
+    /// at a time.
+    @inline(__always)
+    private func transformInput<Lanes: SIMD>(_: Lanes.Type, tilesWide: Int, first: Int, count: Int, v: UnsafeMutablePointer<Float>,
+                                             row: (Int) -> UnsafePointer<Float>, column: (Int) -> Int) where Lanes.Scalar == Float {
+        let cin = inChannels, stride = Self.blockTiles * cin, lanes = Lanes.scalarCount
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+        @inline(__always) func store(_ x: Lanes, _ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: x, as: Lanes.self)
+        }
         for t in 0..<count {
             let tile = first + t
             let ty = tile / tilesWide, tx = tile - ty * tilesWide
-            // The patch's rows and columns in the source tensor.
-            func row(_ i: Int) -> UnsafePointer<Float> { input + index(2 * ty + i, sourceHeight) * sourceWidth * cin }
-            func col(_ j: Int) -> Int { index(2 * tx + j, sourceWidth) * cin }
-            let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+            // The patch's rows and columns in the source.
+            let r0 = row(2 * ty), r1 = row(2 * ty + 1), r2 = row(2 * ty + 2), r3 = row(2 * ty + 3)
+            func col(_ j: Int) -> Int { column(2 * tx + j) * cin }
             let c0 = col(0), c1 = col(1), c2 = col(2), c3 = col(3)
             let dst = v + t * cin
             var ch = 0
-            while ch + 16 <= cin {
+            while ch + lanes <= cin {
                 let out = Self.inputTransform(
-                    (load16(r0 + c0 + ch), load16(r0 + c1 + ch), load16(r0 + c2 + ch), load16(r0 + c3 + ch)),
-                    (load16(r1 + c0 + ch), load16(r1 + c1 + ch), load16(r1 + c2 + ch), load16(r1 + c3 + ch)),
-                    (load16(r2 + c0 + ch), load16(r2 + c1 + ch), load16(r2 + c2 + ch), load16(r2 + c3 + ch)),
-                    (load16(r3 + c0 + ch), load16(r3 + c1 + ch), load16(r3 + c2 + ch), load16(r3 + c3 + ch)))
+                    (load(r0 + c0 + ch), load(r0 + c1 + ch), load(r0 + c2 + ch), load(r0 + c3 + ch)),
+                    (load(r1 + c0 + ch), load(r1 + c1 + ch), load(r1 + c2 + ch), load(r1 + c3 + ch)),
+                    (load(r2 + c0 + ch), load(r2 + c1 + ch), load(r2 + c2 + ch), load(r2 + c3 + ch)),
+                    (load(r3 + c0 + ch), load(r3 + c1 + ch), load(r3 + c2 + ch), load(r3 + c3 + ch)))
                 let p = dst + ch
-                store16(out.0.0, p); store16(out.0.1, p + stride); store16(out.0.2, p + 2 * stride); store16(out.0.3, p + 3 * stride)
-                store16(out.1.0, p + 4 * stride); store16(out.1.1, p + 5 * stride); store16(out.1.2, p + 6 * stride); store16(out.1.3, p + 7 * stride)
-                store16(out.2.0, p + 8 * stride); store16(out.2.1, p + 9 * stride); store16(out.2.2, p + 10 * stride); store16(out.2.3, p + 11 * stride)
-                store16(out.3.0, p + 12 * stride); store16(out.3.1, p + 13 * stride); store16(out.3.2, p + 14 * stride); store16(out.3.3, p + 15 * stride)
-                ch += 16
+                store(out.0.0, p); store(out.0.1, p + stride); store(out.0.2, p + 2 * stride); store(out.0.3, p + 3 * stride)
+                store(out.1.0, p + 4 * stride); store(out.1.1, p + 5 * stride); store(out.1.2, p + 6 * stride); store(out.1.3, p + 7 * stride)
+                store(out.2.0, p + 8 * stride); store(out.2.1, p + 9 * stride); store(out.2.2, p + 10 * stride); store(out.2.3, p + 11 * stride)
+                store(out.3.0, p + 12 * stride); store(out.3.1, p + 13 * stride); store(out.3.2, p + 14 * stride); store(out.3.3, p + 15 * stride)
+                ch += lanes
             }
             while ch < cin { // channel tail, one at a time
                 func s(_ p: UnsafePointer<Float>, _ c: Int) -> SIMD2<Float> { SIMD2(repeating: p[c + ch]) }
@@ -203,9 +304,10 @@ struct WinogradConv3x3: Sendable {
     }
 
     /// Y = Aᵀ M A + bias for each tile, written to the output (cropped at odd edges).
-    private func transformOutput(m: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
-                                 height: Int, width: Int, tilesWide: Int, first: Int, count: Int) {
-        let cout = outChannels, stride = Self.blockTiles * cout
+    @inline(__always)
+    private func transformOutput<Lanes: SIMD>(_: Lanes.Type, m: UnsafeMutablePointer<Float>, outputRow: (Int) -> UnsafeMutablePointer<Float>,
+                                              height: Int, width: Int, tilesWide: Int, first: Int, count: Int) where Lanes.Scalar == Float {
+        let cout = outChannels, stride = Self.blockTiles * cout, vectorLanes = Lanes.scalarCount
         bias.withUnsafeBufferPointer { bias in
             for t in 0..<count {
                 let tile = first + t
@@ -215,26 +317,34 @@ struct WinogradConv3x3: Sendable {
                 let rows = min(2, height - y0), cols = min(2, width - x0)
                 var ch = 0
                 while ch < cout {
-                    let lanes = min(16, cout - ch)
-                    func s(_ xi: Int) -> SIMD16<Float> {
+                    let lanes = min(vectorLanes, cout - ch)
+                    func s(_ xi: Int) -> Lanes {
                         let p = src + xi * stride + ch
-                        if lanes == 16 { return load16(p) }
-                        var v = SIMD16<Float>.zero
+                        if lanes == vectorLanes { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+                        var v = Lanes.zero
                         for l in 0..<lanes { v[l] = p[l] }
                         return v
                     }
-                    var b = SIMD16<Float>.zero
-                    if lanes == 16 { b = load16(bias.baseAddress! + ch) } else { for l in 0..<lanes { b[l] = bias[ch + l] } }
+                    var b = Lanes.zero
+                    if lanes == vectorLanes {
+                        b = UnsafeRawPointer(bias.baseAddress! + ch).loadUnaligned(as: Lanes.self)
+                    } else {
+                        for l in 0..<lanes { b[l] = bias[ch + l] }
+                    }
                     // Aᵀ M: down each of the four columns.
                     let k0 = Self.at(s(0), s(4), s(8), s(12)), k1 = Self.at(s(1), s(5), s(9), s(13))
                     let k2 = Self.at(s(2), s(6), s(10), s(14)), k3 = Self.at(s(3), s(7), s(11), s(15))
                     // (Aᵀ M) A: along the two rows.
                     let top = Self.at(k0.0, k1.0, k2.0, k3.0), bottom = Self.at(k0.1, k1.1, k2.1, k3.1)
                     let y = ((top.0 + b, top.1 + b), (bottom.0 + b, bottom.1 + b))
-                    func put(_ a: Int, _ bx: Int, _ value: SIMD16<Float>) {
+                    func put(_ a: Int, _ bx: Int, _ value: Lanes) {
                         guard a < rows, bx < cols else { return }
-                        let dst = output + ((y0 + a) * width + x0 + bx) * cout + ch
-                        if lanes == 16 { store16(value, dst) } else { for l in 0..<lanes { dst[l] = value[l] } }
+                        let dst = outputRow(y0 + a) + (x0 + bx) * cout + ch
+                        if lanes == vectorLanes {
+                            UnsafeMutableRawPointer(dst).storeBytes(of: value, as: Lanes.self)
+                        } else {
+                            for l in 0..<lanes { dst[l] = value[l] }
+                        }
                     }
                     put(0, 0, y.0.0); put(0, 1, y.0.1); put(1, 0, y.1.0); put(1, 1, y.1.1)
                     ch += lanes

@@ -32,6 +32,11 @@ struct KernelTests {
         ConvCase(h: 2, w: 3, cin: 16, cout: 32, k: 3, stride: 1, pad: 1, mode: .reflect),
         ConvCase(h: 17, w: 23, cin: 33, cout: 17, k: 3, stride: 1, pad: 1, mode: .reflect),
         ConvCase(h: 20, w: 21, cin: 64, cout: 64, k: 3, stride: 1, pad: 1, mode: .reflect),
+        // Direct convolution over padded bands of about 1 MB: rows this wide make bands of a few
+        // rows, so each thread copies several, the last one short (stride 2 with reflection, and
+        // stride 1 with zeros, which `.direct` takes through the bands).
+        ConvCase(h: 23, w: 300, cin: 128, cout: 40, k: 3, stride: 2, pad: 1, mode: .reflect),
+        ConvCase(h: 11, w: 260, cin: 128, cout: 20, k: 3, stride: 1, pad: 1, mode: .zero),
     ], [1, 2])
     func conv(_ c: ConvCase, threads: Int) {
         var random = SeededRandom(seed: UInt64(c.h * 1000 + c.cout))
@@ -66,8 +71,27 @@ struct KernelTests {
         #expect(maxError(conv(x, threads: 2, activation: .tanh).storage, expected) < 1e-4)
     }
 
+    @Test("Winograd written over its own input matches the reference (bands per thread, odd edges)", arguments: [
+        (2, 2, 4), (2, 3, 16), (3, 5, 8), (5, 4, 17), (7, 9, 32), (20, 21, 64), (33, 6, 16),
+    ], [1, 2, 3, 4])
+    func winogradInPlace(shape: (Int, Int, Int), threads: Int) {
+        let (h, w, c) = shape
+        var random = SeededRandom(seed: UInt64(h * 71 + w * 7 + c))
+        let x = random.tensor(h, w, c)
+        let weights = random.floats(c * c * 9), bias = random.floats(c)
+        let conv = Conv2D(weights: weights, bias: bias, outChannels: c, inChannels: c, kernelHeight: 3, kernelWidth: 3,
+                          padding: 1, paddingMode: .reflect)
+        var y = x
+        conv.apply(&y, threads: threads)
+        let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: c, kernel: (3, 3),
+                                      stride: 1, padding: 1, mode: .reflect)
+        #expect((y.height, y.width, y.channels) == (h, w, c))
+        #expect(maxError(y.storage, expected) < 1e-4)
+    }
+
     @Test("transposed conv matches the reference (2H × 2W, first row and column dropped)", arguments: [
         (1, 1, 1, 1), (3, 5, 7, 19), (4, 4, 16, 40), (2, 7, 33, 16), (5, 2, 3, 64),
+        (9, 300, 128, 16), // several padded bands, the last one short
     ], [1, 2])
     func transposed(shape: (Int, Int, Int, Int), threads: Int) {
         let (h, w, cin, cout) = shape
