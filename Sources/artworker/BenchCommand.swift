@@ -72,7 +72,8 @@ struct BenchCommand: ParsableCommand {
         }
         let peakMB = Self.peakResidentMegabytes()
         // One line of JSON for the bench script.
-        print("{\"engine\":\"artworker\",\"size\":\"\(w)x\(h)\",\"threads\":\(threads),\"median_s\":\(median),"
+        print("{\"engine\":\"artworker\",\"kernels\":\"\(Tiling.description)\",\"size\":\"\(w)x\(h)\","
+              + "\"threads\":\(threads),\"median_s\":\(median),"
               + "\"runs\":\(times),\"gflop\":\(flops / 1e9),\"gflops\":\(flops / median / 1e9),\"peak_rss_mb\":\(peakMB)}")
     }
 

@@ -3,6 +3,11 @@
 same CartoonGAN model, same thread count, same protocol: warm-ups, then the median of several
 single-image runs. Each engine and size runs in its own process, so peak RSS is per run.
 
+Two builds of Artworker are compared: this machine's own (`-target-cpu native`: AVX-512 where
+the CPU has it) and the AVX2 one (`x86-64-v3`), each beside OpenVINO allowed the same
+instructions (`ONEDNN_MAX_CPU_ISA` / `OV_CPU_MAX_ISA` = AVX2 for the latter). ONNX Runtime has no
+such switch and runs once. Then both builds' per-layer times at the largest size.
+
 The ONNX graph is built here from the published .npy weights with the `onnx` package, and checked
 against a golden reference output before anything is timed.
 """
@@ -188,6 +193,43 @@ def read_png(path):
     return np.frombuffer(b"".join(rows), np.uint8).reshape(height, width, 3)
 
 
+# The generator's layers in the order `artworker bench --layers` reports them (each with the
+# group norm that follows it).
+LAYERS = (["conv01 7×7 3→64", "conv02_1 3×3 /2", "conv02_2 3×3", "conv03_1 3×3 /2", "conv03_2 3×3"]
+          + [f"res{b} conv{i}" for b in range(1, 9) for i in (1, 2)]
+          + ["deconv01_1 3×3 ×2", "deconv01_2 3×3", "deconv02_1 3×3 ×2", "deconv02_2 3×3", "deconv03_1 7×7 64→3"])
+
+# OpenVINO's own kernels and its oneDNN each read one of these (both must be set).
+AVX2_ONLY = {"ONEDNN_MAX_CPU_ISA": "AVX2", "OV_CPU_MAX_ISA": "AVX2"}
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            flags = open("/proc/cpuinfo").read()
+            return line.split(":", 1)[1].strip() + (" (AVX-512)" if " avx512f" in flags else " (no AVX-512)")
+    return "unknown CPU"
+
+
+def run_json(command, env=None):
+    out = subprocess.run(command, check=True, capture_output=True, text=True,
+                         env=dict(os.environ, **(env or {}))).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def layer_times(binary, size, threads, runs):
+    """`artworker bench --layers`: the per-layer times (ms, GFLOP/s) of the last timed run."""
+    out = subprocess.run([binary, "bench", "--style", "hayao", "--size", size, "--threads", str(threads),
+                          "--warmups", "1", "--runs", str(runs), "--layers"],
+                         check=True, capture_output=True, text=True)
+    rows = []
+    for line in out.stderr.splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[0] == "layer":
+            rows.append((float(parts[2]), float(parts[4])))
+    return rows, json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--engine")
@@ -199,6 +241,8 @@ def main():
     p.add_argument("--sizes", default="256x256,512x512,1280x720")
     p.add_argument("--shared", default=os.environ.get("ARTWORKER_SHARED", os.path.join(ROOT, "..", "shared")))
     p.add_argument("--artworker", default=os.path.join(ROOT, ".build", "release", "artworker"))
+    p.add_argument("--artworker-avx2", help="the x86-64-v3 build, compared beside OpenVINO capped to AVX2")
+    p.add_argument("--layer-runs", type=int, default=3)
     args = p.parse_args()
     if args.engine:
         return run_engine(args)
@@ -211,30 +255,55 @@ def main():
     if max(check.values()) > 1e-4:
         sys.exit("the ONNX graph does not reproduce the golden output; timings would be meaningless")
 
-    results = []
+    print(f"CPU: {cpu_model()}, {args.threads} threads", flush=True)
+    # (name, command builder, environment): each runs in its own process per size.
+    engines = [("artworker", lambda common: [args.artworker, "bench", "--style", "hayao"] + common, None),
+               ("openvino", lambda common: [sys.executable, __file__, "--engine", "openvino", "--model", args.model] + common, None)]
+    if args.artworker_avx2:
+        engines += [("artworker-avx2", lambda common: [args.artworker_avx2, "bench", "--style", "hayao"] + common, None),
+                    ("openvino-avx2", lambda common: [sys.executable, __file__, "--engine", "openvino", "--model", args.model] + common,
+                     AVX2_ONLY)]
+    engines.append(("onnxruntime", lambda common: [sys.executable, __file__, "--engine", "onnxruntime", "--model", args.model] + common, None))
+
+    results, kernels = [], {}
     for size in args.sizes.split(","):
         common = ["--size", size, "--threads", str(args.threads), "--warmups", str(args.warmups), "--runs", str(args.runs)]
-        commands = {
-            "artworker": [args.artworker, "bench", "--style", "hayao"] + common,
-            "onnxruntime": [sys.executable, __file__, "--engine", "onnxruntime", "--model", args.model] + common,
-            "openvino": [sys.executable, __file__, "--engine", "openvino", "--model", args.model] + common,
-        }
-        for engine, command in commands.items():
-            line = subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-            result = json.loads(line)
+        for engine, command, env in engines:
+            result = run_json(command(common), env)
+            if "kernels" in result:
+                kernels[engine] = result["kernels"]
             result["engine"] = engine
             results.append(result)
-            print(f"  {size:>9} {engine:<12} median {result['median_s'] * 1000:8.1f} ms  "
+            print(f"  {size:>9} {engine:<15} median {result['median_s'] * 1000:8.1f} ms  "
                   f"{result['gflops']:6.1f} GFLOP/s  peak RSS {result['peak_rss_mb']:6.0f} MB", flush=True)
 
     print(f"\nFLOPs: 2 per multiply-add of a direct convolution, 1.66 MFLOP per input pixel "
           f"(829,824 multiply-adds). Threads: {args.threads}. Median of {args.runs} runs after {args.warmups} warm-ups.")
-    print(f"{'size':>9} | {'artworker':>10} | {'onnxruntime':>11} | {'openvino':>9} | ORT/artworker | OV/artworker")
+    for engine, text in kernels.items():
+        print(f"{engine}: {text}")
+    builds = [("artworker", "openvino", "native")]
+    if args.artworker_avx2:
+        builds.append(("artworker-avx2", "openvino-avx2", "AVX2"))
+    print(f"{'size':>9} | {'build':<6} | {'artworker':>10} | {'openvino':>10} | {'onnxruntime':>11} | artworker/OV | artworker/ORT")
     for size in args.sizes.split(","):
         r = {x["engine"]: x for x in results if x["size"] == size}
-        a, o, v = r["artworker"]["median_s"], r["onnxruntime"]["median_s"], r["openvino"]["median_s"]
-        print(f"{size:>9} | {a * 1000:8.1f}ms | {o * 1000:9.1f}ms | {v * 1000:7.1f}ms | {o / a:13.2f} | {v / a:12.2f}")
+        o = r["onnxruntime"]["median_s"]
+        for mine, theirs, label in builds:
+            a, v = r[mine]["median_s"], r[theirs]["median_s"]
+            print(f"{size:>9} | {label:<6} | {a * 1000:8.1f}ms | {v * 1000:8.1f}ms | {o * 1000:9.1f}ms | "
+                  f"{a / v:12.2f} | {a / o:13.2f}")
 
+    # Where the time goes: both builds layer by layer at the largest size.
+    size = args.sizes.split(",")[-1]
+    columns = [(label, layer_times(args.artworker if mine == "artworker" else args.artworker_avx2, size,
+                                   args.threads, args.layer_runs)[0]) for mine, _, label in builds]
+    print(f"\nPer layer at {size} (last of {args.layer_runs} runs after a warm-up; each layer's group norm included):")
+    print(f"{'layer':<22}" + "".join(f" | {label + ' ms':>10} {'GFLOP/s':>8}" for label, _ in columns))
+    for i, name in enumerate(LAYERS):
+        cells = "".join(f" | {rows[i][0]:10.1f} {rows[i][1]:8.1f}" if i < len(rows) else " | " + " " * 19
+                        for _, rows in columns)
+        print(f"{name:<22}{cells}")
+    print(f"{'total':<22}" + "".join(f" | {sum(ms for ms, _ in rows):10.1f} {'':>8}" for _, rows in columns))
 
 if __name__ == "__main__":
     main()
