@@ -1,5 +1,5 @@
 import Foundation
-import Kernels
+@testable import Kernels
 import Testing
 import TestSupport
 
@@ -89,6 +89,21 @@ struct KernelTests {
         #expect(maxError(y.storage, expected) < 1e-4)
     }
 
+    @Test("parallel loops run every chunk once, with several callers at once", arguments: [1, 2, 3, 8])
+    func parallelLoops(threads: Int) {
+        // Four callers (as four job workers would), each with its own loops of 1-9 chunks.
+        let results = (0..<4).map { _ in SharedCounts(count: 45) }
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            var offset = 0
+            for chunks in 1...9 {
+                let base = offset
+                parallelFor(chunks: chunks, threads: threads) { chunk in results[caller].add(base + chunk) }
+                offset += chunks
+            }
+        }
+        for counts in results { #expect(counts.values == [Int](repeating: 1, count: 45)) }
+    }
+
     @Test("transposed conv matches the reference (2H × 2W, first row and column dropped)", arguments: [
         (1, 1, 1, 1), (3, 5, 7, 19), (4, 4, 16, 40), (2, 7, 33, 16), (5, 2, 3, 64),
         (9, 300, 128, 16), // several padded bands, the last one short
@@ -142,4 +157,14 @@ struct KernelTests {
         let column = Tensor(height: 3, width: 1, channels: 2, storage: [1, 10, 2, 20, 3, 30])
         #expect(column.padded(top: 1, left: 0, bottom: 1, right: 0, mode: .reflect).storage == [2, 20, 1, 10, 2, 20, 3, 30, 2, 20])
     }
+}
+
+/// How many times each index was visited, from any thread.
+final class SharedCounts: @unchecked Sendable {
+    // @unchecked: `counts` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var counts: [Int]
+    init(count: Int) { counts = [Int](repeating: 0, count: count) }
+    func add(_ i: Int) { lock.lock(); counts[i] += 1; lock.unlock() }
+    var values: [Int] { lock.lock(); defer { lock.unlock() }; return counts }
 }

@@ -1,5 +1,6 @@
 import CartoonGAN
 import Foundation
+import Kernels
 import ImageIO
 import Logging
 import StorageCore
@@ -109,6 +110,7 @@ final class ExampleMaker: Sendable {
     func start() {
         started.withLock { $0 = true }
         let thread = Thread { [self] in
+            ComputeThreads.shared.lowerPriorityOfCurrentThread() // conversions: as the job threads
             do {
                 try examples.makeMissing(conversions: conversions, movies: movies, logger: logger,
                                          stopping: { self.stopping.withLock { $0 } })

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Kernels
 import Logging
 import StorageCore
 import Synchronization
@@ -72,6 +73,9 @@ final class JobWorker: Sendable {
     }
 
     private func loop() {
+        // A job's own thread runs kernels too (it takes chunks of their loops): it yields to
+        // request handling like the kernels' threads (JobWorkers.niceness).
+        ComputeThreads.shared.lowerPriorityOfCurrentThread()
         while !stopping.load(ordering: .relaxed) {
             let lease: JobLease?
             do {

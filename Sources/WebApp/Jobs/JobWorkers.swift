@@ -1,5 +1,6 @@
 import CartoonGAN
 import Foundation
+import Kernels
 import Logging
 import StorageCore
 import Synchronization
@@ -82,7 +83,15 @@ public final class JobWorkers: Sendable {
 
     public var count: Int { workers.count }
 
+    /// How much lower than the web server's threads the job threads and the kernels' threads
+    /// run (nice(2)): a conversion fills every core it is given, and pages must not wait behind
+    /// it. At 19 (the lowest) a busy job thread gets a few percent of a core that a request
+    /// handler also wants; when the server is idle the jobs have the cores to themselves. Leases
+    /// are renewed by a timer on a normal-priority thread, so a slowed job is not taken as lost.
+    static let niceness: Int32 = 19
+
     public func start() {
+        ComputeThreads.shared.lowerPriority(by: Self.niceness)
         for worker in workers { worker.start() }
         examples?.start()
         if let listen, !workers.isEmpty {
