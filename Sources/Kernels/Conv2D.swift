@@ -94,7 +94,7 @@ public struct Conv2D: Sendable {
         let (outH, outW) = outputSize(height: input.height, width: input.width)
         precondition(outH > 0 && outW > 0, "input \(input.height)×\(input.width) is smaller than the kernel")
         if let narrow {
-            var output = Tensor(height: outH, width: outW, channels: outChannels)
+            var output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
             input.storage.withUnsafeBufferPointer { src in
                 output.storage.withUnsafeMutableBufferPointer { dst in
                     convolveNarrow(input: src.baseAddress!, height: input.height, width: input.width, output: dst.baseAddress!,
@@ -110,7 +110,7 @@ public struct Conv2D: Sendable {
         } else {
             precondition(paddingMode == .zero || padding < min(input.height, input.width),
                          "reflect padding of \(padding) needs more than a \(input.height)×\(input.width) input")
-            output = Tensor(height: outH, width: outW, channels: outChannels)
+            output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
             // Padded rows are made a band at a time inside `convolve`.
             let rowFloats = (input.width + 2 * padding) * inChannels
             let map = PixelMap(count: outH * outW, gridWidth: outW,

@@ -21,6 +21,17 @@ public struct Tensor: Sendable, Equatable {
                   storage: [Float](repeating: value, count: height * width * channels))
     }
 
+    /// A layer's output, left unzeroed because its kernel writes every element before anything
+    /// reads one. Zeroing first cost one thread ~100 ms at 1280×720 × 64 channels (236 MB of
+    /// page faults and stores) before the kernel's threads wrote the same memory again.
+    init(uninitializedHeight height: Int, width: Int, channels: Int) {
+        let count = height * width * channels
+        // Float is trivial: its memory needs no initialisation beyond the kernel's writes, and
+        // every caller's kernel writes all `count` elements (Conv2D, TransposedConv2D, Winograd).
+        let storage = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        self.init(height: height, width: width, channels: channels, storage: storage)
+    }
+
     public var count: Int { storage.count }
 
     public subscript(y: Int, x: Int, c: Int) -> Float {

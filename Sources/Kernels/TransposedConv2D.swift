@@ -50,7 +50,7 @@ public struct TransposedConv2D: Sendable {
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
         // One zero row and column past the end stand in for the input beyond the border (added
         // a band at a time inside `convolve`).
-        var output = Tensor(height: 2 * input.height, width: 2 * input.width, channels: outChannels)
+        var output = Tensor(uninitializedHeight: 2 * input.height, width: 2 * input.width, channels: outChannels)
         let rowFloats = (input.width + 1) * inChannels
         var jobs: [ConvJob] = []
         for py in 0..<2 {

@@ -85,7 +85,7 @@ struct WinogradConv3x3: Sendable {
                      index: @escaping @Sendable (Int, Int) -> Int) -> Tensor {
         let cout = outChannels
         let tilesWide = (width + 1) / 2, tileCount = (height + 1) / 2 * tilesWide
-        var output = Tensor(height: height, width: width, channels: cout)
+        var output = Tensor(uninitializedHeight: height, width: width, channels: cout)
         let ranges = partition(tileCount, parts: threads, granule: Self.blockTiles)
         let sourceHeight = source.height, sourceRow = source.width * inChannels
         source.storage.withUnsafeBufferPointer { src in
