@@ -113,7 +113,7 @@ public struct Conv2D: Sendable {
             output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
             // Padded rows are made a band at a time inside `convolve`.
             let rowFloats = (input.width + 2 * padding) * inChannels
-            let map = PixelMap(count: outH * outW, gridWidth: outW,
+            let map = PixelMap(gridWidth: outW,
                                inRowStep: stride * rowFloats, inPixelStep: stride * inChannels,
                                kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
             input.storage.withUnsafeBufferPointer { src in

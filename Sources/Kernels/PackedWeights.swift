@@ -55,9 +55,9 @@ struct PackedWeights: Sendable {
 }
 
 /// Where each output pixel's receptive field starts in the input and where its result goes.
-/// Output pixel `p` (0 ..< count) is grid position (p / gridWidth, p % gridWidth).
+/// Output pixel `p` is grid position (p / gridWidth, p % gridWidth), counted from wherever the
+/// caller's input and output pointers start (a band's first grid row, for `convolve`).
 struct PixelMap: Sendable {
-    var count: Int
     var gridWidth: Int
     /// Input offset = gy · inRowStep + gx · inPixelStep.
     var inRowStep: Int
@@ -87,13 +87,6 @@ struct PixelMap: Sendable {
 struct ConvJob: Sendable {
     var map: PixelMap
     var weights: PackedWeights
-}
-
-/// How a layer sees its input beyond the border: extra rows and columns on each side, filled
-/// per `mode` (reflection needs each amount smaller than the input's side).
-struct Padding: Sendable {
-    var top = 0, left = 0, bottom = 0, right = 0
-    var mode = PaddingMode.zero
 }
 
 /// The macro-kernel: every output position of each job times every channel tile of its weights,
@@ -153,29 +146,6 @@ func convolve(input: UnsafePointer<Float>, height: Int, width: Int, channels: In
                     }
                 }
                 blockStart = blockEnd
-            }
-        }
-    }
-}
-
-/// Writes rows `rows` of the padded input (padded coordinates) into `buffer`, one after another,
-/// each `(left + width + right) · channels` floats: `Tensor.padded`, a band at a time.
-private func copyPaddedRows(_ input: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, padding: Padding,
-                            rows: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
-    let paddedWidth = padding.left + width + padding.right, rowFloats = paddedWidth * c
-    for r in rows {
-        let to = buffer + (r - rows.lowerBound) * rowFloats
-        guard let sy = padding.mode.source(r - padding.top, size: height) else {
-            to.update(repeating: 0, count: rowFloats)
-            continue
-        }
-        let from = input + sy * width * c
-        (to + padding.left * c).update(from: from, count: width * c)
-        for x in 0..<paddedWidth where x < padding.left || x >= padding.left + width {
-            if let sx = padding.mode.source(x - padding.left, size: width) {
-                (to + x * c).update(from: from + sx * c, count: c)
-            } else {
-                (to + x * c).update(repeating: 0, count: c)
             }
         }
     }

@@ -27,7 +27,8 @@ public struct Tensor: Sendable, Equatable {
     init(uninitializedHeight height: Int, width: Int, channels: Int) {
         let count = height * width * channels
         // Float is trivial: its memory needs no initialisation beyond the kernel's writes, and
-        // every caller's kernel writes all `count` elements (Conv2D, TransposedConv2D, Winograd).
+        // every caller writes all `count` elements (Conv2D's kernels, TransposedConv2D, Winograd,
+        // copyPaddedRows for `padded`).
         let storage = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
         self.init(height: height, width: width, channels: channels, storage: storage)
     }
@@ -59,6 +60,37 @@ extension PaddingMode {
     }
 }
 
+/// How a layer sees its input beyond the border: extra rows and columns on each side, filled
+/// per `mode` (reflection needs each amount smaller than the input's side).
+struct Padding: Sendable {
+    var top = 0, left = 0, bottom = 0, right = 0
+    var mode = PaddingMode.zero
+}
+
+/// Writes rows `rows` of the padded input (padded coordinates) into `buffer`, one after another,
+/// each `(left + width + right) · channels` floats: the one padding rule, for a whole tensor
+/// (`Tensor.padded`) or a band of rows at a time (`convolve`).
+func copyPaddedRows(_ input: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, padding: Padding,
+                    rows: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
+    let paddedWidth = padding.left + width + padding.right, rowFloats = paddedWidth * c
+    for r in rows {
+        let to = buffer + (r - rows.lowerBound) * rowFloats
+        guard let sy = padding.mode.source(r - padding.top, size: height) else {
+            to.update(repeating: 0, count: rowFloats)
+            continue
+        }
+        let from = input + sy * width * c
+        (to + padding.left * c).update(from: from, count: width * c)
+        for x in 0..<paddedWidth where x < padding.left || x >= padding.left + width {
+            if let sx = padding.mode.source(x - padding.left, size: width) {
+                (to + x * c).update(from: from + sx * c, count: c)
+            } else {
+                (to + x * c).update(repeating: 0, count: c)
+            }
+        }
+    }
+}
+
 extension Tensor {
     /// The tensor with `top/left/bottom/right` extra rows and columns filled per `mode`.
     /// Reflection needs `amount < size` on each axis.
@@ -66,23 +98,15 @@ extension Tensor {
         if top == 0 && left == 0 && bottom == 0 && right == 0 { return self }
         precondition(mode == .zero || (max(top, bottom) < height && max(left, right) < width),
                      "reflect padding of \(max(top, bottom, left, right)) needs more than a \(height)×\(width) input")
-        let outH = height + top + bottom, outW = width + left + right, c = channels
-        var out = [Float](repeating: 0, count: outH * outW * c)
-        func source(_ i: Int, _ n: Int) -> Int? { mode.source(i, size: n) }
+        let padding = Padding(top: top, left: left, bottom: bottom, right: right, mode: mode)
+        var out = Tensor(uninitializedHeight: height + top + bottom, width: width + left + right, channels: channels)
         storage.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<outH {
-                    guard let sy = source(y - top, height) else { continue }
-                    // Interior of the row: one contiguous copy.
-                    let interior = dst.baseAddress! + (y * outW + left) * c
-                    interior.update(from: src.baseAddress! + sy * width * c, count: width * c)
-                    for x in 0..<outW where x < left || x >= left + width {
-                        guard let sx = source(x - left, width) else { continue }
-                        (dst.baseAddress! + (y * outW + x) * c).update(from: src.baseAddress! + (sy * width + sx) * c, count: c)
-                    }
-                }
+            out.storage.withUnsafeMutableBufferPointer { dst in
+                copyPaddedRows(src.baseAddress!, height: height, width: width, channels: channels, padding: padding,
+                               rows: 0..<out.height, into: dst.baseAddress!)
             }
         }
-        return Tensor(height: outH, width: outW, channels: c, storage: out)
+        return out
     }
 }
+

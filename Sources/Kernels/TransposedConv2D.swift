@@ -55,7 +55,7 @@ public struct TransposedConv2D: Sendable {
         var jobs: [ConvJob] = []
         for py in 0..<2 {
             for px in 0..<2 {
-                let map = PixelMap(count: input.height * input.width, gridWidth: input.width,
+                let map = PixelMap(gridWidth: input.width,
                                    inRowStep: rowFloats, inPixelStep: inChannels, kernelRowStride: rowFloats,
                                    outYStep: 2, outY0: py, outXStep: 2, outX0: px,
                                    outRowStride: output.width * outChannels, outChannels: outChannels)

@@ -151,11 +151,21 @@ struct WinogradConv3x3: Sendable {
                     }
                     for t in bands[chunk] {
                         let buffer = pending + t % 2 * 2 * rowFloats
+                        // The tile row's four input rows, looked up once (not once per tile).
+                        func rowPointer(_ i: Int) -> UnsafePointer<Float> {
+                            let row = Self.reflectIndex(2 * t + i, height)
+                            if let slot = slotOf[row] { return UnsafePointer(kept.base + slot * rowFloats) }
+                            return UnsafePointer(base.base + row * rowFloats)
+                        }
+                        let rows = (rowPointer(0), rowPointer(1), rowPointer(2), rowPointer(3))
                         compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height, width: width,
                                 sourceRow: { i in
-                                    let row = Self.reflectIndex(i, height)
-                                    if let slot = slotOf[row] { return UnsafePointer(kept.base + slot * rowFloats) }
-                                    return UnsafePointer(base.base + row * rowFloats)
+                                    switch i - 2 * t {
+                                    case 0: rows.0
+                                    case 1: rows.1
+                                    case 2: rows.2
+                                    default: rows.3
+                                    }
                                 },
                                 column: { Self.reflectIndex($0, width) }, outputRow: { buffer + ($0 - 2 * t) * rowFloats },
                                 scratch: &scratch)
@@ -283,7 +293,7 @@ struct WinogradConv3x3: Sendable {
         let cin = inChannels, cout = outChannels, T = Self.blockTiles
         for xi in 0..<16 {
             let weights = transformed[xi]
-            let map = PixelMap(count: count, gridWidth: count, inRowStep: 0, inPixelStep: cin,
+            let map = PixelMap(gridWidth: count, inRowStep: 0, inPixelStep: cin,
                                kernelRowStride: 0, outRowStride: 0, outChannels: cout)
             weights.data.withUnsafeBufferPointer { packed in
                 weights.bias.withUnsafeBufferPointer { bias in
