@@ -204,11 +204,9 @@ AVX2_ONLY = {"ONEDNN_MAX_CPU_ISA": "AVX2", "OV_CPU_MAX_ISA": "AVX2"}
 
 
 def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            flags = open("/proc/cpuinfo").read()
-            return line.split(":", 1)[1].strip() + (" (AVX-512)" if " avx512f" in flags else " (no AVX-512)")
-    return "unknown CPU"
+    info = open("/proc/cpuinfo").read()
+    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")]
+    return (names[0] if names else "unknown CPU") + (" (AVX-512)" if " avx512f" in info else " (no AVX-512)")
 
 
 def run_json(command, env=None):
@@ -227,7 +225,7 @@ def layer_times(binary, size, threads, runs):
         parts = line.split()
         if len(parts) >= 6 and parts[0] == "layer":
             rows.append((float(parts[2]), float(parts[4])))
-    return rows, json.loads(out.stdout.strip().splitlines()[-1])
+    return rows
 
 
 def main():
@@ -296,7 +294,7 @@ def main():
     # Where the time goes: both builds layer by layer at the largest size.
     size = args.sizes.split(",")[-1]
     columns = [(label, layer_times(args.artworker if mine == "artworker" else args.artworker_avx2, size,
-                                   args.threads, args.layer_runs)[0]) for mine, _, label in builds]
+                                   args.threads, args.layer_runs)) for mine, _, label in builds]
     print(f"\nPer layer at {size} (last of {args.layer_runs} runs after a warm-up; each layer's group norm included):")
     print(f"{'layer':<22}" + "".join(f" | {label + ' ms':>10} {'GFLOP/s':>8}" for label, _ in columns))
     for i, name in enumerate(LAYERS):
