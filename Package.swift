@@ -24,8 +24,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // SQLite: a WAL connection pool, migrations, records; links the system libsqlite3.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        // HTML templates: no dependencies, HTML-escaped by default, parse once / render many.
-        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // The ecosystem's logging API: access log and errors with request ids.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // SHA-256 of weight files and models now; HMAC for JWT sessions later.
@@ -96,7 +94,6 @@ let package = Package(
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
             "HTTPServer", "Auth", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "ImageIO", "Kernels", "CartoonGAN", "Palette", "Video", "Markup", "CZlib", "Localization",
-            .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

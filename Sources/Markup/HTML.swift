@@ -1,6 +1,6 @@
 /// The one escaper for text that reaches HTML: element content, quoted attribute values, and
-/// SVG drawn by hand. Templates use it through `Templates` (a Mustache content type), the
-/// palette plots and anything else built as a string call it directly.
+/// SVG drawn by hand. Templates (Template.swift) escape every `{{value}}` with it; the palette
+/// plots and anything else built as a string call it directly.
 ///
 /// It works on Unicode scalars (here: on UTF-8 bytes, which is the same for the ASCII
 /// characters it replaces), never on Swift `Character`s. A `Character` is a grapheme cluster:
@@ -14,10 +14,24 @@ public enum HTML {
         guard text.utf8.contains(where: { replacement(for: $0) != nil }) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + text.utf8.count / 8 + 16)
-        for byte in text.utf8 {
-            if let entity = replacement(for: byte) { out.append(contentsOf: entity) } else { out.append(byte) }
-        }
+        escape(text, into: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The same, appended to `out` as UTF-8 (templates render pages into bytes): runs of bytes
+    /// with nothing to replace are copied whole.
+    public static func escape(_ text: String, into out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            for i in bytes.indices {
+                guard let entity = replacement(for: bytes[i]) else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+                out.append(contentsOf: entity)
+                start = i + 1
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+        }
     }
 
     /// The reference for a byte that must not appear raw, or nil. UTF-8 continuation and lead

@@ -3,24 +3,25 @@ import Localization
 import StorageCore
 
 // What each page's template shows, one struct per page: the controllers fill them, the
-// templates (Templates/) read their properties by name. A nil optional is "not there", so a
-// `{{#error}}` section stays closed. Markup-valued properties (SVG plots) are built by
+// templates (Templates/) read their stored properties by name (through Encodable, see
+// Markup's TemplateValue). A nil optional is "not there", so a `{{#error}}` section stays
+// closed. Markup-valued properties (SVG plots) are built by
 // PalettePlots, which escapes every text it puts in; everything else is escaped by the
 // templates.
 
 /// A page with nothing of its own to show.
-struct NoData {}
+struct NoData: Encodable {}
 
 /// The error page (4xx/5xx): the status, the sentence and the request id to quote.
-struct ErrorPage {
+struct ErrorPage: Encodable {
     var code: Int
     var reason: String
     var message: String
     var requestID: String
 }
 
-struct HomePage {
-    struct StyleCard {
+struct HomePage: Encodable {
+    struct StyleCard: Encodable {
         var name: String
         var about: String
         /// The sample photo in this style, once made.
@@ -28,8 +29,8 @@ struct HomePage {
         var alt: String
     }
     /// One bundled photo beside its cartoons.
-    struct Example {
-        struct Picture {
+    struct Example: Encodable {
+        struct Picture: Encodable {
             var src: String
             var name: String
             var alt: String
@@ -45,7 +46,7 @@ struct HomePage {
 }
 
 /// /signup, /login and /account.
-struct AccountPage {
+struct AccountPage: Encodable {
     var error: String?
     var username: String?
     var next: String?
@@ -53,8 +54,8 @@ struct AccountPage {
     var keep: String?
 }
 
-struct CartoonizePage {
-    struct StyleChoice {
+struct CartoonizePage: Encodable {
+    struct StyleChoice: Encodable {
         var value: String
         var name: String
         var disabled: Bool
@@ -62,7 +63,7 @@ struct CartoonizePage {
         /// A small picture in this style (the home page's examples), when one has been made.
         var example: String?
     }
-    struct SizeChoice {
+    struct SizeChoice: Encodable {
         var value: Int
         /// In plain words: "Standard", "High", "Maximum".
         var label: String
@@ -70,7 +71,7 @@ struct CartoonizePage {
     }
     /// The browser's own checks, worded as the server's refusals with `{file}`, `{size}` and
     /// `{limit}` for the script to fill in.
-    struct ScriptTexts {
+    struct ScriptTexts: Encodable {
         var tooLarge: String
         var empty: String
         var unsupported: String
@@ -100,15 +101,15 @@ struct CartoonizePage {
 }
 
 /// A conversion's or a movie analysis's progress page.
-struct JobPage {
-    struct Result {
+struct JobPage: Encodable {
+    struct Result: Encodable {
         var id: String
         var style: String
         var styleName: String
         var alt: String
     }
     /// One photo's results, in each style asked for, headed by the photo.
-    struct Group {
+    struct Group: Encodable {
         var title: String
         /// A result of this photo whose "before" picture shows the photo.
         var beforeID: String
@@ -155,8 +156,8 @@ struct JobPage {
 }
 
 /// /gallery and /explore (the grid partial).
-struct GalleryPage {
-    struct Item {
+struct GalleryPage: Encodable {
+    struct Item: Encodable {
         var id: String
         /// The title, or the style and date when the picture has none.
         var label: String
@@ -170,7 +171,7 @@ struct GalleryPage {
         var created: String
         var createdISO: String
     }
-    struct Sort {
+    struct Sort: Encodable {
         var value: String
         var label: String
         var current: Bool
@@ -180,7 +181,7 @@ struct GalleryPage {
     var empty: Bool
     var page: Int
     /// An empty first page has no pager ("Page 1" of nothing); a later empty one links back.
-    /// (Stored, not computed: templates read properties through Mirror.)
+    /// (Stored, not computed: templates read the stored properties the encoder writes.)
     var showPager: Bool
     var previous: String?
     var next: String?
@@ -198,8 +199,8 @@ struct GalleryPage {
 }
 
 /// "Delete these pictures?" (one from a card, or several ticked in the gallery).
-struct DeletePage {
-    struct Item {
+struct DeletePage: Encodable {
+    struct Item: Encodable {
         var id: String
         var label: String
     }
@@ -211,15 +212,15 @@ struct DeletePage {
 }
 
 /// A result's page, /i/{id}.
-struct ImageResultPage {
-    struct Nearest {
+struct ImageResultPage: Encodable {
+    struct Nearest: Encodable {
         var id: String
         var title: String
         var distance: String
         var strip: String
     }
     /// What a link to a shared picture shows in chats and social sites (Open Graph).
-    struct OpenGraph {
+    struct OpenGraph: Encodable {
         var ogTitle: String
         var ogDescription: String
         var ogImage: String
@@ -267,8 +268,8 @@ struct ImageResultPage {
     var nearest: Nearest?
 }
 
-struct MovieListPage {
-    struct Item {
+struct MovieListPage: Encodable {
+    struct Item: Encodable {
         var id: String
         var title: String
         var details: String?
@@ -284,7 +285,7 @@ struct MovieListPage {
 }
 
 /// /movies/new, with what was typed when it is shown again with an error.
-struct NewMoviePage {
+struct NewMoviePage: Encodable {
     var typed_title: String
     var typed_year: String
     var typed_director: String
@@ -296,7 +297,7 @@ struct NewMoviePage {
     var maxHours: Int
 }
 
-struct EditMoviePage {
+struct EditMoviePage: Encodable {
     var id: String
     var title: String
     var year: String
@@ -306,15 +307,15 @@ struct EditMoviePage {
 }
 
 /// A movie's page: its palettes, plots and one page of scenes.
-struct MoviePage {
-    struct Dominant {
+struct MoviePage: Encodable {
+    struct Dominant: Encodable {
         var hex: String
         var percent: String
         var swatch: String
         var rgb: String
         var hsv: String
     }
-    struct Scene {
+    struct Scene: Encodable {
         var number: Int
         var thumbnail: Bool
         var flags: String?

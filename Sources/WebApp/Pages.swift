@@ -2,6 +2,7 @@ import Auth
 import Foundation
 import HTTPServer
 import Localization
+import Markup
 
 /// Renders pages inside the layout with what every page's header needs: who is signed in, a
 /// CSRF token for its forms, and the reader's language. Signed-out visitors get a `csrf`
@@ -55,26 +56,26 @@ struct Pages: Sendable {
     /// Renders template `name` with `page`, the page's own data: one struct per page (the
     /// structs are in PageData.swift). `title` is a message, so it too is in the reader's
     /// language.
-    func render(_ name: String, _ title: Message, _ request: Request, page: Any = NoData(), status: HTTPStatus = .ok,
+    func render(_ name: String, _ title: Message, _ request: Request, page: some Encodable = NoData(), status: HTTPStatus = .ok,
                 headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
         let language = language(request)
         var context = Self.shared(language: language, request: request.http)
         var visitorSeed: String? = nil
         if let session = request.session {
-            context["user"] = session.user.username
-            context["since"] = Dates.day(session.user.createdAt, in: language)
-            context["csrf"] = accounts.csrf.token(for: "session:" + session.claims.jti)
+            context["user"] = .text(session.user.username)
+            context["since"] = .text(Dates.day(session.user.createdAt, in: language))
+            context["csrf"] = .text(accounts.csrf.token(for: "session:" + session.claims.jti))
         } else {
             let seed = request.cookies[SessionMiddleware.csrfCookie] ?? JWTSigner.randomID()
             if request.cookies[SessionMiddleware.csrfCookie] == nil { visitorSeed = seed }
-            context["csrf"] = accounts.csrf.token(for: "visitor:" + seed)
+            context["csrf"] = .text(accounts.csrf.token(for: "visitor:" + seed))
         }
         let notice = request.cookies[Self.noticeCookie]
         if let notice, Self.notices.contains(notice) {
-            context["flash"] = Message(notice, ["user": .text(request.session?.user.username ?? "")]).text(in: language)
+            context["flash"] = .text(Message(notice, ["user": .text(request.session?.user.username ?? "")]).text(in: language))
         }
-        var response = HTTPResponse.html(templates.page(name, language: language, title: title.text(in: language), page: page,
-                                                        shared: context), status: status)
+        var response = Self.html(templates.page(name, language: language, title: title.text(in: language), page: Self.value(page),
+                                                shared: context), status: status)
         if notice != nil { response.setCookie(.expired(Self.noticeCookie)) }
         for field in headers { response.headers.set(field.name, field.value) }
         response.headers.set("Cache-Control", "no-store")
@@ -94,33 +95,45 @@ struct Pages: Sendable {
            let token = SessionMiddleware.token(path: request.path, headers: request.headers),
            // An error page must render even when the database is what failed: signed out then.
            let session = try? accounts.session(token: token) {
-            context["user"] = session.user.username
-            context["csrf"] = accounts.csrf.token(for: "session:" + session.claims.jti)
+            context["user"] = .text(session.user.username)
+            context["csrf"] = .text(accounts.csrf.token(for: "session:" + session.claims.jti))
         }
         let error = HTTPError(e.status, e.message, code: e.code, details: e.details)
         let reason = HTTPError.reason(e.status).text(in: language)
         let page = ErrorPage(code: e.status.code, reason: reason,
                              message: error.message(in: language, method: e.request?.method), requestID: e.requestID)
-        var response = HTTPResponse.html(templates.page("errors/error", language: language, title: "\(e.status.code) \(reason)",
-                                                        page: page, shared: context), status: e.status)
+        var response = Self.html(templates.page("errors/error", language: language, title: "\(e.status.code) \(reason)",
+                                                page: Self.value(page), shared: context), status: e.status)
         Self.languageHeaders(&response, language)
         return response
     }
 
+    /// A page's struct as its template reads it. The page structs (PageData.swift) use the
+    /// compiler's Encodable and the template encoder never throws, so nothing is lost here.
+    static func value(_ page: some Encodable) -> TemplateValue {
+        ((try? TemplateValue(encoding: page)) ?? nil) ?? .object(TemplateObject())
+    }
+
+    static func html(_ body: [UInt8], status: HTTPStatus) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: body)
+    }
+
     /// What every page shares: `lang` for `<html lang>`, and the language switch. (Texts are in
     /// the templates already: `Templates` loads a copy per language.)
-    static func shared(language: Language, request: HTTPRequest?) -> [String: Any] {
+    static func shared(language: Language, request: HTTPRequest?) -> TemplateObject {
         let here = request.map(Self.returnPath) ?? "/"
-        func choice(_ other: Language) -> [String: Any] {
-            ["code": other.rawValue, "name": other.endonym, "current": other == language,
-             "href": "/language/\(other.rawValue)?next=" + Self.queryEscaped(here)]
+        func choice(_ other: Language) -> TemplateValue {
+            .object(TemplateObject([
+                .init("code", .text(other.rawValue)), .init("name", .text(other.endonym)), .init("current", .bool(other == language)),
+                .init("href", .text("/language/\(other.rawValue)?next=" + Self.queryEscaped(here))),
+            ]))
         }
         let next = Language.allCases.first { $0 != language } ?? .fallback
-        return [
-            "lang": language.rawValue,
-            "languages": Language.allCases.map(choice),
-            "otherLanguage": choice(next),
-        ]
+        return TemplateObject([
+            .init("lang", .text(language.rawValue)),
+            .init("languages", .list(Language.allCases.map(choice))),
+            .init("otherLanguage", choice(next)),
+        ])
     }
 
     /// Where the language switch returns to: this page, with only the query parameters that

@@ -1,0 +1,367 @@
+/// Server-rendered pages: the part of Mustache (https://mustache.github.io/mustache.5.html)
+/// our templates use, parsed once at start-up and rendered straight into a response's bytes.
+///
+/// - `{{name}}` is HTML-escaped with `HTML.escape` (per Unicode scalar, like all our markup);
+///   `{{{name}}}` and `{{& name}}` are written as they are (markup the server built itself).
+/// - `{{#name}}…{{/name}}` renders its content once for `true`, once per item of a non-empty
+///   list, and once with any other present value on top of the context (so `{{#error}}` shows
+///   an error that is there); `{{^name}}…{{/name}}` only when the value is absent, `false` or an
+///   empty list.
+/// - Names are looked up from the innermost section's value outwards; `a.b` finds `a` that way
+///   and then `b` inside it only.
+/// - `{{! comments}}` vanish; `{{> partial}}` is replaced by the named template when the
+///   library is put together, so rendering never looks templates up.
+/// - Section tags, comments and partials alone on a line take the line with them (the spec's
+///   "standalone" rule), so a template's layout does not leave blank lines in the page.
+///
+/// Delimiter changes (`{{= =}}`), lambdas and template inheritance are not supported: a
+/// template using them fails to load with its line and column.
+public struct Template: Sendable {
+    indirect enum Node: Sendable {
+        case text([UInt8])
+        case value(Name, escaped: Bool)
+        case section(Name, [Node], inverted: Bool)
+        /// Only until `TemplateLibrary` puts the partial's nodes in its place.
+        case partial(String, Position)
+    }
+
+    /// A name split at its dots, each part with its hash for `TemplateObject` lookups.
+    struct Name: Sendable {
+        let parts: [String]
+        let hashes: [UInt64]
+
+        init(_ text: String) {
+            parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            hashes = parts.map(TemplateObject.Field.hash)
+        }
+    }
+
+    struct Position: Sendable {
+        var line: Int
+        var column: Int
+    }
+
+    /// A template that cannot be used, and where.
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public var line: Int
+        public var column: Int
+        public var reason: String
+        public var description: String { "\(line):\(column): template error: \(reason)" }
+    }
+
+    var nodes: [Node]
+
+    public init(_ text: String) throws(SyntaxError) {
+        nodes = try Parser(text).parse()
+    }
+
+    init(nodes: [Node]) { self.nodes = nodes }
+
+    /// Renders with `context`, outermost first: a name is looked for in the last value, then
+    /// the one before it, and so on.
+    public func render(_ context: [TemplateValue], into out: inout [UInt8]) {
+        var stack = context
+        Self.render(nodes, &stack, &out)
+    }
+
+    public func render(_ context: [TemplateValue]) -> String {
+        var out: [UInt8] = []
+        render(context, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func render(_ nodes: [Node], _ stack: inout [TemplateValue], _ out: inout [UInt8]) {
+        for node in nodes {
+            switch node {
+            case .text(let bytes):
+                out.append(contentsOf: bytes)
+            case .value(let name, let escaped):
+                switch lookup(name, stack) {
+                case .text(let text)?: if escaped { HTML.escape(text, into: &out) } else { out.append(contentsOf: text.utf8) }
+                case .integer(let n)?: out.append(contentsOf: String(n).utf8)
+                case .real(let x)?: out.append(contentsOf: String(x).utf8)
+                case .bool(let b)?: out.append(contentsOf: (b ? "true" : "false").utf8)
+                // A list or an object has no text of its own: a template that prints one is
+                // wrong, and shows nothing rather than Swift's description of it.
+                case .list?, .object?, nil: break
+                }
+            case .section(let name, let body, inverted: true):
+                switch lookup(name, stack) {
+                case nil, .bool(false)?: render(body, &stack, &out)
+                case .list(let items)? where items.isEmpty: render(body, &stack, &out)
+                default: break
+                }
+            case .section(let name, let body, inverted: false):
+                switch lookup(name, stack) {
+                case nil, .bool(false)?: break
+                case .bool(true)?: render(body, &stack, &out)
+                case .list(let items)?:
+                    for item in items {
+                        stack.append(item)
+                        render(body, &stack, &out)
+                        stack.removeLast()
+                    }
+                case let value?:
+                    stack.append(value)
+                    render(body, &stack, &out)
+                    stack.removeLast()
+                }
+            case .partial:
+                preconditionFailure("partials are replaced when the library is put together")
+            }
+        }
+    }
+
+    static func lookup(_ name: Name, _ stack: [TemplateValue]) -> TemplateValue? {
+        for value in stack.reversed() {
+            guard case .object(let object) = value, var found = object[name.parts[0], name.hashes[0]] else { continue }
+            for i in name.parts.indices.dropFirst() {
+                guard case .object(let inner) = found, let next = inner[name.parts[i], name.hashes[i]] else { return nil }
+                found = next
+            }
+            return found
+        }
+        return nil
+    }
+}
+
+/// Templates by name with their partials in place (`{{> partials/grid}}` is the template named
+/// `partials/grid`).
+public struct TemplateLibrary: Sendable {
+    /// A partial that names no template, or that includes itself.
+    public struct LinkError: Error, CustomStringConvertible {
+        public var template: String
+        public var line: Int
+        public var column: Int
+        public var reason: String
+        public var description: String { "\(template):\(line):\(column): template error: \(reason)" }
+    }
+
+    private var templates: [String: Template] = [:]
+
+    public init(_ parsed: [String: Template]) throws(LinkError) {
+        for name in parsed.keys.sorted() {
+            templates[name] = Template(nodes: try Self.link(parsed[name]!.nodes, in: name, parsed, including: [name]))
+        }
+    }
+
+    public subscript(name: String) -> Template? { templates[name] }
+
+    static func link(_ nodes: [Template.Node], in template: String, _ parsed: [String: Template],
+                     including: [String]) throws(LinkError) -> [Template.Node] {
+        var out: [Template.Node] = []
+        for node in nodes {
+            switch node {
+            case .partial(let name, let at):
+                guard let partial = parsed[name] else {
+                    throw LinkError(template: template, line: at.line, column: at.column, reason: "partial “\(name)” is not a template")
+                }
+                guard !including.contains(name) else {
+                    throw LinkError(template: template, line: at.line, column: at.column,
+                                    reason: "partial “\(name)” includes itself (\((including + [name]).joined(separator: " → ")))")
+                }
+                // Errors inside the partial are reported in the partial's own file.
+                out += try link(partial.nodes, in: name, parsed, including: including + [name])
+            case .section(let name, let body, let inverted):
+                out.append(.section(name, try link(body, in: template, parsed, including: including), inverted: inverted))
+            case .text, .value:
+                out.append(node)
+            }
+        }
+        return out
+    }
+}
+
+/// Text to nodes in three steps: tags and the text between them, then the standalone rule,
+/// then sections nested by matching their open and close tags.
+private struct Parser {
+    enum Kind: Equatable {
+        case value(escaped: Bool)
+        case section(inverted: Bool)
+        case close
+        case comment
+        case partial
+    }
+
+    enum Token {
+        case text(Range<Int>)
+        case tag(Kind, name: String, at: Int)
+    }
+
+    let bytes: [UInt8]
+
+    init(_ text: String) { bytes = Array(text.utf8) }
+
+    func parse() throws(Template.SyntaxError) -> [Template.Node] {
+        var tokens = try tokenize()
+        standalone(&tokens)
+        return try nest(tokens)
+    }
+
+    func position(_ offset: Int) -> Template.Position {
+        var line = 1, lineStart = 0
+        for i in 0..<offset where bytes[i] == UInt8(ascii: "\n") {
+            line += 1
+            lineStart = i + 1
+        }
+        return Template.Position(line: line, column: offset - lineStart + 1)
+    }
+
+    func error(_ reason: String, at offset: Int) -> Template.SyntaxError {
+        let at = position(offset)
+        return Template.SyntaxError(line: at.line, column: at.column, reason: reason)
+    }
+
+    func find(_ needle: [UInt8], from start: Int) -> Int? {
+        guard bytes.count >= needle.count else { return nil }
+        var i = start
+        while i <= bytes.count - needle.count {
+            if bytes[i] == needle[0] && bytes[i..<i + needle.count].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    static let open = Array("{{".utf8), close = Array("}}".utf8), tripleClose = Array("}}}".utf8)
+
+    func tokenize() throws(Template.SyntaxError) -> [Token] {
+        var tokens: [Token] = []
+        var textStart = 0
+        while let open = find(Self.open, from: textStart) {
+            if open > textStart { tokens.append(.text(textStart..<open)) }
+            let triple = open + 2 < bytes.count && bytes[open + 2] == UInt8(ascii: "{")
+            let contentStart = open + (triple ? 3 : 2)
+            guard let close = find(triple ? Self.tripleClose : Self.close, from: contentStart) else {
+                throw error("“\(triple ? "{{{" : "{{")” is never closed", at: open)
+            }
+            var content = String(decoding: bytes[contentStart..<close], as: UTF8.self)
+            var kind = Kind.value(escaped: !triple)
+            if !triple, let sigil = content.first {
+                switch sigil {
+                case "#": kind = .section(inverted: false)
+                case "^": kind = .section(inverted: true)
+                case "/": kind = .close
+                case "!": kind = .comment
+                case ">": kind = .partial
+                case "&": kind = .value(escaped: false)
+                case "=": throw error("delimiter changes ({{=…=}}) are not supported", at: open)
+                case "<", "$": throw error("template inheritance ({{\(sigil)…}}) is not supported", at: open)
+                default: break
+                }
+                if kind != .value(escaped: true) { content.removeFirst() }
+            }
+            let name = content.trimmingWhitespace
+            if kind != .comment {
+                let allowed: (UInt8) -> Bool = { byte in
+                    switch byte {
+                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                         UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "."): true
+                    default: false
+                    }
+                }
+                let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+                guard !name.isEmpty, name.utf8.allSatisfy(allowed), !parts.contains(where: \.isEmpty) else {
+                    throw error("“\(String(decoding: bytes[open..<close + (triple ? 3 : 2)], as: UTF8.self))” does not name a value", at: open)
+                }
+            }
+            tokens.append(.tag(kind, name: name, at: open))
+            textStart = close + (triple ? 3 : 2)
+        }
+        if textStart < bytes.count { tokens.append(.text(textStart..<bytes.count)) }
+        return tokens
+    }
+
+    func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+
+    /// A section tag, comment or partial that is the only thing on its line, apart from spaces
+    /// and tabs, is removed with that line's whitespace and its line break. Decided on the text
+    /// as written, then applied, so two such lines in a row both go.
+    func standalone(_ tokens: inout [Token]) {
+        var newStart: [Int: Int] = [:], newEnd: [Int: Int] = [:]
+        for (i, token) in tokens.enumerated() {
+            guard case .tag(let kind, _, _) = token, kind != .value(escaped: true), kind != .value(escaped: false) else { continue }
+            // Before it on its line: only blanks, back to a line break or the template's start.
+            var lineStart: Int? = nil
+            if i == 0 {
+                lineStart = nil
+            } else if case .text(let range) = tokens[i - 1] {
+                var j = range.upperBound
+                while j > range.lowerBound && isBlank(bytes[j - 1]) { j -= 1 }
+                if j == range.lowerBound && i - 1 == 0 { lineStart = j }
+                else if j > range.lowerBound && bytes[j - 1] == UInt8(ascii: "\n") { lineStart = j }
+                else { continue }
+            } else {
+                continue
+            }
+            // After it: only blanks, up to a line break (taken too) or the template's end.
+            var lineEnd: Int? = nil
+            if i + 1 < tokens.count {
+                guard case .text(let range) = tokens[i + 1] else { continue }
+                var j = range.lowerBound
+                while j < range.upperBound && isBlank(bytes[j]) { j += 1 }
+                if j < range.upperBound && bytes[j] == UInt8(ascii: "\n") { lineEnd = j + 1 }
+                else if j + 1 < range.upperBound && bytes[j] == UInt8(ascii: "\r") && bytes[j + 1] == UInt8(ascii: "\n") { lineEnd = j + 2 }
+                else if j == range.upperBound && i + 1 == tokens.count - 1 { lineEnd = j }
+                else { continue }
+            }
+            if let lineStart { newEnd[i - 1] = lineStart }
+            if let lineEnd { newStart[i + 1] = lineEnd }
+        }
+        for (i, token) in tokens.enumerated() {
+            guard case .text(let range) = token else { continue }
+            let start = newStart[i] ?? range.lowerBound
+            let end = max(start, newEnd[i] ?? range.upperBound)
+            tokens[i] = .text(start..<end)
+        }
+    }
+
+    func nest(_ tokens: [Token]) throws(Template.SyntaxError) -> [Template.Node] {
+        var open: [(name: String, inverted: Bool, at: Int, outer: [Template.Node])] = []
+        var nodes: [Template.Node] = []
+        for token in tokens {
+            switch token {
+            case .text(let range) where !range.isEmpty:
+                // Texts left side by side (by a comment) become one.
+                if case .text(let before)? = nodes.last {
+                    nodes[nodes.count - 1] = .text(before + bytes[range])
+                } else {
+                    nodes.append(.text(Array(bytes[range])))
+                }
+            case .text, .tag(.comment, _, _):
+                break
+            case .tag(.value(let escaped), let name, _):
+                nodes.append(.value(Template.Name(name), escaped: escaped))
+            case .tag(.partial, let name, let at):
+                nodes.append(.partial(name, position(at)))
+            case .tag(.section(let inverted), let name, let at):
+                open.append((name, inverted, at, nodes))
+                nodes = []
+            case .tag(.close, let name, let at):
+                guard let section = open.popLast() else {
+                    throw error("“{{/\(name)}}” closes no section", at: at)
+                }
+                guard section.name == name else {
+                    let opened = position(section.at)
+                    throw error("“{{/\(name)}}” does not close “{{\(section.inverted ? "^" : "#")\(section.name)}}”, "
+                                + "opened at \(opened.line):\(opened.column)", at: at)
+                }
+                let body = nodes
+                nodes = section.outer
+                nodes.append(.section(Template.Name(name), body, inverted: section.inverted))
+            }
+        }
+        if let section = open.last {
+            throw error("“{{\(section.inverted ? "^" : "#")\(section.name)}}” is never closed", at: section.at)
+        }
+        return nodes
+    }
+}
+
+extension String {
+    fileprivate var trimmingWhitespace: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
+    }
+}
