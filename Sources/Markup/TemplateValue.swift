@@ -20,9 +20,9 @@ public enum TemplateValue: Sendable {
     }
 }
 
-/// Named fields in the order they were written. Lookups compare a precomputed hash of the
-/// name before the name itself: a page's lookups mostly miss (a card's `{{csrf}}` is searched
-/// in the card, then the page, then what every page shares), and most objects are small.
+/// Named fields in the order they were written. A lookup compares each field's precomputed
+/// name hash before its name: a page's lookups mostly miss (a card's `{{csrf}}` is searched in
+/// the card, then the page, then what every page shares), and most objects are small.
 public struct TemplateObject: Sendable {
     public struct Field: Sendable {
         public let name: String
@@ -43,85 +43,63 @@ public struct TemplateObject: Sendable {
         }
     }
 
-    public var fields: [Field]
+    public private(set) var fields: [Field]
 
     public init(_ fields: [Field] = []) { self.fields = fields }
 
+    init(reservingCapacity capacity: Int) {
+        fields = []
+        fields.reserveCapacity(capacity)
+    }
+
+    mutating func append(_ name: String, _ value: TemplateValue) { fields.append(Field(name, value)) }
+
+    /// A field's value; setting one replaces the field of that name, nil removes it.
     public subscript(name: String) -> TemplateValue? {
-        get { self[name, Field.hash(name)] }
+        get { index(of: name, hash: Field.hash(name)).map { fields[$0].value } }
         set {
-            fields.removeAll { $0.name == name }
-            if let newValue { fields.append(Field(name, newValue)) }
+            if let i = index(of: name, hash: Field.hash(name)) { fields.remove(at: i) }
+            if let newValue { append(name, newValue) }
         }
     }
 
-    subscript(name: String, hash: UInt64) -> TemplateValue? {
-        for field in fields where field.hash == hash && field.name == name { return field.value }
-        return nil
+    func index(of name: String, hash: UInt64) -> Int? {
+        fields.withUnsafeBufferPointer { fields in
+            for i in fields.indices where fields[i].hash == hash && fields[i].name == name { return i }
+            return nil
+        }
     }
 }
 
-/// An `Encoder` that builds a `TemplateValue`. Containers write straight into their encoder's
-/// storage; a value nested as a whole (a struct, an array) gets an encoder of its own, and
-/// only `nestedContainer`/`superEncoder` (which the synthesized conformances never call) are
+/// An `Encoder` that builds a `TemplateValue`. Containers write straight into their encoder;
+/// a value nested as a whole (a struct, an array) gets an encoder of its own, and only
+/// `nestedContainer`/`superEncoder` (which the synthesized conformances never call) are
 /// resolved after the fact.
 final class TemplateEncoder: Encoder {
-    var codingPath: [any CodingKey] = []
+    var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    private enum Storage {
-        case empty
-        case single(TemplateValue)
-        case keyed(KeyedStorage)
-        case unkeyed(UnkeyedStorage)
-    }
-    private var storage = Storage.empty
-
-    final class KeyedStorage {
-        var fields: [TemplateObject.Field] = []
-        /// Fields whose value an encoder of their own was still writing when they were added.
-        var later: [(index: Int, encoder: TemplateEncoder)] = []
-
-        func add(_ key: String, _ value: TemplateValue?) {
-            if let value { fields.append(TemplateObject.Field(key, value)) }
-        }
-
-        func add(_ key: String, later encoder: TemplateEncoder) {
-            later.append((fields.count, encoder))
-            fields.append(TemplateObject.Field(key, .bool(false)))
-        }
-
-        var value: TemplateValue {
-            var fields = fields
-            for (index, encoder) in later.reversed() {
-                if let value = encoder.result { fields[index].value = value } else { fields.remove(at: index) }
-            }
-            return .object(TemplateObject(fields))
-        }
-    }
-
-    final class UnkeyedStorage {
-        var items: [TemplateValue?] = []
-        var later: [(index: Int, encoder: TemplateEncoder)] = []
-
-        func add(later encoder: TemplateEncoder) {
-            later.append((items.count, encoder))
-            items.append(nil)
-        }
-
-        var value: TemplateValue {
-            var items = items
-            for (index, encoder) in later { items[index] = encoder.result }
-            return .list(items.compactMap { $0 })
-        }
-    }
+    private enum Kind { case empty, single, keyed, unkeyed }
+    private var kind = Kind.empty
+    private var single: TemplateValue? = nil
+    fileprivate var object = TemplateObject(reservingCapacity: 16)
+    fileprivate var items: [TemplateValue?] = []
+    /// Fields and items whose value an encoder of their own was still writing when added.
+    private var laterFields: [(name: String, encoder: TemplateEncoder)] = []
+    private var laterItems: [(index: Int, encoder: TemplateEncoder)] = []
 
     var result: TemplateValue? {
-        switch storage {
-        case .empty: nil
-        case .single(let value): value
-        case .keyed(let keyed): keyed.value
-        case .unkeyed(let unkeyed): unkeyed.value
+        switch kind {
+        case .empty: return nil
+        case .single: return single
+        case .keyed:
+            var object = object
+            for (name, encoder) in laterFields { object[name] = encoder.result }
+            return .object(object)
+        case .unkeyed:
+            var items = items
+            for (index, encoder) in laterItems { items[index] = encoder.result }
+            return .list(items.compactMap { $0 })
         }
     }
 
@@ -132,89 +110,97 @@ final class TemplateEncoder: Encoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .keyed(let keyed) = storage { return KeyedEncodingContainer(Keyed(storage: keyed)) }
-        let keyed = KeyedStorage()
-        storage = .keyed(keyed)
-        return KeyedEncodingContainer(Keyed(storage: keyed))
+        kind = .keyed
+        return KeyedEncodingContainer(Keyed(encoder: self))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .unkeyed(let unkeyed) = storage { return Unkeyed(storage: unkeyed) }
-        let unkeyed = UnkeyedStorage()
-        storage = .unkeyed(unkeyed)
-        return Unkeyed(storage: unkeyed)
+        kind = .unkeyed
+        return Unkeyed(encoder: self)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { Single(encoder: self) }
 
     fileprivate func set(_ value: TemplateValue?) {
-        storage = value.map(Storage.single) ?? .empty
+        kind = value == nil ? .empty : .single
+        single = value
+    }
+
+    fileprivate func add(_ key: String, _ value: TemplateValue?) {
+        if let value { object.append(key, value) }
+    }
+
+    fileprivate func add(_ key: String, later encoder: TemplateEncoder) { laterFields.append((key, encoder)) }
+
+    fileprivate func addItem(later encoder: TemplateEncoder) {
+        laterItems.append((items.count, encoder))
+        items.append(nil)
     }
 
     struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
-        let storage: KeyedStorage
+        let encoder: TemplateEncoder
         var codingPath: [any CodingKey] { [] }
 
         mutating func encodeNil(forKey key: Key) throws {}
-        mutating func encode(_ value: Bool, forKey key: Key) throws { storage.add(key.stringValue, .bool(value)) }
-        mutating func encode(_ value: String, forKey key: Key) throws { storage.add(key.stringValue, .text(value)) }
-        mutating func encode(_ value: Double, forKey key: Key) throws { storage.add(key.stringValue, .real(value)) }
-        mutating func encode(_ value: Float, forKey key: Key) throws { storage.add(key.stringValue, .real(Double(value))) }
-        mutating func encode(_ value: Int, forKey key: Key) throws { storage.add(key.stringValue, .integer(value)) }
-        mutating func encode(_ value: Int8, forKey key: Key) throws { storage.add(key.stringValue, .integer(Int(value))) }
-        mutating func encode(_ value: Int16, forKey key: Key) throws { storage.add(key.stringValue, .integer(Int(value))) }
-        mutating func encode(_ value: Int32, forKey key: Key) throws { storage.add(key.stringValue, .integer(Int(value))) }
-        mutating func encode(_ value: Int64, forKey key: Key) throws { storage.add(key.stringValue, .integer(Int(value))) }
-        mutating func encode(_ value: UInt, forKey key: Key) throws { storage.add(key.stringValue, integer(value)) }
-        mutating func encode(_ value: UInt8, forKey key: Key) throws { storage.add(key.stringValue, .integer(Int(value))) }
-        mutating func encode(_ value: UInt16, forKey key: Key) throws { storage.add(key.stringValue, .integer(Int(value))) }
-        mutating func encode(_ value: UInt32, forKey key: Key) throws { storage.add(key.stringValue, .integer(Int(value))) }
-        mutating func encode(_ value: UInt64, forKey key: Key) throws { storage.add(key.stringValue, integer(value)) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { encoder.add(key.stringValue, .bool(value)) }
+        mutating func encode(_ value: String, forKey key: Key) throws { encoder.add(key.stringValue, .text(value)) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { encoder.add(key.stringValue, .real(value)) }
+        mutating func encode(_ value: Float, forKey key: Key) throws { encoder.add(key.stringValue, .real(Double(value))) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { encoder.add(key.stringValue, .integer(value)) }
+        mutating func encode(_ value: Int8, forKey key: Key) throws { encoder.add(key.stringValue, .integer(Int(value))) }
+        mutating func encode(_ value: Int16, forKey key: Key) throws { encoder.add(key.stringValue, .integer(Int(value))) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { encoder.add(key.stringValue, .integer(Int(value))) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { encoder.add(key.stringValue, .integer(Int(value))) }
+        mutating func encode(_ value: UInt, forKey key: Key) throws { encoder.add(key.stringValue, integer(value)) }
+        mutating func encode(_ value: UInt8, forKey key: Key) throws { encoder.add(key.stringValue, .integer(Int(value))) }
+        mutating func encode(_ value: UInt16, forKey key: Key) throws { encoder.add(key.stringValue, .integer(Int(value))) }
+        mutating func encode(_ value: UInt32, forKey key: Key) throws { encoder.add(key.stringValue, .integer(Int(value))) }
+        mutating func encode(_ value: UInt64, forKey key: Key) throws { encoder.add(key.stringValue, integer(value)) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            storage.add(key.stringValue, try TemplateEncoder.encode(value))
+            encoder.add(key.stringValue, try TemplateEncoder.encode(value))
         }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
             let encoder = TemplateEncoder()
-            storage.add(key.stringValue, later: encoder)
+            self.encoder.add(key.stringValue, later: encoder)
             return encoder.container(keyedBy: keyType)
         }
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             let encoder = TemplateEncoder()
-            storage.add(key.stringValue, later: encoder)
+            self.encoder.add(key.stringValue, later: encoder)
             return encoder.unkeyedContainer()
         }
         mutating func superEncoder() -> any Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
         mutating func superEncoder(forKey key: Key) -> any Encoder {
             let encoder = TemplateEncoder()
-            storage.add(key.stringValue, later: encoder)
+            self.encoder.add(key.stringValue, later: encoder)
             return encoder
         }
     }
 
     struct Unkeyed: UnkeyedEncodingContainer {
-        let storage: UnkeyedStorage
+        let encoder: TemplateEncoder
         var codingPath: [any CodingKey] { [] }
-        var count: Int { storage.items.count }
+        var count: Int { encoder.items.count }
 
         mutating func encodeNil() throws {}
-        mutating func encode(_ value: Bool) throws { storage.items.append(.bool(value)) }
-        mutating func encode(_ value: String) throws { storage.items.append(.text(value)) }
-        mutating func encode(_ value: Double) throws { storage.items.append(.real(value)) }
-        mutating func encode(_ value: Int) throws { storage.items.append(.integer(value)) }
-        mutating func encode<T: Encodable>(_ value: T) throws { storage.items.append(try TemplateEncoder.encode(value)) }
+        mutating func encode(_ value: Bool) throws { encoder.items.append(.bool(value)) }
+        mutating func encode(_ value: String) throws { encoder.items.append(.text(value)) }
+        mutating func encode(_ value: Double) throws { encoder.items.append(.real(value)) }
+        mutating func encode(_ value: Int) throws { encoder.items.append(.integer(value)) }
+        mutating func encode<T: Encodable>(_ value: T) throws { encoder.items.append(try TemplateEncoder.encode(value)) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             let encoder = TemplateEncoder()
-            storage.add(later: encoder)
+            self.encoder.addItem(later: encoder)
             return encoder.container(keyedBy: keyType)
         }
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
             let encoder = TemplateEncoder()
-            storage.add(later: encoder)
+            self.encoder.addItem(later: encoder)
             return encoder.unkeyedContainer()
         }
         mutating func superEncoder() -> any Encoder {
             let encoder = TemplateEncoder()
-            storage.add(later: encoder)
+            self.encoder.addItem(later: encoder)
             return encoder
         }
     }

@@ -61,10 +61,9 @@ public struct Templates: Sendable {
         library[prefix + name]?.render([page, .object(shared)], into: &body)
         var layout = shared
         layout["title"] = .text(title)
-        layout["body"] = .text(String(decoding: body, as: UTF8.self))
         var out: [UInt8] = []
         out.reserveCapacity(body.count + 4 * 1024)
-        library[prefix + "layout"]?.render([page, .object(layout)], into: &out)
+        library[prefix + "layout"]?.render([page, .object(layout)], inserting: body, as: "body", into: &out)
         return out
     }
 

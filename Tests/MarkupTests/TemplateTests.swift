@@ -39,6 +39,8 @@ struct TemplateTests {
         ("{{#cards}}{{#title}}<{{title}}>{{/title}}{{^title}}untitled{{/title}} {{/cards}}", "<&lt;b&gt;> untitled "),
         ("{{#error}}shown{{/error}}{{^error}}no error{{/error}}", "no error"),
         ("{{#empty}}E{{/empty}}{{^empty}}N{{/empty}}", "N"),
+        // Text after a closed section is not part of it.
+        ("{{#empty}}in{{/empty}}out{{#cards}}<{{/cards}}>", "out<<>"),
         ("{{#tags}}{{#cards}}{{/cards}}{{/tags}}{{^tags}}none{{/tags}}", ""),
         ("{{owner.name}} {{#owner}}{{name}}{{/owner}}", "Satsuki Satsuki"),
         // `a.b` looks for `b` inside `a` only, not further out.
@@ -108,6 +110,14 @@ struct TemplateTests {
     ])
     func syntaxErrors(template: String, expected: String) {
         #expect { try Template(template) } throws: { error in "\(error)" == expected }
+    }
+
+    @Test("a layout takes a page rendered before it as bytes")
+    func inserting() throws {
+        var out: [UInt8] = []
+        try Template("<main>{{{body}}}</main>{{body}}").render([try TemplateValue(encoding: Self.page)!], inserting: Array("<p>&</p>".utf8),
+                                                               as: "body", into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "<main><p>&</p></main>")
     }
 
     @Test("objects set by hand: a field set again replaces the first")
