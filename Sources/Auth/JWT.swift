@@ -103,21 +103,58 @@ public struct JWTSigner: Sendable {
         return base64URL((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
+    /// base64url without padding (RFC 4648 §5; RFC 7515 §2 drops the "=").
     public static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            i += 3
+        }
+        switch bytes.count - i {
+        case 1:
+            let n = UInt32(bytes[i]) << 16
+            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)]]
+        case 2:
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)]]
+        default:
+            break
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Strict base64url: URL-safe alphabet only, no padding, no whitespace, canonical final bits.
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    /// Each byte's 6-bit value in `alphabet`, or 0xFF for a byte that is not in it.
+    static let values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (value, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(value) }
+        return table
+    }()
+
+    /// Strict base64url: URL-safe alphabet only, no padding, no whitespace, canonical final bits
+    /// (the unused low bits of the last character are zero), so each token has one spelling.
     public static func decodeBase64URL<S: StringProtocol>(_ text: S) -> [UInt8]? {
-        guard text.utf8.allSatisfy({ ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }),
-              text.utf8.count % 4 != 1 else { return nil }
-        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        b64 += String(repeating: "=", count: (4 - b64.utf8.count % 4) % 4)
-        guard let data = Data(base64Encoded: b64) else { return nil }
-        let bytes = [UInt8](data)
-        // Reject non-canonical encodings (unused low bits set), so each token has one spelling.
-        return base64URL(bytes) == String(text) ? bytes : nil
+        let utf8 = text.utf8
+        guard utf8.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count * 3 / 4)
+        var accumulator: UInt32 = 0, bits = 0
+        for byte in utf8 {
+            let value = values[Int(byte)]
+            guard value != 0xFF else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+                accumulator &= (1 << UInt32(bits)) - 1
+            }
+        }
+        // Left over: 2 bits (after 2 or 6 characters) or 4 bits (after 3): they must be zero.
+        guard accumulator == 0 else { return nil }
+        return out
     }
 }

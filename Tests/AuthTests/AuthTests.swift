@@ -113,6 +113,29 @@ struct JWTTests {
     }
 }
 
+@Suite("base64url (RFC 4648 §5)")
+struct Base64URLTests {
+    @Test("every length round-trips and matches Foundation's base64 with the URL alphabet and no padding")
+    func roundTrip() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...70 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let expected = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(JWTSigner.base64URL(bytes) == expected)
+            #expect(JWTSigner.decodeBase64URL(expected) == bytes)
+        }
+    }
+
+    @Test("only one spelling of each byte string is accepted", arguments: [
+        ("QQ", [UInt8(ascii: "A")]), ("QR", nil), ("QUI", [0x41, 0x42]), ("QUJ", nil),
+        ("QUJD", [0x41, 0x42, 0x43]), ("Q", nil), ("QQ==", nil), ("Q+8", nil), ("Q/8", nil), ("QQ\n", nil), ("", []),
+    ] as [(String, [UInt8]?)])
+    func strict(text: String, expected: [UInt8]?) {
+        #expect(JWTSigner.decodeBase64URL(text) == expected)
+    }
+}
+
 @Suite("CSRF tokens")
 struct CSRFTests {
     @Test("valid only for the session they were made for")

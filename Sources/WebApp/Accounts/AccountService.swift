@@ -2,6 +2,7 @@ import Auth
 import Foundation
 import Localization
 import StorageCore
+import Synchronization
 
 /// Sign-up, sign-in, sessions and account changes, independent of pages or JSON.
 final class AccountService: Sendable {
@@ -15,6 +16,8 @@ final class AccountService: Sendable {
     let signupPolicy: AuthAttempts.SignupPolicy
     let work: PasswordWork
     let sessionLifetime: TimeInterval = 7 * 86400
+    /// Tokens whose signature and claims were checked already (see `claims(of:)`).
+    let verified = VerifiedTokens()
 
     init(stores: Stores, secret: [UInt8], bcryptCost: Int, loginPolicy: AuthAttempts.LoginPolicy = .init(),
          signupPolicy: AuthAttempts.SignupPolicy = .init()) throws {
@@ -77,10 +80,24 @@ final class AccountService: Sendable {
     /// generation, or the user is gone). Throws only when the database cannot say (it is away):
     /// the request then fails with 503 instead of going on as a stranger's.
     func session(token: String) throws -> Session? {
-        guard let claims = try? signer.verify(token), let id = Int64(claims.sub),
+        guard let claims = claims(of: token), let id = Int64(claims.sub),
               try !revoked.isRevoked(claims.jti), let user = try users.find(id: id),
               claims.gen == user.sessionGeneration else { return nil }
         return Session(user: user, claims: claims)
+    }
+
+    /// The token's claims if it is valid now. A browser sends the same token with every
+    /// request, and checking it (two base64url parts, two JSON documents, HMAC) costs more than
+    /// the page's queries: a token that passed once is remembered with its claims, and only its
+    /// expiry is checked again. Revocation and the password's generation are not remembered:
+    /// `session(token:)` asks the database for those every time.
+    func claims(of token: String, now: Date = Date()) -> JWTSigner.Claims? {
+        if let claims = verified.claims(of: token) {
+            return Double(claims.exp) > now.timeIntervalSince1970 ? claims : nil
+        }
+        guard let claims = try? signer.verify(token, now: now) else { return nil }
+        verified.remember(token, claims)
+        return claims
     }
 
     func signOut(_ session: Session) throws {
@@ -121,6 +138,24 @@ final class AccountService: Sendable {
         case .passwordHasUsername: Refusal(.invalid, "credentials.password_has_username")
         case .passwordEasy: Refusal(.invalid, "credentials.password_easy")
         case .passwordCommon: Refusal(.invalid, "credentials.password_common")
+        }
+    }
+}
+
+/// Verified session tokens and their claims, at most `capacity` (then forgotten all at once:
+/// re-verifying is only slower, never wrong).
+final class VerifiedTokens: Sendable {
+    static let capacity = 10_000
+    private let tokens = Mutex<[String: JWTSigner.Claims]>([:])
+
+    func claims(of token: String) -> JWTSigner.Claims? {
+        tokens.withLock { $0[token] }
+    }
+
+    func remember(_ token: String, _ claims: JWTSigner.Claims) {
+        tokens.withLock { tokens in
+            if tokens.count >= Self.capacity { tokens.removeAll(keepingCapacity: true) }
+            tokens[token] = claims
         }
     }
 }
