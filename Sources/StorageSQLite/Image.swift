@@ -6,7 +6,18 @@ extension Image: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "image"
 }
 
-extension ImageSummary: FetchableRecord {}
+/// Listings decode 25 of these per page view: by column position (the order of
+/// `SQLiteImageStore.summaryColumns`), not through Decodable, whose per-column name lookups
+/// cost as much as the query.
+extension ImageSummary: FetchableRecord {
+    public init(row: Row) throws {
+        guard let visibility = Image.Visibility(rawValue: row[3]), let media = Image.Media(rawValue: row[4]) else {
+            throw DatabaseError(message: "image \(row[0] as String): unknown visibility or media")
+        }
+        self.init(id: row[0], ownerID: row[1], ownerName: row[2], visibility: visibility, style: row[5], strength: row[6],
+                  title: row[7], likeCount: row[8], createdAt: row[9], media: media)
+    }
+}
 extension ImageDetails: FetchableRecord {}
 
 /// Images in SQLite: tables `image`, `image_data` (one row per part) and `image_like`. A
@@ -97,6 +108,7 @@ public struct SQLiteImageStore: ImageStore {
         }
     }
 
+    /// What a listing shows of each picture, in the order `ImageSummary.init(row:)` reads.
     static let summaryColumns = """
         image.id, image.owner_id, user.username AS owner_name, image.visibility, image.media, image.style, image.strength,
         image.title, image.like_count, image.created_at
@@ -105,8 +117,10 @@ public struct SQLiteImageStore: ImageStore {
     /// Fetches one page (one row more than a page, to know whether another follows).
     func page(sql: String, arguments: StatementArguments, page: Int) throws -> ImagePage {
         let page = max(1, page)
-        let rows = try database.pool.read { db in
-            try ImageSummary.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?",
+        // One statement: it reads a consistent snapshot without a transaction around it. The
+        // handful of listing queries are compiled once per connection.
+        let rows = try database.pool.unsafeRead { db in
+            try ImageSummary.fetchAll(db.cachedStatement(sql: sql + " LIMIT ? OFFSET ?"),
                                       arguments: arguments + [ImagePages.size + 1, (page - 1) * ImagePages.size])
         }
         return ImagePages.page(rows, number: page)
@@ -172,9 +186,9 @@ public struct SQLiteImageStore: ImageStore {
 
     public func liked(by user: Int64, among ids: [String]) throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
-        return try database.pool.read { db in
+        return try database.pool.unsafeRead { db in
             let marks = databaseQuestionMarks(count: ids.count)
-            return Set(try String.fetchAll(db, sql: "SELECT image_id FROM image_like WHERE user_id = ? AND image_id IN (\(marks))",
+            return Set(try String.fetchAll(db.cachedStatement(sql: "SELECT image_id FROM image_like WHERE user_id = ? AND image_id IN (\(marks))"),
                                            arguments: StatementArguments([user]) + StatementArguments(ids)))
         }
     }

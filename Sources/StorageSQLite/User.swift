@@ -38,8 +38,12 @@ public struct SQLiteUserStore: UserStore {
         }
     }
 
+    /// Every signed-in request asks this: one statement (a consistent snapshot without a
+    /// transaction), compiled once per connection.
     public func find(id: Int64) throws -> User? {
-        try database.pool.read { db in try User.fetchOne(db, key: id) }
+        try database.pool.unsafeRead { db in
+            try User.fetchOne(db.cachedStatement(sql: "SELECT * FROM user WHERE id = ?"), arguments: [id])
+        }
     }
 
     @discardableResult
@@ -69,9 +73,10 @@ public struct SQLiteRevokedTokens: RevokedTokenStore {
         }
     }
 
+    /// Asked on every signed-in request: one statement, compiled once per connection.
     public func isRevoked(_ tokenID: String) throws -> Bool {
-        try database.pool.read { db in
-            try RevokedToken.exists(db, key: tokenID)
+        try database.pool.unsafeRead { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = ?)"), arguments: [tokenID]) ?? false
         }
     }
 

@@ -157,7 +157,9 @@ struct GalleryController {
 
     /// What the gallery templates need: the items, and links to the neighbouring pages.
     func listing(_ page: ImagePage, viewer: Int64?, base: String, language: Language, empty: Message) throws -> GalleryPage {
-        let liked = try library.liked(page.items.map(\.id), viewer: viewer)
+        // Only a public picture of someone else can be liked: a member's own gallery asks nothing.
+        let likeable = page.items.filter { viewer != nil && $0.ownerID != viewer && $0.visibility == .public }.map(\.id)
+        let liked = likeable.isEmpty ? [] : try library.liked(likeable, viewer: viewer)
         return GalleryPage(
             images: page.items.map { s in
                 GalleryPage.Item(id: s.id, label: ImageLibrary.label(title: s.title, style: s.style, created: s.createdAt, language),
