@@ -1,20 +1,42 @@
 /// Cookies (RFC 6265): reading the Cookie header, writing Set-Cookie with attributes.
 public enum Cookies {
     /// name → value from every Cookie header ("a=1; b=2"); the first of a repeated name wins.
+    /// Pairs are split at ";" and at their first "=", with spaces and tabs around each part
+    /// dropped (RFC 6265 §5.4 and §4.2.1's OWS), and one pair of quotes around a value removed.
+    /// Read over UTF-8 bytes: a page asks for several cookies per request.
     public static func parse(_ headers: HTTPHeaders) -> [String: String] {
         var cookies: [String: String] = [:]
         for header in headers.values("Cookie") {
-            for pair in header.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2 else { continue }
-                let name = String(parts[0].trimmingWhitespace())
-                var value = parts[1].trimmingWhitespace()
-                if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = value.dropFirst().dropLast() }
-                guard !name.isEmpty, cookies[name] == nil else { continue }
-                cookies[name] = String(value)
+            var header = header
+            header.withUTF8 { bytes in
+                var start = 0
+                while start <= bytes.count {
+                    var end = start
+                    while end < bytes.count && bytes[end] != UInt8(ascii: ";") { end += 1 }
+                    if let (name, value) = pair(bytes, start, end), cookies[name] == nil { cookies[name] = value }
+                    start = end + 1
+                }
             }
         }
         return cookies
+    }
+
+    /// The pair in `bytes[start..<end]`, or nil without an "=" or with an empty name.
+    private static func pair(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (String, String)? {
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) else { return nil }
+        var nameStart = start, nameEnd = equals, valueStart = equals + 1, valueEnd = end
+        while nameStart < nameEnd && isBlank(bytes[nameStart]) { nameStart += 1 }
+        while nameEnd > nameStart && isBlank(bytes[nameEnd - 1]) { nameEnd -= 1 }
+        while valueStart < valueEnd && isBlank(bytes[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart && isBlank(bytes[valueEnd - 1]) { valueEnd -= 1 }
+        guard nameEnd > nameStart else { return nil }
+        if valueEnd - valueStart >= 2 && bytes[valueStart] == UInt8(ascii: "\"") && bytes[valueEnd - 1] == UInt8(ascii: "\"") {
+            valueStart += 1
+            valueEnd -= 1
+        }
+        return (String(decoding: UnsafeBufferPointer(rebasing: bytes[nameStart..<nameEnd]), as: UTF8.self),
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self))
     }
 }
 

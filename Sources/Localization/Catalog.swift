@@ -144,16 +144,32 @@ public enum Catalog {
         return names
     }
 
+    /// `text` with each `{{name}}` replaced by `value(name)` (spaces and tabs around the name
+    /// ignored); an unclosed `{{` stays as it is. Scanned as UTF-8 bytes: pages fill dozens of
+    /// these per request, and Foundation's `range(of:)` cost more than the rest of a page.
     static func fill(_ text: String, _ value: (String) -> String) -> String {
-        var out = ""
-        var rest = text[...]
-        while let open = rest.range(of: "{{") {
-            out += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].range(of: "}}") else { rest = rest[open.lowerBound...]; break }
-            out += value(String(rest[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespaces))
-            rest = rest[close.upperBound...]
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 4 else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 32)
+        var i = 0, copied = 0
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while i + 1 < bytes.count {
+            guard bytes[i] == UInt8(ascii: "{") && bytes[i + 1] == UInt8(ascii: "{") else { i += 1; continue }
+            var close = i + 2
+            while close + 1 < bytes.count && !(bytes[close] == UInt8(ascii: "}") && bytes[close + 1] == UInt8(ascii: "}")) { close += 1 }
+            guard close + 1 < bytes.count else { break }
+            var start = i + 2, end = close
+            while start < end && isBlank(bytes[start]) { start += 1 }
+            while end > start && isBlank(bytes[end - 1]) { end -= 1 }
+            out += bytes[copied..<i]
+            out += value(String(decoding: bytes[start..<end], as: UTF8.self)).utf8
+            i = close + 2
+            copied = i
         }
-        return out + rest
+        guard copied > 0 else { return text }
+        out += bytes[copied...]
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -61,6 +61,19 @@ struct FormTests {
         #expect(SetCookie.expired("session").headerValue == "session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")
     }
 
+    @Test("cookie pairs: blanks around parts, = inside values, pairs without a name or =", arguments: [
+        ("a=1;b=2", ["a": "1", "b": "2"]),
+        (" a = 1 ;\tb=\t2\t", ["a": "1", "b": "2"]),
+        ("t=x==y; u=", ["t": "x==y", "u": ""]),
+        (";;=nameless; novalue; c=3;", ["c": "3"]),
+        ("q=\"\"; r=\"; s=\"a b\"", ["q": "", "r": "\"", "s": "a b"]),
+        ("k=우리; k=second", ["k": "우리"]),
+        ("", [:]),
+    ] as [(String, [String: String])])
+    func cookiePairs(header: String, expected: [String: String]) {
+        #expect(Cookies.parse(["Cookie": header]) == expected)
+    }
+
     @Test("gzip only when accepted, only for text worth compressing", arguments: [
         ("gzip", "text/html", 2000, true), ("deflate, gzip;q=0.5", "application/json", 2000, true),
         ("gzip;q=0", "text/html", 2000, false), ("*", "text/css", 2000, true), ("br", "text/html", 2000, false),

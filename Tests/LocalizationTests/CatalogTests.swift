@@ -1,5 +1,5 @@
 import Foundation
-import Localization
+@testable import Localization
 import Testing
 import TestSupport
 
@@ -36,6 +36,20 @@ struct CatalogTests {
     /// Keys built at run time from a value, as `"style.\(name)"`: their families are listed
     /// here, so the test still knows they are used.
     static let dynamicFamilies = ["style.", "detail.", "example.", "movie.dir.", "home.about_", "job.state.", "explore.sort.", "http."]
+
+    @Test("placeholders are filled; an unclosed one stays as written", arguments: [
+        ("Hello {{user}}!", "Hello <user>!"),
+        ("{{ user }}{{n}}", "<user><n>"),
+        ("{{user}}님의 갤러리", "<user>님의 갤러리"),
+        ("no holes", "no holes"),
+        ("left {{open", "left {{open"),
+        ("}} {{a}} {{", "}} <a> {{"),
+        ("{{}}", "<>"),
+        ("{{", "{{"),
+    ])
+    func fill(text: String, expected: String) {
+        #expect(Catalog.fill(text) { "<\($0)>" } == expected)
+    }
 
     @Test("English and Korean have the same keys")
     func sameKeys() {
