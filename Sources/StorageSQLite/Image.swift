@@ -71,9 +71,10 @@ public struct SQLiteImageStore: ImageStore {
         return image
     }
 
+    /// Every view of a picture's page asks this: one statement, compiled once per connection.
     public func details(id: String, viewer: Int64?, now: Date) throws -> ImageDetails? {
-        try database.pool.read { db in
-            try ImageDetails.fetchOne(db, sql: """
+        try database.pool.unsafeRead { db in
+            try ImageDetails.fetchOne(db.cachedStatement(sql: """
                 SELECT image.id, image.owner_id, user.username AS owner_name, image.visibility, image.media, image.style, image.strength,
                        image.title, image.input_width, image.input_height, image.width, image.height, image.model_sha256,
                        image.duration_ms, image.original_type,
@@ -82,7 +83,7 @@ public struct SQLiteImageStore: ImageStore {
                        image.like_count, image.created_at, image.expires_at
                 FROM image LEFT JOIN user ON user.id = image.owner_id
                 WHERE image.id = ? AND \(Self.visible)
-                """, arguments: [id, viewer, now])
+                """), arguments: [id, viewer, now])
         }
     }
 

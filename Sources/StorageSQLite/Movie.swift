@@ -73,8 +73,10 @@ public struct SQLiteMovieStore: MovieStore {
     }
 
     /// Every movie's dominant palette (for "the nearest movie" comparisons).
+    /// Every picture's page compares its palette with all movies: one statement, compiled once
+    /// per connection.
     public func all() throws -> [MovieSummary] {
-        try database.pool.read { db in try MovieSummary.fetchAll(db, sql: Self.summarySQL + " ORDER BY movie.created_at") }
+        try database.pool.unsafeRead { db in try MovieSummary.fetchAll(db.cachedStatement(sql: Self.summarySQL + " ORDER BY movie.created_at")) }
     }
 
     public func find(id: String) throws -> MovieSummary? {
@@ -149,9 +151,10 @@ public struct SQLiteMovieStore: MovieStore {
 
     // MARK: A cartoon result's own palette
 
+    /// Every view of a picture's page asks this: one statement, compiled once per connection.
     public func imagePalette(id: String) throws -> [MovieColour]? {
-        try database.pool.read { db in
-            guard let text = try String.fetchOne(db, sql: "SELECT colours FROM image_palette WHERE image_id = ?", arguments: [id]) else {
+        try database.pool.unsafeRead { db in
+            guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT colours FROM image_palette WHERE image_id = ?"), arguments: [id]) else {
                 return nil
             }
             return try StoredColours.decode(tiles: text)
