@@ -58,6 +58,11 @@ public struct HTTPResponse: Sendable {
         text(html, status: status, contentType: "text/html; charset=utf-8")
     }
 
+    /// An HTML page already rendered to UTF-8 (templates write bytes).
+    public static func html(_ utf8: [UInt8], status: HTTPStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: utf8)
+    }
+
     /// A JSON body from an Encodable value (sorted keys, so responses are stable).
     public static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> HTTPResponse {
         let encoder = JSONEncoder()

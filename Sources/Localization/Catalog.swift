@@ -146,7 +146,7 @@ public enum Catalog {
 
     /// `text` with each `{{name}}` replaced by `value(name)` (spaces and tabs around the name
     /// ignored); an unclosed `{{` stays as it is. Scanned as UTF-8 bytes: pages fill dozens of
-    /// these per request, and Foundation's `range(of:)` cost more than the rest of a page.
+    /// these per request, and Foundation's `range(of:)` took a third of the home page's time.
     static func fill(_ text: String, _ value: (String) -> String) -> String {
         let bytes = Array(text.utf8)
         guard bytes.count >= 4 else { return text }

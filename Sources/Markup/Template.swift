@@ -5,8 +5,8 @@
 ///   `{{{name}}}` and `{{& name}}` are written as they are (markup the server built itself).
 /// - `{{#name}}…{{/name}}` renders its content once for `true`, once per item of a non-empty
 ///   list, and once for any other present value, with an object's names on top of the scope
-///   (so `{{#error}}` shows an error that is there, and `{{#owner}}{{name}}{{/owner}}` its name); `{{^name}}…{{/name}}` only when the value is absent, `false` or an
-///   empty list.
+///   (so `{{#error}}` shows an error that is there, and `{{#owner}}{{name}}{{/owner}}` its
+///   name); `{{^name}}…{{/name}}` only when the value is absent, `false` or an empty list.
 /// - Names are looked up from the innermost section's value outwards; `a.b` finds `a` that way
 ///   and then `b` inside it only.
 /// - `{{! comments}}` vanish; `{{> partial}}` is replaced by the named template when the
@@ -82,8 +82,8 @@ public struct Template: Sendable {
     }
 
     /// The tree flattened into one array of plain instructions, all text in one byte array and
-    /// all names in one table: rendering walks indices and copies bytes, with no reference
-    /// counting for the template itself (a 24-card gallery runs ~2,000 instructions).
+    /// all names in one table: rendering walks indices and copies bytes instead of retaining
+    /// and releasing tree nodes.
     struct Program: Sendable {
         struct Op: Sendable {
             enum Kind: UInt8, Sendable { case text, escaped, raw, section, inverted }
@@ -144,6 +144,8 @@ public struct Template: Sendable {
         }
     }
 
+    /// One rendering of a program. Its buffers point into the program's arrays and are valid
+    /// only inside `Program.render`'s `withUnsafeBufferPointer` calls, which is all it lives.
     struct Renderer {
         let ops: UnsafeBufferPointer<Program.Op>
         let text: UnsafeBufferPointer<UInt8>
@@ -225,7 +227,6 @@ public struct Template: Sendable {
             return nil
         }
     }
-
 }
 
 /// Templates by name with their partials in place (`{{> partials/grid}}` is the template named

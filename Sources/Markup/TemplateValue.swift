@@ -82,7 +82,7 @@ final class TemplateEncoder: Encoder {
     private enum Kind { case empty, single, keyed, unkeyed }
     private var kind = Kind.empty
     private var single: TemplateValue? = nil
-    fileprivate var object = TemplateObject(reservingCapacity: 16)
+    fileprivate var object = TemplateObject()
     fileprivate var items: [TemplateValue?] = []
     /// Fields and items whose value an encoder of their own was still writing when added.
     private var laterFields: [(name: String, encoder: TemplateEncoder)] = []
@@ -110,6 +110,7 @@ final class TemplateEncoder: Encoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if kind != .keyed { object = TemplateObject(reservingCapacity: 16) }
         kind = .keyed
         return KeyedEncodingContainer(Keyed(encoder: self))
     }

@@ -74,8 +74,8 @@ struct Pages: Sendable {
         if let notice, Self.notices.contains(notice) {
             context["flash"] = .text(Message(notice, ["user": .text(request.session?.user.username ?? "")]).text(in: language))
         }
-        var response = Self.html(templates.page(name, language: language, title: title.text(in: language), page: Self.value(page),
-                                                shared: context), status: status)
+        var response = HTTPResponse.html(templates.page(name, language: language, title: title.text(in: language), page: Self.value(page),
+                                                        shared: context), status: status)
         if notice != nil { response.setCookie(.expired(Self.noticeCookie)) }
         for field in headers { response.headers.set(field.name, field.value) }
         response.headers.set("Cache-Control", "no-store")
@@ -102,8 +102,8 @@ struct Pages: Sendable {
         let reason = HTTPError.reason(e.status).text(in: language)
         let page = ErrorPage(code: e.status.code, reason: reason,
                              message: error.message(in: language, method: e.request?.method), requestID: e.requestID)
-        var response = Self.html(templates.page("errors/error", language: language, title: "\(e.status.code) \(reason)",
-                                                page: Self.value(page), shared: context), status: e.status)
+        var response = HTTPResponse.html(templates.page("errors/error", language: language, title: "\(e.status.code) \(reason)",
+                                                        page: Self.value(page), shared: context), status: e.status)
         Self.languageHeaders(&response, language)
         return response
     }
@@ -112,10 +112,6 @@ struct Pages: Sendable {
     /// compiler's Encodable and the template encoder never throws, so nothing is lost here.
     static func value(_ page: some Encodable) -> TemplateValue {
         ((try? TemplateValue(encoding: page)) ?? nil) ?? .object(TemplateObject())
-    }
-
-    static func html(_ body: [UInt8], status: HTTPStatus) -> HTTPResponse {
-        HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: body)
     }
 
     /// What every page shares: `lang` for `<html lang>`, and the language switch. (Texts are in

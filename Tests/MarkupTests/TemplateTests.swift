@@ -60,6 +60,29 @@ struct TemplateTests {
         #expect(try Self.render("{{#tags}}.{{/tags}}") == "..")
     }
 
+    @Test("hand-written conformances: nested containers and nil values")
+    func nested() throws {
+        struct Hand: Encodable {
+            enum Keys: String, CodingKey { case a, inner, list, none, big }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode("A", forKey: .a)
+                var inner = c.nestedContainer(keyedBy: Keys.self, forKey: .inner)
+                try inner.encode(2, forKey: .a)
+                var list = c.nestedUnkeyedContainer(forKey: .list)
+                try list.encode("x")
+                try list.encodeNil()
+                var deeper = list.nestedContainer(keyedBy: Keys.self)
+                try deeper.encode(true, forKey: .none)
+                try c.encodeNil(forKey: .none)
+                try c.encode(UInt64.max, forKey: .big)
+            }
+        }
+        let value = try TemplateValue(encoding: Hand())!
+        #expect(try Self.render("{{a}} {{inner.a}} [{{#list}}{{#none}}yes{{/none}}.{{/list}}] {{^none}}no none{{/none}} {{big}}", [value])
+                == "A 2 [.yes.] no none 18446744073709551615")
+    }
+
     @Test("every value is escaped per Unicode scalar, also with a mark glued to it")
     func escaping() throws {
         struct Text: Encodable { var t: String }
