@@ -5,8 +5,8 @@
 # member's /gallery with 24 pictures each, one picture's page — at 16 connections, once the
 # server has made its home-page examples (so no inference runs beside them); prints
 # requests/s and p99 latency, then the server's memory and open descriptors after the runs, and
-# checks it still answers correctly. The pictures are made by the server itself at 64 px
-# (so the weights must be there: `make weights`).
+# checks it still answers correctly. Pages also get the server's CPU time per request. The
+# pictures are made by the server itself at 64 px (so the weights must be there: `make weights`).
 set -euo pipefail
 BIN=${1:-.build/release/artworker}
 DURATION=${BENCH_HTTP_DURATION:-10s}
@@ -54,13 +54,23 @@ for _ in $(seq 600); do
   curl -sf "http://127.0.0.1:$PORT/" | grep -q '/examples/rocket/shinkai.jpg' && break; sleep 1
 done
 curl -sf "http://127.0.0.1:$PORT/" | grep -q '/examples/rocket/shinkai.jpg' || { echo "the examples were not made in 10 minutes"; exit 1; }
+# Pages: requests/s, p99, and the server's own CPU time per request (user + system from
+# /proc/PID/stat): steadier than requests/s when wrk shares the cores.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+TICK=$(getconf CLK_TCK)
+page_row() { # label, wrk arguments...
+  local label=$1; shift
+  local before after out
+  before=$(cpu_ticks); out=$(wrk -t2 -c16 -d"$DURATION" --latency "$@"); after=$(cpu_ticks)
+  local count; count=$(awk '/requests in/ {print $1}' <<<"$out")
+  printf '%-22s %6s %12s %10s %8s %9s\n' "${label:0:22}" 16 "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+    "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ' | grep . || echo 0)" \
+    "$(awk -v t="$((after - before))" -v n="$count" -v hz="$TICK" 'BEGIN { printf "%.0f us", n ? t * 1e6 / hz / n : 0 }')"
+}
+printf '%-22s %6s %12s %10s %8s %9s\n' page conns requests/s p99 errors CPU/req
 for page in / /explore /gallery "/i/$image"; do
-  out=$(wrk -t2 -c16 -d"$DURATION" --latency -H "Cookie: session=$TOKEN" "http://127.0.0.1:$PORT$page")
-  [ "$page" = /explore ] && visitor=$(wrk -t2 -c16 -d"$DURATION" --latency "http://127.0.0.1:$PORT$page") || visitor=""
-  printf '%-22s %6s %12s %10s %8s\n' "${page:0:22}" 16 "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
-    "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ' | grep . || echo 0)"
-  [ -n "$visitor" ] && printf '%-22s %6s %12s %10s\n' "/explore (visitor)" 16 "$(awk '/Requests\/sec/ {print $2}' <<<"$visitor")" \
-    "$(awk '$1 == "99%" {print $2}' <<<"$visitor")"
+  page_row "$page" -H "Cookie: session=$TOKEN" "http://127.0.0.1:$PORT$page"
+  if [ "$page" = /explore ]; then page_row "/explore (visitor)" "http://127.0.0.1:$PORT$page"; fi
 done
 # Logins: bcrypt (cost 12) on its bounded queue, while pages keep being served.
 curl -sf -o /dev/null -H 'Content-Type: application/json' \
