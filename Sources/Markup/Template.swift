@@ -25,14 +25,20 @@ public struct Template: Sendable {
         case partial(String, Position)
     }
 
-    /// A name split at its dots, each part with its hash for `TemplateObject` lookups.
+    /// A name split at its dots, each part with its hash for `TemplateObject` lookups. The
+    /// first part is stored on its own and the rest only for dotted names, so reading a name
+    /// while rendering copies no array (short names are stored inline in their `String`).
     struct Name: Sendable {
-        let parts: [String]
-        let hashes: [UInt64]
+        let first: String
+        let firstHash: UInt64
+        /// `b`, `c` of `a.b.c`; nil for a name without dots.
+        let rest: [(name: String, hash: UInt64)]?
 
         init(_ text: String) {
-            parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            hashes = parts.map(TemplateObject.Field.hash)
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            first = parts[0]
+            firstHash = TemplateObject.Field.hash(parts[0])
+            rest = parts.count > 1 ? parts.dropFirst().map { ($0, TemplateObject.Field.hash($0)) } : nil
         }
     }
 
@@ -155,9 +161,10 @@ public struct Template: Sendable {
         /// The innermost value with the name `names[index]`; for `a.b`, `b` inside that `a`.
         func lookup(_ index: Int32, _ stack: [TemplateObject]) -> TemplateValue? {
             let name = names[Int(index)]
-            guard var found = Template.lookup(name.parts[0], name.hashes[0], stack) else { return nil }
-            for part in name.parts.indices.dropFirst() {
-                guard case .object(let inner) = found, let j = inner.index(of: name.parts[part], hash: name.hashes[part]) else { return nil }
+            guard var found = Template.lookup(name.first, name.firstHash, stack) else { return nil }
+            guard let rest = name.rest else { return found }
+            for part in rest {
+                guard case .object(let inner) = found, let j = inner.index(of: part.name, hash: part.hash) else { return nil }
                 found = inner.fields[j].value
             }
             return found
@@ -172,7 +179,7 @@ public struct Template: Sendable {
                 case .text:
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: text[Int(op.a)..<Int(op.b)]))
                 case .escaped, .raw:
-                    if op.kind == .raw, let inner, names[Int(op.a)].parts.count == 1, names[Int(op.a)].parts[0] == inner.name {
+                    if op.kind == .raw, let inner, names[Int(op.a)].rest == nil, names[Int(op.a)].first == inner.name {
                         out.append(contentsOf: inner.bytes)
                         continue
                     }
