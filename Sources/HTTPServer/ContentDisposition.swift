@@ -28,19 +28,8 @@ public enum ContentDisposition {
     /// RFC 8187 §3.2.1: attr-char is ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." /
     /// "^" / "_" / "`" / "|" / "~"; every other byte of the UTF-8 form is %XX.
     static func percentEncoded(_ text: String) -> String {
-        let allowed = Set("!#$&+-.^_`|~".utf8)
-        var out = ""
-        for byte in text.utf8 {
-            if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || allowed.contains(byte) {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                let hex = Array("0123456789ABCDEF".unicodeScalars)
-                out.unicodeScalars.append("%")
-                out.unicodeScalars.append(hex[Int(byte >> 4)])
-                out.unicodeScalars.append(hex[Int(byte & 0xF)])
-            }
-        }
-        return out
+        FormData.percentEncoded(text, keeping: attrChars)
     }
+
+    static let attrChars = Set("!#$&+-.^_`|~".utf8)
 }

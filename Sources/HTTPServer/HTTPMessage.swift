@@ -78,6 +78,27 @@ public struct HTTPResponse: Sendable {
 
 /// Query strings and `application/x-www-form-urlencoded` bodies (WHATWG URL §5.1).
 public enum FormData {
+    /// `text` with ASCII letters, digits and the bytes in `keeping` as they are, and every other
+    /// byte of its UTF-8 form as %XX (RFC 3986 §2.1). Query values keep RFC 3986's unreserved
+    /// set (§2.3), RFC 8187's filename* keeps its attr-char set.
+    public static func percentEncoded(_ text: String, keeping: Set<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                out.append(byte)
+            case _ where keeping.contains(byte):
+                out.append(byte)
+            default:
+                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static let hexDigits = Array("0123456789ABCDEF".utf8)
+
     public static func parseURLEncoded<S: StringProtocol>(_ text: S) -> [(name: String, value: String)] {
         text.split(separator: "&").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

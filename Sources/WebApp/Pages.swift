@@ -154,20 +154,10 @@ struct Pages: Sendable {
     /// `text` for a query value: RFC 3986's unreserved characters and "/" as they are, every
     /// other byte of its UTF-8 percent-encoded (§2.1).
     static func queryEscaped(_ text: String) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        let hex = Array("0123456789ABCDEF".utf8)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
-                out.append(byte)
-            default:
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        FormData.percentEncoded(text, keeping: queryKept)
     }
+
+    static let queryKept = Set("-._~/".utf8)
 }
 
 /// Dates and times as each language writes them, in UTC (and saying so); pages mark them up
