@@ -144,7 +144,7 @@ public struct Generator: Sendable {
 
         for stage in down {
             let work = stage.convA.multiplyAdds(height: x.height, width: x.width)
-            x = stage.convA(x, threads: threads)
+            stage.convA.apply(&x, threads: threads) // stride 2, in place: the block shrinks
             try step(work)
             let work2 = stage.convB.multiplyAdds(height: x.height, width: x.width)
             stage.convB.apply(&x, threads: threads) // in place: no second tensor of x's size
@@ -163,7 +163,7 @@ public struct Generator: Sendable {
         }
         for stage in up {
             let work = stage.deconv.multiplyAdds(height: x.height, width: x.width)
-            x = stage.deconv(x, threads: threads)
+            stage.deconv.apply(&x, threads: threads) // in place: the block grows
             try step(work)
             let work2 = stage.conv.multiplyAdds(height: x.height, width: x.width)
             stage.conv.apply(&x, threads: threads)

@@ -77,16 +77,43 @@ public struct Conv2D: Sendable {
         case tanh
     }
 
-    /// The layer applied to `x`, written over `x`'s own storage where the algorithm allows it
-    /// (Winograd with Cin = Cout and reflect padding: no second tensor of that size is made);
-    /// otherwise `x = self(x)`. Same result either way.
+    /// The layer applied to `x`, written over `x`'s own storage where the algorithm allows it,
+    /// so no second tensor of that size is made: Winograd with Cin = Cout and reflect padding,
+    /// and direct convolutions whose output is no larger than their input (the stride-2 layers;
+    /// the block is then shrunk to the output). Otherwise `x = self(x)`. Same result either way.
     public func apply(_ x: inout Tensor, threads: Int = 1) {
+        apply(&x, threads: threads, stepFloats: InPlaceConvolution.stepFloats)
+    }
+
+    /// `stepFloats`: see `InPlaceConvolution` (the tests make steps small).
+    func apply(_ x: inout Tensor, threads: Int, stepFloats: Int) {
+        precondition(x.channels == inChannels, "expected \(inChannels) channels, got \(x.channels)")
         if let winograd, inChannels == outChannels, paddingMode == .reflect {
-            precondition(x.channels == inChannels, "expected \(inChannels) channels, got \(x.channels)")
             winograd.runInPlace(&x, threads: threads)
-        } else {
+        } else if !applyDirectInPlace(&x, threads: threads, stepFloats: stepFloats) {
             x = self(x, threads: threads)
         }
+    }
+
+    /// The direct convolution over `x`'s own block (`InPlaceConvolution`); false, with `x`
+    /// untouched, when it does not apply.
+    private func applyDirectInPlace(_ x: inout Tensor, threads: Int, stepFloats: Int) -> Bool {
+        guard let packed else { return false }
+        let (outH, outW) = outputSize(height: x.height, width: x.width)
+        guard outH > 0, outW > 0, outH * outW * outChannels <= x.count,
+              paddingMode == .zero || padding < min(x.height, x.width) else { return false }
+        let rowFloats = (x.width + 2 * padding) * inChannels
+        let map = PixelMap(gridWidth: outW,
+                           inRowStep: stride * rowFloats, inPixelStep: stride * inChannels,
+                           kernelRowStride: rowFloats, outRowStride: outW * outChannels, outChannels: outChannels)
+        guard let layer = InPlaceConvolution(
+            height: x.height, width: x.width, channels: inChannels,
+            padding: Padding(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode),
+            gridHeight: outH, rowStep: stride, kernelRows: kernelHeight,
+            jobs: [ConvJob(map: map, weights: packed)], order: .topDown, threads: threads, stepFloats: stepFloats) else { return false }
+        x.storage.withUnsafeMutableBufferPointer { layer.run($0.baseAddress!, threads: threads) }
+        x.reshapeInPlace(height: outH, width: outW, channels: outChannels)
+        return true
     }
 
     public func callAsFunction(_ input: Tensor, threads: Int = 1, activation: Activation = .none) -> Tensor {

@@ -98,7 +98,7 @@ struct ConvJob: Sendable {
 /// cut into bands of a few rows, spread over the threads; for each band a thread copies the
 /// padded rows it reads into a buffer of its own (about 1 MB, reused: it stays in L2 and is
 /// never faulted in again), so no padded copy of the whole input is made. Within a band, pixels
-/// go in blocks of `blockPixels`, and each block runs every job and channel tile before the next:
+/// go in blocks of 48 (`runBlocks`), and each block runs every job and channel tile before the next:
 /// a block's input rows are read from memory once and stay in L1/L2 while all output channels are
 /// computed (packed weights of up to 128 → 128 channels, 590 KB, stay in L2), and each output
 /// pixel is completed while its cache lines are held.
@@ -118,7 +118,6 @@ func convolve(input: UnsafePointer<Float>, height: Int, width: Int, channels: In
     let bufferFloats = ((bandRows - 1) * rowStep + kernelRows) * rowFloats
     let source = SharedPointer(UnsafeMutablePointer(mutating: input))
     let destination = SharedPointer(output)
-    let blockPixels = 48
     parallelFor(chunks: ranges.count, threads: threads) { chunk in
         let input = UnsafePointer(source.base), output = destination.base
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: bufferFloats)
@@ -129,23 +128,142 @@ func convolve(input: UnsafePointer<Float>, height: Int, width: Int, channels: In
             copyPaddedRows(input, height: height, width: width, channels: channels, padding: padding,
                            rows: firstRow..<(firstRow + (rows - 1) * rowStep + kernelRows), into: buffer)
             let count = rows * gridWidth
-            var blockStart = 0
-            while blockStart < count {
-                let blockEnd = min(blockStart + blockPixels, count)
-                for job in jobs {
-                    // Output positions of this band: its first grid row's offset, then the map's.
-                    let c = output + g0 * job.map.outYStep * job.map.outRowStride
-                    job.weights.data.withUnsafeBufferPointer { packed in
-                        job.weights.bias.withUnsafeBufferPointer { bias in
-                            for tile in job.weights.tiles {
-                                runTile(a: buffer, c: c, map: job.map, weights: job.weights, tile: tile,
-                                        packed: packed.baseAddress!, bias: bias.baseAddress!,
-                                        pixels: blockStart..<blockEnd, last: count - 1)
-                            }
-                        }
+            runBlocks(a: buffer, output: output, firstGridRow: g0, jobs: jobs, pixels: 0..<count, last: count - 1)
+        }
+    }
+}
+
+/// Pixels `pixels` of a band (counted from its first grid row, `firstGridRow`, whose padded input
+/// rows start at `a`) in blocks of 48, each block through every job and channel tile before the
+/// next (see `convolve`). `last` is the band's last pixel: a short final micro-tile repeats it.
+@inline(__always)
+func runBlocks(a: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, firstGridRow g0: Int,
+               jobs: [ConvJob], pixels: Range<Int>, last: Int) {
+    let blockPixels = 48
+    var blockStart = pixels.lowerBound
+    while blockStart < pixels.upperBound {
+        let blockEnd = min(blockStart + blockPixels, pixels.upperBound)
+        for job in jobs {
+            // Output positions of this band: its first grid row's offset, then the map's.
+            let c = output + g0 * job.map.outYStep * job.map.outRowStride
+            job.weights.data.withUnsafeBufferPointer { packed in
+                job.weights.bias.withUnsafeBufferPointer { bias in
+                    for tile in job.weights.tiles {
+                        runTile(a: a, c: c, map: job.map, weights: job.weights, tile: tile,
+                                packed: packed.baseAddress!, bias: bias.baseAddress!,
+                                pixels: blockStart..<blockEnd, last: last)
                     }
                 }
-                blockStart = blockEnd
+            }
+        }
+        blockStart = blockEnd
+    }
+}
+
+/// `convolve` with the output written over the input's own memory, for layers whose output is
+/// about the size of their input: the stride-2 convolutions (output half the input's floats,
+/// walked top to bottom, then the block is shrunk) and the transposed convolutions (twice, walked
+/// bottom to top over a block already grown). At 1280×960 each of them otherwise holds the
+/// full-resolution 64-channel map (315 MB) and the half-resolution one (157 MB) at once.
+///
+/// The grid goes in steps of a few rows, one `parallelFor` each: the step's pixels are split
+/// among the threads, and each thread copies the padded rows its pixels read into a band buffer
+/// of its own (in its L2, as in `convolve`), then writes its outputs straight into the block.
+/// So the rule is: the memory a step writes must not hold an input row that a later step reads.
+/// `init` checks it for every step (only tiny inputs fail it) and returns nil, so the caller can
+/// run out of place. A step that writes over rows it reads itself (the first one, typically)
+/// copies them all before any thread writes: a second `parallelFor`.
+struct InPlaceConvolution {
+    enum Order { case topDown, bottomUp }
+
+    let height: Int, width: Int, channels: Int
+    let padding: Padding
+    let rowStep: Int, kernelRows: Int
+    let jobs: [ConvJob]
+    /// Grid rows of each step, in the order they run, and whether it writes over its own reads.
+    let steps: [(rows: Range<Int>, copyFirst: Bool)]
+    /// Floats of one padded input row, and of a band buffer (a step's padded rows at most).
+    let rowFloats: Int, bandFloats: Int
+
+    /// Padded input floats per thread and step: about 2 MB, half the L2 of the machines here.
+    /// Each step ends with every thread waiting for the others; steps of a 1 MB band in all (two
+    /// rows at 1280 px) spent a few percent waiting.
+    static let stepFloats = 1 << 19
+
+    init?(height: Int, width: Int, channels: Int, padding: Padding, gridHeight: Int, rowStep: Int, kernelRows: Int,
+          jobs: [ConvJob], order: Order, threads: Int, stepFloats: Int = Self.stepFloats) {
+        precondition((gridHeight - 1) * rowStep + kernelRows <= padding.top + height + padding.bottom,
+                     "the grid reads past the padded input")
+        (self.height, self.width, self.channels, self.padding) = (height, width, channels, padding)
+        (self.rowStep, self.kernelRows, self.jobs) = (rowStep, kernelRows, jobs)
+        rowFloats = (padding.left + width + padding.right) * channels
+        // At least two grid rows a step (a stride-2 step of one row would overwrite the next
+        // step's first input row when the width is odd).
+        let rowsPerThread = max(1, (stepFloats / rowFloats - kernelRows) / rowStep + 1)
+        let stepRows = min(max(2, rowsPerThread * max(1, threads)), gridHeight)
+        var ranges = stride(from: 0, to: gridHeight, by: stepRows).map { $0..<min($0 + stepRows, gridHeight) }
+        if order == .bottomUp { ranges.reverse() }
+        // A thread's pixels may span every row of a step (one thread, or a part across rows).
+        bandFloats = ((stepRows - 1) * rowStep + kernelRows) * rowFloats
+        func paddedRows(_ rows: Range<Int>) -> Range<Int> {
+            (rows.lowerBound * rowStep)..<((rows.upperBound - 1) * rowStep + kernelRows)
+        }
+        // Floats of the unpadded input that grid rows read (nil: only zero padding).
+        func reads(_ rows: Range<Int>) -> Range<Int>? {
+            let sources = paddedRows(rows).compactMap { padding.mode.source($0 - padding.top, size: height) }
+            guard let low = sources.min(), let high = sources.max() else { return nil }
+            return (low * width * channels)..<((high + 1) * width * channels)
+        }
+        // Floats of the output that grid rows write.
+        func writes(_ rows: Range<Int>) -> Range<Int> {
+            let low = jobs.map { (rows.lowerBound * $0.map.outYStep + $0.map.outY0) * $0.map.outRowStride }.min()!
+            let high = jobs.map { ((rows.upperBound - 1) * $0.map.outYStep + $0.map.outY0 + 1) * $0.map.outRowStride }.max()!
+            return low..<high
+        }
+        // Every step's writes against the hull of all later steps' reads (a superset of them).
+        var steps: [(rows: Range<Int>, copyFirst: Bool)] = []
+        var laterReads: Range<Int>? = nil
+        for rows in ranges.reversed() {
+            let written = writes(rows), read = reads(rows)
+            if let later = laterReads, written.overlaps(later) { return nil }
+            steps.append((rows, read.map { written.overlaps($0) } ?? false))
+            if let read {
+                laterReads = laterReads.map { min($0.lowerBound, read.lowerBound)..<max($0.upperBound, read.upperBound) } ?? read
+            }
+        }
+        self.steps = steps.reversed()
+    }
+
+    /// Runs the layer: `data` holds the input [height, width, channels] and must be large enough
+    /// for the output too; afterwards it holds the output.
+    func run(_ data: UnsafeMutablePointer<Float>, threads: Int) {
+        let gridWidth = jobs[0].map.gridWidth
+        let parts = max(1, threads)
+        let bands = UnsafeMutablePointer<Float>.allocate(capacity: parts * bandFloats)
+        defer { bands.deallocate() }
+        let block = SharedPointer(data), buffers = SharedPointer(bands)
+        for (rows, copyFirst) in steps {
+            let count = rows.count * gridWidth
+            let pixels = partition(count, parts: parts, granule: 48)
+            // Part k: its first grid row, and its pixels counted from that row.
+            @Sendable func firstRow(_ k: Int) -> Int { pixels[k].lowerBound / gridWidth }
+            @Sendable func copy(_ k: Int) {
+                let first = firstRow(k), end = (pixels[k].upperBound - 1) / gridWidth + 1
+                copyPaddedRows(block.base, height: height, width: width, channels: channels, padding: padding,
+                               rows: ((rows.lowerBound + first) * rowStep)..<((rows.lowerBound + end - 1) * rowStep + kernelRows),
+                               into: buffers.base + k * bandFloats)
+            }
+            @Sendable func compute(_ k: Int) {
+                let shift = firstRow(k) * gridWidth
+                runBlocks(a: buffers.base + k * bandFloats, output: block.base, firstGridRow: rows.lowerBound + firstRow(k),
+                          jobs: jobs, pixels: (pixels[k].lowerBound - shift)..<(pixels[k].upperBound - shift),
+                          last: count - 1 - shift)
+            }
+            if copyFirst {
+                parallelFor(chunks: pixels.count, threads: threads) { copy($0) }
+                parallelFor(chunks: pixels.count, threads: threads) { compute($0) }
+            } else {
+                parallelFor(chunks: pixels.count, threads: threads) { copy($0); compute($0) }
             }
         }
     }

@@ -2,12 +2,14 @@
 /// `(y * width + x) * channels + c`, so a pixel's channels are contiguous (what the conv
 /// micro-kernels stream) and a row of pixels is one contiguous run.
 public struct Tensor: Sendable, Equatable {
-    public let height: Int
-    public let width: Int
-    public let channels: Int
-    public var storage: [Float]
+    public private(set) var height: Int
+    public private(set) var width: Int
+    public private(set) var channels: Int
+    /// The floats, in a block that layers changing the tensor's size in place can resize
+    /// (`TensorStorage`); a collection and copy-on-write like `[Float]`.
+    public var storage: TensorStorage
 
-    public init(height: Int, width: Int, channels: Int, storage: [Float]) {
+    public init(height: Int, width: Int, channels: Int, storage: TensorStorage) {
         precondition(height > 0 && width > 0 && channels > 0, "tensor dimensions must be positive")
         precondition(storage.count == height * width * channels, "storage does not match [\(height), \(width), \(channels)]")
         self.height = height
@@ -16,21 +18,33 @@ public struct Tensor: Sendable, Equatable {
         self.storage = storage
     }
 
+    public init(height: Int, width: Int, channels: Int, storage: [Float]) {
+        self.init(height: height, width: width, channels: channels, storage: TensorStorage(storage))
+    }
+
     public init(height: Int, width: Int, channels: Int, repeating value: Float = 0) {
         self.init(height: height, width: width, channels: channels,
-                  storage: [Float](repeating: value, count: height * width * channels))
+                  storage: TensorStorage(repeating: value, count: height * width * channels))
     }
 
     /// A layer's output, left unzeroed because its kernel writes every element before anything
     /// reads one. Zeroing first cost one thread ~100 ms at 1280×720 × 64 channels (236 MB of
     /// page faults and stores) before the kernel's threads wrote the same memory again.
     init(uninitializedHeight height: Int, width: Int, channels: Int) {
-        let count = height * width * channels
         // Float is trivial: its memory needs no initialisation beyond the kernel's writes, and
-        // every caller writes all `count` elements (Conv2D's kernels, TransposedConv2D, Winograd,
+        // every caller writes all elements (Conv2D's kernels, TransposedConv2D, Winograd,
         // copyPaddedRows for `padded`).
-        let storage = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-        self.init(height: height, width: width, channels: channels, storage: storage)
+        self.init(height: height, width: width, channels: channels,
+                  storage: TensorStorage(uninitializedCount: height * width * channels))
+    }
+
+    /// Gives the tensor new dimensions over the same block, resized where it is (see
+    /// `TensorStorage`): the first `min(old, new)` floats are kept, any new ones are
+    /// uninitialised. For layers that write their output over their input.
+    mutating func reshapeInPlace(height: Int, width: Int, channels: Int) {
+        precondition(height > 0 && width > 0 && channels > 0, "tensor dimensions must be positive")
+        storage.resize(to: height * width * channels)
+        (self.height, self.width, self.channels) = (height, width, channels)
     }
 
     public var count: Int { storage.count }

@@ -46,29 +46,62 @@ public struct TransposedConv2D: Sendable {
         height * width * 9 * inChannels * outChannels
     }
 
-    public func callAsFunction(_ input: Tensor, threads: Int = 1) -> Tensor {
-        precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
-        // One zero row and column past the end stand in for the input beyond the border (added
-        // a band at a time inside `convolve`).
-        var output = Tensor(uninitializedHeight: 2 * input.height, width: 2 * input.width, channels: outChannels)
-        let rowFloats = (input.width + 1) * inChannels
+    /// The four phases' jobs for an input `width` wide: grid = input pixels, output written at
+    /// (2·iy + py, 2·ix + px); input rows are `width + 1` pixels (one zero column past the end).
+    private func jobs(width: Int) -> [ConvJob] {
+        let rowFloats = (width + 1) * inChannels
         var jobs: [ConvJob] = []
         for py in 0..<2 {
             for px in 0..<2 {
-                let map = PixelMap(gridWidth: input.width,
+                let map = PixelMap(gridWidth: width,
                                    inRowStep: rowFloats, inPixelStep: inChannels, kernelRowStride: rowFloats,
                                    outYStep: 2, outY0: py, outXStep: 2, outX0: px,
-                                   outRowStride: output.width * outChannels, outChannels: outChannels)
+                                   outRowStride: 2 * width * outChannels, outChannels: outChannels)
                 jobs.append(ConvJob(map: map, weights: phases[py * 2 + px]))
             }
         }
+        return jobs
+    }
+
+    /// One zero row and column past the end stand in for the input beyond the border (added
+    /// a band at a time inside `convolve`).
+    private static let padding = Padding(bottom: 1, right: 1, mode: .zero)
+
+    public func callAsFunction(_ input: Tensor, threads: Int = 1) -> Tensor {
+        precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
+        var output = Tensor(uninitializedHeight: 2 * input.height, width: 2 * input.width, channels: outChannels)
+        let jobs = jobs(width: input.width)
         input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 convolve(input: src.baseAddress!, height: input.height, width: input.width, channels: inChannels,
-                         padding: Padding(bottom: 1, right: 1, mode: .zero), gridHeight: input.height, rowStep: 1, kernelRows: 2,
+                         padding: Self.padding, gridHeight: input.height, rowStep: 1, kernelRows: 2,
                          output: dst.baseAddress!, jobs: jobs, threads: threads)
             }
         }
         return output
+    }
+
+    /// The layer written over `x`'s own block, grown to the output's size first (in place where
+    /// the allocator can: `TensorStorage`) and walked bottom to top, so the input and the output
+    /// (twice its size when Cin = 2·Cout, as in the generator) are never held side by side.
+    /// Falls back to `x = self(x)` where that does not apply. Same result either way.
+    public func apply(_ x: inout Tensor, threads: Int = 1) {
+        apply(&x, threads: threads, stepFloats: InPlaceConvolution.stepFloats)
+    }
+
+    /// `stepFloats`: see `InPlaceConvolution` (the tests make steps small).
+    func apply(_ x: inout Tensor, threads: Int, stepFloats: Int) {
+        precondition(x.channels == inChannels, "expected \(inChannels) channels, got \(x.channels)")
+        let (height, width) = (x.height, x.width)
+        guard 4 * outChannels >= inChannels,
+              let layer = InPlaceConvolution(height: height, width: width, channels: inChannels, padding: Self.padding,
+                                             gridHeight: height, rowStep: 1, kernelRows: 2,
+                                             jobs: jobs(width: width), order: .bottomUp, threads: threads, stepFloats: stepFloats)
+        else {
+            x = self(x, threads: threads)
+            return
+        }
+        x.reshapeInPlace(height: 2 * height, width: 2 * width, channels: outChannels)
+        x.storage.withUnsafeMutableBufferPointer { layer.run($0.baseAddress!, threads: threads) }
     }
 }

@@ -89,6 +89,86 @@ struct KernelTests {
         #expect(maxError(y.storage, expected) < 1e-4)
     }
 
+    /// In-place steps of a few padded rows (the engine's are ~4 MB), so small inputs take many.
+    static let smallSteps = 2_000
+
+    @Test("a stride-2 convolution written over its own input matches the reference (steps, odd edges, threads)", arguments: [
+        (5, 5, 4, 8, PaddingMode.reflect), (6, 7, 3, 6, .reflect), (11, 13, 17, 33, .reflect), (2, 2, 1, 2, .zero),
+        (23, 300, 64, 128, .reflect), (24, 301, 16, 32, .zero), (9, 9, 8, 8, .reflect), (3, 40, 5, 7, .reflect),
+    ], [1, 2, 3, 4])
+    func strideTwoInPlace(shape: (Int, Int, Int, Int, PaddingMode), threads: Int) {
+        let (h, w, cin, cout, mode) = shape
+        var random = SeededRandom(seed: UInt64(h * 53 + w * 5 + cout))
+        let x = random.tensor(h, w, cin)
+        let weights = random.floats(cout * cin * 9), bias = random.floats(cout)
+        let conv = Conv2D(weights: weights, bias: bias, outChannels: cout, inChannels: cin, kernelHeight: 3, kernelWidth: 3,
+                          stride: 2, padding: 1, paddingMode: mode)
+        let before = Array(x.storage)
+        var y = x
+        conv.apply(&y, threads: threads, stepFloats: Self.smallSteps)
+        let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: cout, kernel: (3, 3),
+                                      stride: 2, padding: 1, mode: mode)
+        #expect((y.height, y.width, y.channels) == ((h + 1) / 2, (w + 1) / 2, cout))
+        #expect(maxError(y.storage, expected) < 1e-4)
+        #expect(Array(x.storage) == before, "the caller's copy is not written")
+    }
+
+    @Test("a transposed conv written over its own input matches the reference (bottom to top, threads)", arguments: [
+        (1, 1, 2, 1), (3, 5, 8, 4), (4, 4, 32, 16), (2, 7, 33, 16), (9, 300, 128, 64), (17, 40, 64, 32),
+        (5, 6, 64, 8), // Cin > 4·Cout: the output is smaller than the input, so it runs out of place
+    ], [1, 2, 3, 4])
+    func transposedInPlace(shape: (Int, Int, Int, Int), threads: Int) {
+        let (h, w, cin, cout) = shape
+        var random = SeededRandom(seed: UInt64(h * 29 + w + cout))
+        let x = random.tensor(h, w, cin)
+        let weights = random.floats(cin * cout * 9), bias = random.floats(cout)
+        let deconv = TransposedConv2D(weights: weights, bias: bias, inChannels: cin, outChannels: cout)
+        var y = x
+        deconv.apply(&y, threads: threads, stepFloats: Self.smallSteps)
+        #expect((y.height, y.width, y.channels) == (2 * h, 2 * w, cout))
+        #expect(maxError(y.storage, Reference.transposedConv(x, weights: weights, bias: bias, outChannels: cout)) < 1e-4)
+    }
+
+    @Test("in place is refused where a step would overwrite input rows a later step still reads")
+    func inPlaceRefusals() {
+        func layer(cin: Int, cout: Int, stride: Int, order: InPlaceConvolution.Order) -> InPlaceConvolution? {
+            let (h, w) = (40, 30), outW = (w - 1) / stride + 1
+            let packed = PackedWeights(outChannels: cout, rows: 3, run: 3 * cin, bias: [Float](repeating: 0, count: cout)) { _, _, _ in 0 }
+            let map = PixelMap(gridWidth: outW, inRowStep: stride * (w + 2) * cin, inPixelStep: stride * cin,
+                               kernelRowStride: (w + 2) * cin, outRowStride: outW * cout, outChannels: cout)
+            return InPlaceConvolution(height: h, width: w, channels: cin, padding: Padding(top: 1, left: 1, bottom: 1, right: 1, mode: .reflect),
+                                      gridHeight: (h - 1) / stride + 1, rowStep: stride, kernelRows: 3,
+                                      jobs: [ConvJob(map: map, weights: packed)], order: order, threads: 2, stepFloats: Self.smallSteps)
+        }
+        // The generator's stride-2 layers (Cout = 2·Cin): each step writes rows already read.
+        #expect(layer(cin: 8, cout: 16, stride: 2, order: .topDown).map { $0.steps.count > 2 } == true)
+        // Stride 1 keeps pace with its own reads: step 1 still needs the last row step 0 writes.
+        #expect(layer(cin: 8, cout: 8, stride: 1, order: .topDown) == nil)
+        // Walking a stride-2 layer bottom to top writes where the rows above still are.
+        #expect(layer(cin: 8, cout: 16, stride: 2, order: .bottomUp) == nil)
+    }
+
+    @Test("tensor storage: copy on write, resizing keeps the prefix, compares by value")
+    func tensorStorage() {
+        var a: TensorStorage = [1, 2, 3, 4]
+        let b = a
+        a[0] = 9
+        #expect(Array(a) == [9, 2, 3, 4] && Array(b) == [1, 2, 3, 4])
+        a.resize(to: 2)
+        #expect(a == [9, 2] && b.count == 4)
+        var big = TensorStorage(repeating: 7, count: 20_000_000) // 80 MB: its own mapping
+        let shared = big
+        big.resize(to: 3)
+        #expect(big == [7, 7, 7] && shared.count == 20_000_000 && shared.last == 7)
+        big.resize(to: 40_000_000)
+        big.withUnsafeMutableBufferPointer { $0[39_999_999] = 1 }
+        #expect(big.count == 40_000_000 && big[0...2].elementsEqual([7, 7, 7]) && big.last == 1)
+        var t = Tensor(height: 2, width: 2, channels: 1, storage: [1, 2, 3, 4])
+        let u = t
+        t.storage.withUnsafeMutableBufferPointer { $0[3] = 0 }
+        #expect(t.storage == [1, 2, 3, 0] && u.storage == [1, 2, 3, 4] && t != u)
+    }
+
     @Test("parallel loops run every chunk once, with several callers at once", arguments: [1, 2, 3, 8])
     func parallelLoops(threads: Int) {
         // Four callers (as four job workers would), each with its own loops of 1-9 chunks.

@@ -72,6 +72,6 @@ extension SeededRandom {
     }
 }
 
-func maxError(_ a: [Float], _ b: [Double]) -> Double {
+func maxError(_ a: some Collection<Float>, _ b: [Double]) -> Double {
     zip(a, b).map { abs(Double($0) - $1) }.max() ?? 0
 }
