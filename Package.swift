@@ -50,6 +50,8 @@ let package = Package(
         // Header only, no library: the build target's vector width as clang sees it, so the
         // kernels pick tile shapes that fit its registers at compile time.
         .systemLibrary(name: "CPUFeatures", path: "Sources/CPUFeatures"),
+        // Header only: glibc's malloc_trim, to hand a model load's dead pages back (ModelRegistry).
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // The one HTML escaper (per Unicode scalar) for templates, SVG and hand-built markup.
         .target(name: "Markup"),
@@ -71,7 +73,7 @@ let package = Package(
         ]),
         // Weight files, weight-norm folding and the generator graph built from Kernels ops.
         .target(name: "CartoonGAN", dependencies: [
-            "Kernels", "ImageIO", .product(name: "Crypto", package: "swift-crypto"),
+            "Kernels", "ImageIO", "CMalloc", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // What the product keeps, as plain models and store protocols; no database library.
         .target(name: "StorageCore"),

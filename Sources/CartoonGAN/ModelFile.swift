@@ -63,6 +63,12 @@ public struct ModelFile: Sendable {
     }
 
     public static func parse(_ bytes: [UInt8], name: String) throws(ModelError) -> ModelFile {
+        // withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
+        try bytes.withUnsafeBytes { raw in Result { () throws(ModelError) in try parse(raw, name: name) } }.get()
+    }
+
+    /// The file's bytes are read in place (a model is ~45 MB: no second copy while loading).
+    static func parse(_ bytes: UnsafeRawBufferPointer, name: String) throws(ModelError) -> ModelFile {
         guard bytes.count >= 8 else { throw .invalidFile(name, "too short to be a model file") }
         let headerLength = bytes[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
         guard headerLength > 1, headerLength <= 100_000_000, 8 + headerLength <= bytes.count else {
@@ -89,12 +95,12 @@ public struct ModelFile: Sendable {
                   range.count == 2, range[0] >= 0, range[0] <= range[1], range[1] <= dataLength,
                   shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) * 4 == range[1] - range[0]
             else { throw .invalidFile(name, "tensor \(tensor) has a bad header entry") }
-            var values = [Float](repeating: 0, count: (range[1] - range[0]) / 4)
-            bytes.withUnsafeBytes { raw in
-                for i in values.indices {
-                    let bits = raw.loadUnaligned(fromByteOffset: dataStart + range[0] + i * 4, as: UInt32.self)
-                    values[i] = Float(bitPattern: UInt32(littleEndian: bits))
+            let values = [Float](unsafeUninitializedCapacity: (range[1] - range[0]) / 4) { buffer, initialized in
+                for i in buffer.indices {
+                    let bits = bytes.loadUnaligned(fromByteOffset: dataStart + range[0] + i * 4, as: UInt32.self)
+                    buffer[i] = Float(bitPattern: UInt32(littleEndian: bits))
                 }
+                initialized = buffer.count
             }
             covered += range[1] - range[0]
             store[tensor] = TensorStore.Entry(shape: shape, values: values)
@@ -132,13 +138,15 @@ public struct ModelFile: Sendable {
     }
 
     public static func read(_ url: URL) throws(ModelError) -> ModelFile {
-        let bytes: [UInt8]
+        let data: Data
         do {
-            bytes = [UInt8](try Data(contentsOf: url))
+            data = try Data(contentsOf: url)
         } catch {
             throw .invalidFile(url.path, "cannot be read")
         }
-        return try parse(bytes, name: url.lastPathComponent)
+        return try data.withUnsafeBytes { raw in
+            Result { () throws(ModelError) in try parse(raw, name: url.lastPathComponent) }
+        }.get()
     }
 
     /// Writes through a temporary file and a rename: readers never see half a model.
@@ -160,6 +168,6 @@ extension Generator {
     }
 }
 
-func sha256Hex(_ bytes: [UInt8]) -> String {
+func sha256Hex(_ bytes: some DataProtocol) -> String {
     SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
 }
