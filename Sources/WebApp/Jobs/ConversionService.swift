@@ -247,28 +247,10 @@ struct ConversionService: Sendable {
         let total = Double(photos.count * parameters.styles.count)
         var done = 0.0
         for input in photos {
-            let bytes = [UInt8](input.bytes)
-            let decoded: DecodedImage
-            var upright: RGBImage
-            do {
-                decoded = try ImageDecoder.decode(bytes, limits: limits)
-                upright = decoded.image
-            } catch {
-                throw JobFailure(Self.refusal(error, file: input.name).message)
-            }
-            // An edited photo's original is the edit, at full size, in the upload's format: the
-            // original download and the before/after then show what was converted.
-            var original = input.bytes
-            if let edit = parameters.edit, !edit.isNone {
-                do {
-                    upright = try edit.apply(to: upright, file: input.name)
-                } catch let refusal as Refusal {
-                    throw JobFailure(refusal.message)
-                }
-                original = Data(decoded.info.format == .png ? try ImageEncoder.png(upright)
-                                : try ImageEncoder.jpeg(upright, quality: 95))
-            }
-            let photo = upright.fitting(maxSide: parameters.maxSide)
+            // The decoded photo (36 MB for 12 MP) is needed only until it is fitted: it is made and
+            // dropped in here, so the generator's run does not hold it.
+            let (photo, original, format, uprightSize) = try Self.prepare(input, edit: parameters.edit,
+                                                                          maxSide: parameters.maxSide, limits: limits)
             let before = Data(try ImageEncoder.jpeg(photo, quality: 85))
             for style in parameters.styles {
                 if isCancelled() { throw ModelError.cancelled }
@@ -282,9 +264,9 @@ struct ConversionService: Sendable {
                 made.append(Image(
                     id: Image.newID(), ownerID: owner, visibility: owner == nil ? .anonymous : .private,
                     style: style.rawValue, strength: parameters.strength,
-                    inputWidth: upright.width, inputHeight: upright.height, width: photo.width, height: photo.height,
+                    inputWidth: uprightSize.width, inputHeight: uprightSize.height, width: photo.width, height: photo.height,
                     modelSHA256: sha256, durationMS: Int(Date().timeIntervalSince(started) * 1000),
-                    original: original, originalType: decoded.info.format.mimeType,
+                    original: original, originalType: format.mimeType,
                     result: Data(try ImageEncoder.png(cartoon)), thumbnail: Data(thumbnail), before: before,
                     title: DownloadName.title(fromFilename: input.name),
                     expiresAt: owner == nil ? Date().addingTimeInterval(anonymousLifetime) : nil,
@@ -295,6 +277,33 @@ struct ConversionService: Sendable {
         }
         if isCancelled() { throw ModelError.cancelled }
         return made
+    }
+
+    /// A stored photo decoded, edited if asked, and fitted to `maxSide`; with the original to
+    /// keep (an edited photo's original is the edit, at full size, in the upload's format: the
+    /// original download and the before/after then show what was converted), its format, and
+    /// the upright size before fitting.
+    static func prepare(_ input: JobInput, edit: Edit?, maxSide: Int, limits: ImageLimits) throws
+        -> (photo: RGBImage, original: Data, format: ImageFormat, uprightSize: (width: Int, height: Int)) {
+        let decoded: DecodedImage
+        var upright: RGBImage
+        do {
+            decoded = try ImageDecoder.decode([UInt8](input.bytes), limits: limits)
+            upright = decoded.image
+        } catch {
+            throw JobFailure(Self.refusal(error, file: input.name).message)
+        }
+        var original = input.bytes
+        if let edit, !edit.isNone {
+            do {
+                upright = try edit.apply(to: upright, file: input.name)
+            } catch let refusal as Refusal {
+                throw JobFailure(refusal.message)
+            }
+            original = Data(decoded.info.format == .png ? try ImageEncoder.png(upright)
+                            : try ImageEncoder.jpeg(upright, quality: 95))
+        }
+        return (upright.fitting(maxSide: maxSide), original, decoded.info.format, (upright.width, upright.height))
     }
 
     /// Runs a clip through each style: every kept frame through the generator, flicker
