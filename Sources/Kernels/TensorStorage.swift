@@ -11,10 +11,11 @@ import Darwin
 /// halves it, `TransposedConv2D.apply` doubles it) need the block to shrink and grow where it is.
 /// An array can only allocate a new buffer and copy, so for a moment both exist: at 1280×960 that
 /// was the full-resolution 64-channel map (315 MB) and the half-resolution one (157 MB) at once,
-/// the generator's peak. `realloc` on a block this large (glibc serves anything over its mmap
-/// threshold, at most 32 MB, with its own mapping) is `mremap`: shrinking returns the tail's
-/// pages to the system, growing maps new pages after the old ones or moves the mapping, without
-/// copying a byte. Smaller blocks live in the heap, where realloc may copy; they are small.
+/// the generator's peak. glibc gives a block its own mapping when it is over the mmap threshold
+/// (128 KB, rising with use to at most 32 MB), and `realloc` on such a block is `mremap`:
+/// shrinking returns the tail's pages to the system, growing maps new pages after the old ones or
+/// moves the mapping, without copying a byte. Smaller blocks live in the heap, where realloc may
+/// copy; they are small.
 public struct TensorStorage: Sendable {
     /// The block. @unchecked: a Buffer is only written while it is uniquely referenced (copy on
     /// write below), or by the kernels through `SharedPointer` under `parallelFor`'s promise.
