@@ -185,7 +185,7 @@ struct InPlaceConvolution {
     /// Floats of one padded input row, and of a band buffer (a step's padded rows at most).
     let rowFloats: Int, bandFloats: Int
 
-    /// Padded input floats per thread and step: about 2 MB, half the L2 of the machines here.
+    /// Padded input floats per thread and step: about 2 MB (the Xeon here has 2 MB of L2 a core).
     /// Each step ends with every thread waiting for the others; steps of a 1 MB band in all (two
     /// rows at 1280 px) spent a few percent waiting.
     static let stepFloats = 1 << 19
