@@ -205,12 +205,9 @@ struct InPlaceConvolution {
         if order == .bottomUp { ranges.reverse() }
         // A thread's pixels may span every row of a step (one thread, or a part across rows).
         bandFloats = ((stepRows - 1) * rowStep + kernelRows) * rowFloats
-        func paddedRows(_ rows: Range<Int>) -> Range<Int> {
-            (rows.lowerBound * rowStep)..<((rows.upperBound - 1) * rowStep + kernelRows)
-        }
         // Floats of the unpadded input that grid rows read (nil: only zero padding).
         func reads(_ rows: Range<Int>) -> Range<Int>? {
-            let sources = paddedRows(rows).compactMap { padding.mode.source($0 - padding.top, size: height) }
+            let sources = Self.paddedRows(rows, rowStep: rowStep, kernelRows: kernelRows).compactMap { padding.mode.source($0 - padding.top, size: height) }
             guard let low = sources.min(), let high = sources.max() else { return nil }
             return (low * width * channels)..<((high + 1) * width * channels)
         }
@@ -234,6 +231,11 @@ struct InPlaceConvolution {
         self.steps = steps.reversed()
     }
 
+    /// Padded input rows that grid rows `rows` read.
+    static func paddedRows(_ rows: Range<Int>, rowStep: Int, kernelRows: Int) -> Range<Int> {
+        (rows.lowerBound * rowStep)..<((rows.upperBound - 1) * rowStep + kernelRows)
+    }
+
     /// Runs the layer: `data` holds the input [height, width, channels] and must be large enough
     /// for the output too; afterwards it holds the output.
     func run(_ data: UnsafeMutablePointer<Float>, threads: Int) {
@@ -250,7 +252,8 @@ struct InPlaceConvolution {
             @Sendable func copy(_ k: Int) {
                 let first = firstRow(k), end = (pixels[k].upperBound - 1) / gridWidth + 1
                 copyPaddedRows(block.base, height: height, width: width, channels: channels, padding: padding,
-                               rows: ((rows.lowerBound + first) * rowStep)..<((rows.lowerBound + end - 1) * rowStep + kernelRows),
+                               rows: Self.paddedRows((rows.lowerBound + first)..<(rows.lowerBound + end),
+                                                     rowStep: rowStep, kernelRows: kernelRows),
                                into: buffers.base + k * bandFloats)
             }
             @Sendable func compute(_ k: Int) {

@@ -47,9 +47,10 @@ public struct TensorStorage: Sendable {
             count = newCount
         }
 
-        func copy() -> Buffer {
-            let other = Buffer(uninitializedCount: count)
-            other.base.initialize(from: base, count: count)
+        /// A new block of `newCount` floats holding this one's first `min(count, newCount)`.
+        func copy(count newCount: Int) -> Buffer {
+            let other = Buffer(uninitializedCount: newCount)
+            other.base.initialize(from: base, count: Swift.min(count, newCount))
             return other
         }
 
@@ -74,7 +75,7 @@ public struct TensorStorage: Sendable {
     }
 
     mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
+        if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy(count: buffer.count) }
     }
 
     /// Changes the number of floats, keeping the first `min(count, newCount)`; the rest are
@@ -83,9 +84,7 @@ public struct TensorStorage: Sendable {
         if isKnownUniquelyReferenced(&buffer) {
             buffer.resize(to: newCount)
         } else {
-            let other = Buffer(uninitializedCount: newCount)
-            other.base.initialize(from: buffer.base, count: Swift.min(buffer.count, newCount))
-            buffer = other
+            buffer = buffer.copy(count: newCount)
         }
     }
 
