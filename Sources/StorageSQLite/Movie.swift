@@ -72,9 +72,8 @@ public struct SQLiteMovieStore: MovieStore {
         return (Array(rows.prefix(ImagePages.size)), rows.count > ImagePages.size)
     }
 
-    /// Every movie's dominant palette (for "the nearest movie" comparisons).
-    /// Every picture's page compares its palette with all movies: one statement, compiled once
-    /// per connection.
+    /// Every movie's dominant palette, for "the nearest movie" comparisons: every picture's page
+    /// asks, so it is one statement, compiled once per connection.
     public func all() throws -> [MovieSummary] {
         try database.pool.unsafeRead { db in try MovieSummary.fetchAll(db.cachedStatement(sql: Self.summarySQL + " ORDER BY movie.created_at")) }
     }
