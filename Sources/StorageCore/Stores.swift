@@ -206,6 +206,16 @@ public enum Examples {
     public static let ownerPasswordHash = "$2b$12$" + String(repeating: "*", count: 53)
 }
 
+/// A mark of everything committed to the database so far, by any connection, process or node:
+/// two marks read at different times are equal only if nothing was committed in between. A
+/// process may keep what it derived from the database (a rendered page) for as long as the mark
+/// it read before deriving it is still the current one. Marks compare only within one process's
+/// `Stores` (each backend's mark is local to the connection it is read on).
+public struct DataVersion: Hashable, Sendable {
+    public let mark: String
+    public init(_ mark: String) { self.mark = mark }
+}
+
 /// Every store of one backend, opened together by the composition root.
 public struct Stores: Sendable {
     public var users: any UserStore
@@ -232,6 +242,9 @@ public struct Stores: Sendable {
     public var exclusively: @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool
     /// The object store pictures' bytes go to, or nil: in the database.
     public var blobs: (any BlobStore)?
+    /// The database's `DataVersion` now; nil where the backend cannot tell (then nothing may be
+    /// kept across requests).
+    public var dataVersion: (@Sendable () throws -> DataVersion)?
 
     public init(users: any UserStore, revokedTokens: any RevokedTokenStore, attempts: any AuthAttemptStore,
                 images: any ImageStore, movies: any MovieStore, examples: any ExampleStore,
@@ -239,7 +252,7 @@ public struct Stores: Sendable {
                 appliedMigrations: @escaping @Sendable () throws -> [String], description: String, pollInterval: TimeInterval = 0.25,
                 listenForJobs: (@Sendable (_ wake: @escaping @Sendable () -> Void) -> @Sendable () -> Void)? = nil,
                 exclusively: @escaping @Sendable (_ task: String, _ body: () throws -> Void) throws -> Bool = { _, body in try body(); return true },
-                blobs: (any BlobStore)? = nil) {
+                blobs: (any BlobStore)? = nil, dataVersion: (@Sendable () throws -> DataVersion)? = nil) {
         self.users = users
         self.revokedTokens = revokedTokens
         self.attempts = attempts
@@ -253,6 +266,7 @@ public struct Stores: Sendable {
         self.listenForJobs = listenForJobs
         self.exclusively = exclusively
         self.blobs = blobs
+        self.dataVersion = dataVersion
     }
 
     public func jobs(_ settings: JobSettings = JobSettings()) -> any JobStore { makeJobs(settings) }

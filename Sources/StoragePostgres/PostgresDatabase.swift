@@ -112,7 +112,18 @@ public final class PostgresDatabase: Sendable {
                    let listener = PostgresJobListener(url: self.url, wake: wake)
                    return { listener.stop() }
                },
-               exclusively: { task, body in try self.exclusively(task, body) }, blobs: blobs)
+               exclusively: { task, body in try self.exclusively(task, body) }, blobs: blobs,
+               dataVersion: { try self.dataVersion() })
+    }
+
+    /// The cluster's commit mark (see `DataVersion`): the current snapshot, xmin:xmax:xip. Every
+    /// writing transaction holds a transaction id; one assigned since the last look raises xmax,
+    /// one that ended since leaves the in-progress list, so an unchanged snapshot means nothing
+    /// was committed in between, on any node (PostgreSQL docs, "System Information Functions",
+    /// pg_current_snapshot). Transaction ids are the server's, so writes to its other databases
+    /// move it too: a needless miss at worst, never a stale answer.
+    public func dataVersion() throws -> DataVersion {
+        DataVersion(try execute("SELECT pg_current_snapshot()::text AS mark").first?.string("mark") ?? "")
     }
 
     /// Runs `body` while holding a session advisory lock named after `task`, if no other

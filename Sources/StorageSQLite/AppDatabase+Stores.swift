@@ -10,6 +10,7 @@ extension AppDatabase {
                movies: SQLiteMovieStore(database: self), examples: SQLiteExampleStore(database: self),
                makeJobs: { SQLiteJobStore(database: self, settings: $0, blobs: blobs) },
                appliedMigrations: { try self.appliedMigrations() },
-               description: "sqlite \(pool.path)" + (blobs.map { ", pictures in the \($0.description)" } ?? ""), blobs: blobs)
+               description: "sqlite \(pool.path)" + (blobs.map { ", pictures in the \($0.description)" } ?? ""), blobs: blobs,
+               dataVersion: { try self.dataVersion() })
     }
 }

@@ -12,6 +12,10 @@ import Glibc
 /// it returns, so a write acknowledged to a user survives a killed process or a power cut.
 public final class AppDatabase: Sendable {
     public let pool: DatabasePool
+    /// A read-only connection of its own for `dataVersion()`: SQLite's data_version counts
+    /// commits made by *other* connections, and its values compare only on one connection, so
+    /// neither the pool's writer nor its readers (several, lent in turn) can ask it.
+    private let versionConnection: DatabaseQueue
 
     /// Opens (creating if needed) `data/artworker.sqlite` and migrates it to the current schema.
     ///
@@ -56,6 +60,20 @@ public final class AppDatabase: Sendable {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        var reader = Configuration()
+        reader.readonly = true
+        reader.busyMode = .timeout(5)
+        versionConnection = try DatabaseQueue(path: path, configuration: reader)
+    }
+
+    /// The database's commit mark (see `DataVersion`): `PRAGMA data_version` on one connection
+    /// that never writes, so it changes whenever any other connection — this process's pool, a
+    /// worker process — commits. Each call is a read transaction of its own, which is what
+    /// makes SQLite look at the WAL's header again (sqlite.org/pragma.html#pragma_data_version).
+    public func dataVersion() throws -> DataVersion {
+        try versionConnection.inDatabase { db in
+            DataVersion(String(try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0))
+        }
     }
 
     /// Every schema change, in order, by name. Later issues append their own.

@@ -120,4 +120,31 @@ struct StorageTests {
         #expect(picture.picture == Data([0, 255, 4, 0]) && picture.modelSHA256 == sha2)
         #expect(try examples.picture(photo: "coffee", style: "shinkai") == nil)
     }
+
+    @Test("the data version moves with every commit, from this process or another connection; reads leave it",
+          arguments: Backend.available)
+    func dataVersion(_ backend: Backend) throws {
+        let db = try TestDatabase(backend)
+        defer { db.close() }
+        let version = try #require(db.stores.dataVersion)
+        let other = try db.reopen() // another node, or a worker process on the same file
+        let start = try version()
+        let made = try db.stores.users.create(username: "satsuki", passwordHash: hashA)
+        let afterOwn = try version()
+        #expect(afterOwn != start)
+        _ = try other.users.create(username: "kanta", passwordHash: hashA)
+        let afterOther = try version()
+        #expect(afterOther != afterOwn)
+        try other.revokedTokens.revoke(tokenID: "j1", expiresAt: Date().addingTimeInterval(60))
+        #expect(try version() != afterOther)
+        // A refused write commits nothing. (Only SQLite's file is this test's alone: on the
+        // shared PostgreSQL server other tests commit meanwhile, so "unchanged" cannot be seen.)
+        if backend == .sqlite {
+            let settled = try version()
+            _ = try db.stores.users.find(id: made.id!)
+            _ = try other.images.listPublic(order: .newest, style: nil, page: 1)
+            #expect(throws: UserStoreError.usernameTaken) { try other.users.create(username: "SATSUKI", passwordHash: hashA) }
+            #expect(try version() == settled && version() == settled)
+        }
+    }
 }
