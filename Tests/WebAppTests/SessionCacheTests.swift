@@ -8,10 +8,30 @@ import Testing
 /// outlive the token or let a changed token through.
 @Suite("Remembered session tokens")
 struct SessionCacheTests {
-    static func service() throws -> AccountService {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-sessions-\(UUID().uuidString)")
+    static func service(folder: URL = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-sessions-\(UUID().uuidString)"))
+        throws -> AccountService {
         let database = try AppDatabase.open(directory: folder)
         return try AccountService(stores: database.stores(), secret: Array(repeating: 7, count: 32), bcryptCost: 4)
+    }
+
+    @Test("the database's answer for a token is reused only at the commit mark it was read at")
+    func checkedAtVersion() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("artworker-sessions-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let accounts = try Self.service(folder: folder)
+        let user = try accounts.users.create(username: "mei", passwordHash: "$2b$04$" + String(repeating: "a", count: 53))
+        let (token, claims) = accounts.signer.issue(subject: String(user.id!))
+        let before = try #require(accounts.currentVersion())
+        #expect(try accounts.session(token: token, at: before)?.user.username == "mei")
+        // Logged out by another process: a request that read the mark before that still gets
+        // the remembered answer (it began before the logout), any later one asks again.
+        try AppDatabase.open(directory: folder).stores().revokedTokens.revoke(tokenID: claims.jti, expiresAt: Date().addingTimeInterval(60))
+        #expect(try accounts.session(token: token, at: before) != nil)
+        let after = try #require(accounts.currentVersion())
+        #expect(after != before)
+        #expect(try accounts.session(token: token, at: after) == nil)
+        #expect(try accounts.session(token: token, at: after) == nil) // remembered as ended
+        #expect(try accounts.session(token: token) == nil) // without a mark: asked every time
     }
 
     @Test("a remembered token still expires, and a changed or unknown one is checked in full")

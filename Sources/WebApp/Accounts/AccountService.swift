@@ -18,6 +18,8 @@ final class AccountService: Sendable {
     let sessionLifetime: TimeInterval = 7 * 86400
     /// Tokens whose signature and claims were checked already (see `claims(of:)`).
     let verified = VerifiedTokens()
+    /// The database's commit mark, when the backend has one (see `session(token:at:)`).
+    let dataVersion: (@Sendable () throws -> DataVersion)?
 
     init(stores: Stores, secret: [UInt8], bcryptCost: Int, loginPolicy: AuthAttempts.LoginPolicy = .init(),
          signupPolicy: AuthAttempts.SignupPolicy = .init()) throws {
@@ -30,6 +32,7 @@ final class AccountService: Sendable {
         self.loginPolicy = loginPolicy
         self.signupPolicy = signupPolicy
         work = PasswordWork(concurrency: ProcessInfo.processInfo.activeProcessorCount)
+        dataVersion = stores.dataVersion
     }
 
     struct Session: Sendable {
@@ -79,12 +82,25 @@ final class AccountService: Sendable {
     /// The session a token stands for, or nil (bad, expired, revoked, of an earlier session
     /// generation, or the user is gone). Throws only when the database cannot say (it is away):
     /// the request then fails with 503 instead of going on as a stranger's.
-    func session(token: String) throws -> Session? {
-        guard let claims = claims(of: token), let id = Int64(claims.sub),
-              try !revoked.isRevoked(claims.jti), let user = try users.find(id: id),
-              claims.gen == user.sessionGeneration else { return nil }
-        return Session(user: user, claims: claims)
+    ///
+    /// `version`, the database's commit mark read before this call: the answer the database
+    /// gave for this token at the same mark is still true (nothing was committed since: no
+    /// logout, no password change, no deleted account), so it is not asked again. Expiry is
+    /// checked every time.
+    func session(token: String, at version: DataVersion? = nil) throws -> Session? {
+        guard let claims = claims(of: token) else { return nil }
+        if let version, let known = verified.session(of: token, at: version) { return known }
+        var session: Session? = nil
+        if let id = Int64(claims.sub), try !revoked.isRevoked(claims.jti), let user = try users.find(id: id),
+           claims.gen == user.sessionGeneration {
+            session = Session(user: user, claims: claims)
+        }
+        if let version { verified.remember(token, session, at: version) }
+        return session
     }
+
+    /// The database's commit mark now, or nil where the backend has none or cannot say.
+    func currentVersion() -> DataVersion? { try? dataVersion?() }
 
     /// The token's claims if it is valid now. A browser sends the same token with every
     /// request, and checking it (two base64url parts, two JSON documents, HMAC) costs more than
@@ -142,20 +158,41 @@ final class AccountService: Sendable {
     }
 }
 
-/// Verified session tokens and their claims, at most `capacity` (then forgotten all at once:
+/// Verified session tokens and their claims, with the session the database last gave for each
+/// and the commit mark it was read at; at most `capacity` tokens (then forgotten all at once:
 /// re-verifying is only slower, never wrong).
 final class VerifiedTokens: Sendable {
     static let capacity = 10_000
-    private let tokens = Mutex<[String: JWTSigner.Claims]>([:])
+
+    private struct Entry {
+        var claims: JWTSigner.Claims
+        /// nil: not asked of the database yet; `session` nil: revoked, outdated or gone.
+        var checked: (version: DataVersion, session: AccountService.Session?)? = nil
+    }
+
+    private let tokens = Mutex<[String: Entry]>([:])
 
     func claims(of token: String) -> JWTSigner.Claims? {
-        tokens.withLock { $0[token] }
+        tokens.withLock { $0[token]?.claims }
     }
 
     func remember(_ token: String, _ claims: JWTSigner.Claims) {
         tokens.withLock { tokens in
             if tokens.count >= Self.capacity { tokens.removeAll(keepingCapacity: true) }
-            tokens[token] = claims
+            tokens[token] = Entry(claims: claims)
         }
+    }
+
+    /// The database's answer for `token` if it was read at `version`: `.some(nil)` for a token
+    /// that no longer stands for a session, nil when it must be asked.
+    func session(of token: String, at version: DataVersion) -> AccountService.Session?? {
+        tokens.withLock { tokens in
+            guard let checked = tokens[token]?.checked, checked.version == version else { return nil }
+            return .some(checked.session)
+        }
+    }
+
+    func remember(_ token: String, _ session: AccountService.Session?, at version: DataVersion) {
+        tokens.withLock { $0[token]?.checked = (version, session) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import StorageCore
 
 /// Who is asking, and whether a state-changing form really comes from our page.
 ///
@@ -12,6 +13,7 @@ struct SessionMiddleware: Middleware {
     static let sessionCookie = "session"
     static let csrfCookie = "csrf"
     static let sessionKey = "session"
+    static let versionKey = "dataVersion"
 
     /// The session token a request carries: the bearer token under `/api/`, the cookie
     /// elsewhere (never both, so a cookie cannot authorise an API call made by another site).
@@ -26,8 +28,12 @@ struct SessionMiddleware: Middleware {
     func prepare(_ request: Request) throws -> Request {
         var request = request
         // Verified once here (signature, revocation, user); handlers read `request.session`.
-        if let token = Self.token(path: request.path, headers: request.headers), let session = try accounts.session(token: token) {
-            request.context[Self.sessionKey] = session
+        if let token = Self.token(path: request.path, headers: request.headers) {
+            // Read before anything else this request reads, so handlers may use it too
+            // (`Request.dataVersion`, for kept pages).
+            let version = accounts.currentVersion()
+            if let version { request.context[Self.versionKey] = version }
+            if let session = try accounts.session(token: token, at: version) { request.context[Self.sessionKey] = session }
         }
         if !request.path.hasPrefix("/api/"), ["POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
             // Scripts send the header; forms carry the field. The form is parsed once, here, and
@@ -61,4 +67,8 @@ struct SessionMiddleware: Middleware {
 extension Request {
     /// The signed-in session, as verified by `SessionMiddleware` for this request.
     var session: AccountService.Session? { context[SessionMiddleware.sessionKey] as? AccountService.Session }
+
+    /// The database's commit mark as `SessionMiddleware` read it at the start of this request
+    /// (nil when the request carried no session token, or the backend has no mark).
+    var dataVersion: DataVersion? { context[SessionMiddleware.versionKey] as? DataVersion }
 }
