@@ -13,6 +13,8 @@ struct Pages: Sendable {
     let secureCookies: Bool
     /// ARTWORKER_PUBLIC_URL, when set.
     var publicURL: String? = nil
+    /// Pages kept between writes (nil: every page is rendered for its request).
+    var cache: PageCache? = nil
 
     /// The cookie the language switch sets: an explicit choice outranks `Accept-Language`.
     static let languageCookie = "lang"
@@ -51,6 +53,14 @@ struct Pages: Sendable {
             h.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0)) } && !h.isEmpty ? h : nil
         } ?? "localhost"
         return (secureCookies ? "https://" : "http://") + host
+    }
+
+    /// `make`'s page, or the same bytes kept from an earlier request when nothing was committed
+    /// to the database since (see `PageCache`). For pages that depend only on the database and
+    /// on what `PageCache.Key` holds: the address, the Host, the language, who is asking.
+    func cached(_ request: Request, _ make: () throws -> HTTPResponse) throws -> HTTPResponse {
+        guard let cache, let key = PageCache.key(request, language: language(request)) else { return try make() }
+        return try cache.page(key, version: request.dataVersion, make)
     }
 
     /// Renders template `name` with `page`, the page's own data: one struct per page (the

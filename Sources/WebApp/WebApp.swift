@@ -66,7 +66,7 @@ public final class WebApp: Sendable {
             SessionMiddleware.token(path: head.path, headers: head.headers).flatMap { try? accounts.session(token: $0) } != nil
         }
         let pages = Pages(templates: templates, accounts: accounts, secureCookies: configuration.secureCookies,
-                          publicURL: configuration.publicURL)
+                          publicURL: configuration.publicURL, cache: stores.dataVersion.map { PageCache(version: $0) })
         router.renderError = { e in
             // Errors skip the middleware on their way out, so security headers are added here too.
             var response: HTTPResponse

@@ -65,6 +65,15 @@ struct SharedDatabaseTests {
         let result = try b.json("GET", "/api/v1/images/\(image)", token: token)
         #expect(result.status == 200 && object(result)["style"] as? String == "hayao", "\(result.body)")
 
+        // B keeps its pages between writes, but a write through A is one: B's next page shows it.
+        func page(_ path: String) throws -> String {
+            b.send("GET \(path) HTTP/1.1\r\nHost: t\r\nCookie: session=\(token)\r\n\r\n")
+            return try b.response().body
+        }
+        #expect(try !page("/explore").contains(image) && !page("/explore").contains(image))
+        #expect(try a.json("POST", "/api/v1/images/\(image)/share", token: token).status == 200)
+        #expect(try page("/explore").contains(image))
+
         // A logout through A is known to B at once: revocations live in the database.
         #expect(try a.json("POST", "/api/v1/auth/logout", token: token).status == 204)
         #expect(try b.json("GET", "/api/v1/me", token: token).status == 401)

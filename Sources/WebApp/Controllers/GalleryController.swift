@@ -48,31 +48,34 @@ struct GalleryController {
         }
         router.get("/gallery") { request in
             guard let user = request.session?.user.id else { return .redirect(to: "/login?next=%2Fgallery") }
-            return try c.galleryPage(request, user: user)
+            return try c.pages.cached(request) { try c.galleryPage(request, user: user) }
         }
         mountBulk(on: router)
-        router.get("/explore") { request in
-            let viewer = request.session?.user.id
-            let order = try Self.order(request), style = try Self.style(request)
-            let page = try c.library.listPublic(order: order, style: style, page: try request.pageNumber())
-            let language = c.pages.language(request)
-            let styleQuery = style.map { "&style=\($0.rawValue)" } ?? ""
-            var listing = try c.listing(page, viewer: viewer, base: "/explore?sort=\(order.rawValue)\(styleQuery)&", language: language,
-                                        empty: Message(page.page > 1 ? "pager.nothing_here" : style == nil ? "explore.empty" : "explore.empty_style",
-                                                       ["style": .text(style.map { ImageLibrary.styleName($0.rawValue, language) } ?? "")]))
-            listing.showOwner = true
-            listing.sorts = PublicOrder.allCases.map {
-                .init(value: $0.rawValue, label: Message("explore.sort.\($0.rawValue)").text(in: language), current: $0 == order,
-                      href: "/explore?sort=\($0.rawValue)\(styleQuery)")
-            }
-            listing.styles = ([nil] + Style.allCases.map(Optional.some)).map { s in
-                .init(value: s?.rawValue ?? "all",
-                      label: s.map { ImageLibrary.styleName($0.rawValue, language) } ?? Message("explore.all_styles").text(in: language),
-                      current: s == style, href: "/explore?sort=\(order.rawValue)" + (s.map { "&style=\($0.rawValue)" } ?? ""))
-            }
-            listing.member = viewer != nil
-            return c.pages.render("images/explore", Message("explore.title"), request, page: listing)
+        router.get("/explore") { request in try c.pages.cached(request) { try c.explore(request) } }
+    }
+
+    /// The public gallery: shared pictures in one of three orders, of one style or all.
+    func explore(_ request: Request) throws -> HTTPResponse {
+        let viewer = request.session?.user.id
+        let order = try Self.order(request), style = try Self.style(request)
+        let page = try library.listPublic(order: order, style: style, page: try request.pageNumber())
+        let language = pages.language(request)
+        let styleQuery = style.map { "&style=\($0.rawValue)" } ?? ""
+        var listing = try self.listing(page, viewer: viewer, base: "/explore?sort=\(order.rawValue)\(styleQuery)&", language: language,
+                                         empty: Message(page.page > 1 ? "pager.nothing_here" : style == nil ? "explore.empty" : "explore.empty_style",
+                                                        ["style": .text(style.map { ImageLibrary.styleName($0.rawValue, language) } ?? "")]))
+        listing.showOwner = true
+        listing.sorts = PublicOrder.allCases.map {
+            .init(value: $0.rawValue, label: Message("explore.sort.\($0.rawValue)").text(in: language), current: $0 == order,
+                  href: "/explore?sort=\($0.rawValue)\(styleQuery)")
         }
+        listing.styles = ([nil] + Style.allCases.map(Optional.some)).map { s in
+            .init(value: s?.rawValue ?? "all",
+                  label: s.map { ImageLibrary.styleName($0.rawValue, language) } ?? Message("explore.all_styles").text(in: language),
+                  current: s == style, href: "/explore?sort=\(order.rawValue)" + (s.map { "&style=\($0.rawValue)" } ?? ""))
+        }
+        listing.member = viewer != nil
+        return pages.render("images/explore", Message("explore.title"), request, page: listing)
     }
 
     /// The ids a bulk form names (its checked boxes), at most `maxBulk`, each once.

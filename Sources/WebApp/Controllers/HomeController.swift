@@ -55,7 +55,7 @@ struct HomeController {
 
     func mount(on router: Router) {
         let c = self
-        router.get("/") { request in try c.home(request) }
+        router.get("/") { request in try c.pages.cached(request) { try c.home(request) } }
         router.get("/examples/:photo/:file") { request in try c.picture(request) }
         // The switch on every page: remembers the choice for a year, then returns to the page
         // it was made on. A GET, as it only sets a preference (nothing to forge), so it works

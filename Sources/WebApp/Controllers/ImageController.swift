@@ -74,7 +74,7 @@ struct ImageController {
 
         // Pages
         // Async: the first view analyses the result's palette (decoding its PNG).
-        router.addAsync("GET", "/i/:id") { request in try c.page(request) }
+        router.addAsync("GET", "/i/:id") { request in try c.pages.cached(request) { try c.page(request) } }
         router.addAsync("GET", "/i/:id/result.png") { request in try c.library.bytes(.png, id: try Self.id(request), request: request) }
         router.addAsync("GET", "/i/:id/result.jpg") { request in try c.library.bytes(.jpeg, id: try Self.id(request), request: request) }
         router.addAsync("GET", "/i/:id/original") { request in try c.library.bytes(.original, id: try Self.id(request), request: request) }
