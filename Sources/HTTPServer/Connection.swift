@@ -156,11 +156,13 @@ final class Connection: @unchecked Sendable {
                 scanner = HeadScanner()
                 consume(used)
                 if loop.stopping { closeAfterWrite = true }
-                let limit = loop.server.responder.bodyLimit(for: head)
                 switch head.framing {
                 case .none:
                     dispatch(head, body: [])
                 case let .length(n):
+                    // Asked only of requests with a body: it is a route lookup (and, for uploads,
+                    // a session check), which the pages' GETs need not pay twice.
+                    let limit = loop.server.responder.bodyLimit(for: head)
                     // Refuse before reading the body (RFC 9110 §15.5.14); with Expect: 100-continue
                     // the client never sends it.
                     if n > limit { fail(.contentTooLarge, "body of \(n) bytes, the limit is \(limit)"); return }
@@ -175,7 +177,7 @@ final class Connection: @unchecked Sendable {
                     if head.expectsContinue { sendContinue() }
                     body = []
                     deadlines.bodyStarted(at: now())
-                    state = .chunked(head, ChunkedDecoder(maxBody: limit))
+                    state = .chunked(head, ChunkedDecoder(maxBody: loop.server.responder.bodyLimit(for: head)))
                 }
             case let .body(head, remaining):
                 let n = min(remaining, buffered)

@@ -95,6 +95,12 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     }
 
     private var routes: [Route] = []
+    /// For each literal first segment, the routes a path starting with it can match (those with
+    /// that segment, and those whose first segment is a parameter or wildcard or that have none),
+    /// in the order added; `otherRoutes`, the latter alone. Built by `freeze()`: a page's request
+    /// then tries a handful of routes, not every one.
+    private var routesByFirstSegment: [Substring: [Int]] = [:]
+    private var otherRoutes: [Int]? = nil
     private var middleware: [any Middleware] = []
     private var frozen = false
     let defaultBodyLimit: Int
@@ -150,7 +156,20 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     public var routeTable: [(method: String, pattern: String)] { routes.map { ($0.method, $0.pattern) } }
 
     /// No more routes or middleware after this (called when the server starts).
-    public func freeze() { frozen = true }
+    public func freeze() {
+        guard !frozen else { return }
+        frozen = true
+        var others: [Int] = []
+        for (i, route) in routes.enumerated() {
+            if case let .literal(first)? = route.segments.first {
+                routesByFirstSegment[Substring(first), default: others].append(i)
+            } else {
+                others.append(i)
+                for key in routesByFirstSegment.keys { routesByFirstSegment[key]!.append(i) }
+            }
+        }
+        otherRoutes = others
+    }
 
     static func compile(_ pattern: String) -> [Route.Segment] {
         pattern.split(separator: "/").map { s in
@@ -187,7 +206,9 @@ public final class Router: HTTPResponder, @unchecked Sendable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         let segments = Array(parts.last == "" ? parts.dropLast() : parts[...])
         var allowed: [String] = []
-        for route in routes {
+        let candidates = otherRoutes.map { routesByFirstSegment[segments.first ?? ""] ?? $0 } ?? Array(routes.indices)
+        for i in candidates {
+            let route = routes[i]
             guard let parameters = Self.match(route, segments) else { continue }
             if route.method == method || (method == "HEAD" && route.method == "GET") {
                 return .found(route, parameters)

@@ -90,6 +90,28 @@ struct RouterTests {
         #expect(try Self.answer(router, "POST /a/7 HTTP/1.1\r\nHost: t\r\n\r\n").headers["Allow"] == "GET, HEAD")
     }
 
+    @Test("once frozen (routes indexed by their first segment) the same route answers as before, the first added winning",
+          arguments: [false, true])
+    func firstMatchWins(frozen: Bool) throws {
+        let router = Router(logger: Logger(label: "t"))
+        router.get("/") { _ in .text("home") }
+        router.get("/i/new") { _ in .text("literal") }
+        router.get("/:who/profile") { request in .text("profile of " + request.parameter("who")!) }
+        router.get("/i/:id") { request in .text("picture " + request.parameter("id")!) }
+        router.post("/i/:id") { _ in .text("posted") }
+        router.get("/static/*path") { request in .text("file " + request.parameter("path")!) }
+        router.get("/*anything") { _ in .text("fallback") }
+        if frozen { router.freeze() }
+        let table = [("GET /", "home"), ("GET /i/new", "literal"), ("GET /i/7", "picture 7"), ("GET /i/profile", "profile of i"),
+                     ("GET /mei/profile", "profile of mei"), ("GET /static/css/a.css", "file css/a.css"),
+                     ("GET /static", "file "), ("GET /elsewhere/x", "fallback"), ("POST /i/7", "posted")]
+        for (line, body) in table {
+            let response = try Self.answer(router, line + " HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(String(decoding: response.body, as: UTF8.self) == body, "\(line)")
+        }
+        #expect(try Self.answer(router, "DELETE /i/7 HTTP/1.1\r\nHost: t\r\n\r\n").headers["Allow"] == "GET, HEAD, POST")
+    }
+
     @Test("OPTIONS answers 200 with Allow: for '*' the whole server, else the resource (RFC 9110 §9.3.7)", arguments: [
         ("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 200, "DELETE, GET, HEAD, OPTIONS, POST"),
         ("OPTIONS /items/7 HTTP/1.1\r\nHost: t\r\n\r\n", 200, "DELETE, GET, HEAD, OPTIONS"),
