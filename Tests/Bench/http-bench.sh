@@ -63,14 +63,19 @@ page_row() { # label, wrk arguments...
   local before after out
   before=$(cpu_ticks); out=$(wrk -t2 -c16 -d"$DURATION" --latency "$@"); after=$(cpu_ticks)
   local count; count=$(awk '/requests in/ {print $1}' <<<"$out")
-  printf '%-22s %6s %12s %10s %8s %9s\n' "${label:0:22}" 16 "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+  printf '%-23s %6s %12s %10s %8s %9s\n' "${label:0:23}" 16 "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
     "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ' | grep . || echo 0)" \
     "$(awk -v t="$((after - before))" -v n="$count" -v hz="$TICK" 'BEGIN { printf "%.0f us", n ? t * 1e6 / hz / n : 0 }')"
 }
-printf '%-22s %6s %12s %10s %8s %9s\n' page conns requests/s p99 errors CPU/req
+printf '%-23s %6s %12s %10s %8s %9s\n' page conns requests/s p99 errors CPU/req
 for page in / /explore /gallery "/i/$image"; do
   page_row "$page" -H "Cookie: session=$TOKEN" "http://127.0.0.1:$PORT$page"
-  if [ "$page" = /explore ]; then page_row "/explore (visitor)" "http://127.0.0.1:$PORT$page"; fi
+  if [ "$page" = /explore ]; then
+    # A visitor's browser keeps the csrf cookie its first page set; wrk without it is a first
+    # visit every time (a new cookie and CSRF token each, so nothing can be kept).
+    page_row "/explore (visitor)" -H "Cookie: csrf=benchvisitor" "http://127.0.0.1:$PORT$page"
+    page_row "/explore (first visits)" "http://127.0.0.1:$PORT$page"
+  fi
 done
 # Logins: bcrypt (cost 12) on its bounded queue, while pages keep being served.
 curl -sf -o /dev/null -H 'Content-Type: application/json' \
