@@ -15,6 +15,9 @@ import Synchronization
 /// between by any connection, process or node. Any commit makes every kept page stale at once,
 /// which is what keeps this simple and safe: no write needs to know which pages it touched.
 ///
+/// Time moves without commits: a page that stops being true at a moment (an anonymous result's,
+/// which no one may see once it expires) is kept with that deadline, and not sent after it.
+///
 /// Not kept: pages carrying a one-time notice, answers that set a cookie (a first visit, whose
 /// visitor cookie is new), any status but 200. At most `capacity` bytes are kept; when a page
 /// would not fit, everything is dropped and filling starts again (only slower, never wrong).
@@ -30,9 +33,15 @@ final class PageCache: Sendable {
         var bytes: Int { path.utf8.count + query.utf8.count + host.utf8.count + identity.utf8.count }
     }
 
+    private struct Page {
+        var response: HTTPResponse
+        /// When the page stops being true though nothing was committed; nil: only by a commit.
+        var until: Date?
+    }
+
     private struct Kept {
         var version: DataVersion?
-        var pages: [Key: HTTPResponse] = [:]
+        var pages: [Key: Page] = [:]
         var bytes = 0
     }
 
@@ -70,20 +79,26 @@ final class PageCache: Sendable {
     /// `read`: the version this request read before anything else (the session middleware
     /// does), else it is read now. With the database away it cannot be: `make()` then answers
     /// as it would without the cache (it reads the same database).
-    func page(_ key: Key, version read: DataVersion? = nil, _ make: () throws -> HTTPResponse) throws -> HTTPResponse {
-        guard let now = read ?? (try? version()) else { return try make() }
-        if let hit = kept.withLock({ $0.version == now ? $0.pages[key] : nil }) { return hit }
-        let response = try make()
+    /// `make` answers the page and, for one that stops being true at a moment, that moment.
+    func page(_ key: Key, version read: DataVersion? = nil, now: Date = Date(),
+              _ make: () throws -> (response: HTTPResponse, until: Date?)) throws -> HTTPResponse {
+        guard let mark = read ?? (try? version()) else { return try make().response }
+        if let hit = kept.withLock({ $0.version == mark ? $0.pages[key] : nil }), hit.until.map({ now < $0 }) ?? true {
+            return hit.response
+        }
+        let (response, until) = try make()
         guard response.status == .ok, response.stream == nil, !response.headers.contains("Set-Cookie") else { return response }
         let size = response.body.count + key.bytes
         kept.withLock { kept in
-            if kept.version != now || kept.bytes + size > capacity {
+            if kept.version != mark || kept.bytes + size > capacity {
                 // Pages of another version can never be sent again (or, in a race with a
                 // newer request, are only lost work); a full cache starts over.
-                kept = Kept(version: now)
+                kept = Kept(version: mark)
             }
             guard size <= capacity else { return }
-            if let old = kept.pages.updateValue(response, forKey: key) { kept.bytes -= old.body.count + key.bytes }
+            if let old = kept.pages.updateValue(Page(response: response, until: until), forKey: key) {
+                kept.bytes -= old.response.body.count + key.bytes
+            }
             kept.bytes += size
         }
         return response

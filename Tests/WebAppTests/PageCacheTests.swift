@@ -39,7 +39,7 @@ struct PageCacheTests {
                 renders += 1
                 var page = Self.page(text, status: status)
                 if cookie { page.setCookie(SetCookie(name: "csrf", value: "new")) }
-                return page
+                return (page, nil)
             }
             return String(decoding: response.body, as: UTF8.self)
         }
@@ -54,19 +54,31 @@ struct PageCacheTests {
         #expect(try get(Self.key("/first"), "a", cookie: true) == "a" && get(Self.key("/first"), "b", cookie: true) == "b")
         #expect(cache.count.pages == 2)
         // A version handed in by the request (read by the session middleware) is the one used.
-        #expect(try String(decoding: cache.page(Self.key("/gallery"), version: DataVersion("old")) { Self.page("old") }.body,
+        #expect(try String(decoding: cache.page(Self.key("/gallery"), version: DataVersion("old")) { (Self.page("old"), nil) }.body,
                            as: UTF8.self) == "old")
+    }
+
+    @Test("a page kept with a deadline is not sent after it, though nothing was committed")
+    func deadline() throws {
+        let cache = PageCache(version: Clock().version)
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        func get(at seconds: Double, _ text: String) throws -> String {
+            String(decoding: try cache.page(Self.key("/i/x"), now: t0.addingTimeInterval(seconds)) {
+                (Self.page(text), t0.addingTimeInterval(60))
+            }.body, as: UTF8.self)
+        }
+        #expect(try get(at: 0, "a") == "a" && get(at: 59, "b") == "a" && get(at: 60, "c") == "c")
     }
 
     @Test("at most `capacity` bytes are kept; a page larger than that is sent but not kept")
     func bounded() throws {
         let cache = PageCache(version: Clock().version, capacity: 10_000)
         for i in 0..<100 {
-            _ = try cache.page(Self.key("/p\(i)")) { Self.page(String(repeating: "x", count: 900)) }
+            _ = try cache.page(Self.key("/p\(i)")) { (Self.page(String(repeating: "x", count: 900)), nil) }
             #expect(cache.count.bytes <= 10_000)
         }
         #expect(cache.count.pages > 0)
-        let big = try cache.page(Self.key("/big")) { Self.page(String(repeating: "y", count: 20_000)) }
+        let big = try cache.page(Self.key("/big")) { (Self.page(String(repeating: "y", count: 20_000)), nil) }
         #expect(big.body.count == 20_000 && cache.count.bytes <= 10_000)
     }
 

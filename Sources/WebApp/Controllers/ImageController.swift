@@ -74,7 +74,7 @@ struct ImageController {
 
         // Pages
         // Async: the first view analyses the result's palette (decoding its PNG).
-        router.addAsync("GET", "/i/:id") { request in try c.pages.cached(request) { try c.page(request) } }
+        router.addAsync("GET", "/i/:id") { request in try c.pages.cached(request) { try c.keptPage(request) } }
         router.addAsync("GET", "/i/:id/result.png") { request in try c.library.bytes(.png, id: try Self.id(request), request: request) }
         router.addAsync("GET", "/i/:id/result.jpg") { request in try c.library.bytes(.jpeg, id: try Self.id(request), request: request) }
         router.addAsync("GET", "/i/:id/original") { request in try c.library.bytes(.original, id: try Self.id(request), request: request) }
@@ -145,7 +145,20 @@ struct ImageController {
         try library.like(liked, try Self.id(request), by: user)
     }
 
+    /// The picture's page, and until when it may be kept: an anonymous result is no one's to
+    /// see once it expires, with or without a write.
+    func keptPage(_ request: Request) throws -> (response: HTTPResponse, until: Date?) {
+        let (response, details) = try render(request)
+        return (response, details.expiresAt)
+    }
+
     func page(_ request: Request, status: HTTPStatus = .ok, error: Message? = nil, typedTitle: String? = nil) throws -> HTTPResponse {
+        try render(request, status: status, error: error, typedTitle: typedTitle).response
+    }
+
+    /// The page, with the details it was made from.
+    func render(_ request: Request, status: HTTPStatus = .ok, error: Message? = nil,
+                typedTitle: String? = nil) throws -> (response: HTTPResponse, details: ImageDetails) {
         let viewer = request.session?.user.id
         let language = pages.language(request)
         let d = try library.details(try Self.id(request), viewer: viewer)
@@ -190,6 +203,6 @@ struct ImageController {
             shown.mp4Name = DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "mp4").name
             shown.gifName = DownloadName.file(title: d.title, style: d.style, id: d.id, ext: "gif").name
         }
-        return pages.render("images/image", title, request, page: shown, status: status)
+        return (pages.render("images/image", title, request, page: shown, status: status), d)
     }
 }
