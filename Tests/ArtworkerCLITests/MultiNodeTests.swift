@@ -130,11 +130,12 @@ struct MultiNodeTests {
         var ids: [String] = []
         for i in 0..<50 { ids.append(try JobProcessTests().submit(port: ports[i % 2], token: token, maxSide: 256)) }
 
-        // Polls every job's status through both nodes; a worker is killed every 3 s; once a
-        // quarter of the jobs are done, the database crashes and comes back 2 s later.
+        // Polls every job's status through both nodes; a worker is killed every 3 s (once a
+        // conversion finished since the last kill); once a quarter of the jobs are done, the
+        // database crashes and comes back 2 s later.
         var polls: [Poll] = []
         var statuses: [String: [String: Any]] = [:]
-        var lastKill = Date(), kills = 0
+        var lastKill = Date(), kills = 0, doneAtLastKill = 0
         var crashStarted = false
         let crash = Mutex<(began: Date, back: Date)?>(nil)
         let crashEnded = DispatchSemaphore(value: 0)
@@ -161,7 +162,10 @@ struct MultiNodeTests {
                     crashEnded.signal()
                 }
             }
-            if Date().timeIntervalSince(lastKill) >= 3 {
+            // Every 3 s, once a conversion has finished since the last kill (see JobProcessTests (b)).
+            let done = ids.filter { statuses[$0]?["status"] as? String == "done" }.count
+            if Date().timeIntervalSince(lastKill) >= 3, done > doneAtLastKill {
+                doneAtLastKill = done
                 let victim = kills % workers.count
                 kill(workers[victim].processIdentifier, SIGKILL)
                 workers[victim].waitUntilExit()
