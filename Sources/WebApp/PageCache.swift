@@ -7,9 +7,9 @@ import Synchronization
 /// Pages as they were sent, kept until anything is committed to the database.
 ///
 /// A page (the home page, a gallery, a picture) is a function of what the database holds and of
-/// the request: its address, the Host it was asked of, the reader's language and who is asking
-/// (the session's token, or a visitor's `csrf` cookie: the CSRF token in the page's forms is
-/// derived from either). Between two writes the same request would render the same bytes, so
+/// the request: its address, the site's origin (the Host it was asked of, unless a public address
+/// is configured), the reader's language and who is asking (the session's token, or a visitor's
+/// `csrf` cookie: the CSRF token in the page's forms is derived from either). Between two writes the same request would render the same bytes, so
 /// they are kept under that key with the `DataVersion` read *before* the page read anything: a
 /// later request that reads the same version can be sent them, because nothing was committed in
 /// between by any connection, process or node. Any commit makes every kept page stale at once,
@@ -25,12 +25,12 @@ final class PageCache: Sendable {
     struct Key: Hashable {
         var path: String
         var query: String
-        var host: String
+        var origin: String
         var language: Language
         /// "s:" + the session token's id, or "v:" + the visitor's csrf cookie.
         var identity: String
 
-        var bytes: Int { path.utf8.count + query.utf8.count + host.utf8.count + identity.utf8.count }
+        var bytes: Int { path.utf8.count + query.utf8.count + origin.utf8.count + identity.utf8.count }
     }
 
     private struct Page {
@@ -58,7 +58,9 @@ final class PageCache: Sendable {
     }
 
     /// The key a request's page is kept under, or nil when it must be rendered afresh.
-    static func key(_ request: Request, language: Language) -> Key? {
+    /// `origin`: the site's address as the page would write it (`Pages.origin`): the Host only
+    /// where no public address is configured, so a stream of made-up Hosts keys nothing new.
+    static func key(_ request: Request, language: Language, origin: String) -> Key? {
         guard request.method == "GET" || request.method == "HEAD" else { return nil }
         let cookies = request.cookies
         // The page shows the notice once and clears its cookie.
@@ -71,8 +73,7 @@ final class PageCache: Sendable {
         } else {
             return nil // a first visit: the answer sets a new visitor cookie
         }
-        return Key(path: request.path, query: request.http.head.query, host: request.headers["Host"] ?? "",
-                   language: language, identity: identity)
+        return Key(path: request.path, query: request.http.head.query, origin: origin, language: language, identity: identity)
     }
 
     /// The page kept for `key`, or `make()`'s, kept for the next request when it may be.

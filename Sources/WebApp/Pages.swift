@@ -57,14 +57,16 @@ struct Pages: Sendable {
 
     /// `make`'s page, or the same bytes kept from an earlier request when nothing was committed
     /// to the database since (see `PageCache`). For pages that depend only on the database and
-    /// on what `PageCache.Key` holds: the address, the Host, the language, who is asking.
+    /// on what `PageCache.Key` holds: the address, the origin, the language, who is asking.
     func cached(_ request: Request, _ make: () throws -> HTTPResponse) throws -> HTTPResponse {
         try cached(request) { (try make(), nil) }
     }
 
     /// The same for a page that stops being true at a moment (`until`) though nothing is written.
     func cached(_ request: Request, _ make: () throws -> (response: HTTPResponse, until: Date?)) throws -> HTTPResponse {
-        guard let cache, let key = PageCache.key(request, language: language(request)) else { return try make().response }
+        guard let cache, let key = PageCache.key(request, language: language(request), origin: origin(request)) else {
+            return try make().response
+        }
         return try cache.page(key, version: request.dataVersion, make)
     }
 

@@ -22,7 +22,7 @@ struct PageCacheTests {
     }
 
     static func key(_ path: String, identity: String = "s:one") -> PageCache.Key {
-        PageCache.Key(path: path, query: "", host: "t", language: .en, identity: identity)
+        PageCache.Key(path: path, query: "", origin: "http://t", language: .en, identity: identity)
     }
 
     static func page(_ text: String, status: HTTPStatus = .ok) -> HTTPResponse {
@@ -118,6 +118,23 @@ struct PageCacheTests {
         let gallery = try mei.request("GET", "/gallery")
         #expect(gallery.status == 303 && gallery.headers["location"]?.hasPrefix("/login") == true)
         #expect(try !mei.request("GET", "/").body.contains(#"href="/account""#))
+    }
+
+    @Test("a picture's page links to the site as it was asked for: each Host is kept apart")
+    func origins() throws {
+        let (app, data) = try startApp()
+        defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
+        let mei = try GalleryTests.signUp(app.port, "mei")
+        _ = try mei.request("GET", "/") // the welcome notice, shown once
+        let id = try GalleryTests.store(data, owner: "mei", style: "hayao", shared: true, title: "acorn")
+        func page(host: String) throws -> String {
+            mei.client.send("GET /i/\(id) HTTP/1.1\r\nHost: \(host)\r\nCookie: \(mei.cookieHeader)\r\n\r\n")
+            return try mei.client.response().body
+        }
+        for _ in 0..<2 {
+            #expect(try page(host: "one.example").contains("http://one.example/i/\(id)"))
+            #expect(try page(host: "two.example:8080").contains("http://two.example:8080/i/\(id)"))
+        }
     }
 
     @Test("a one-time notice is shown once, and the next page is the kept one again")
