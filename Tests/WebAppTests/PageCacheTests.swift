@@ -82,13 +82,18 @@ struct PageCacheTests {
         #expect(big.body.count == 20_000 && cache.count.bytes <= 10_000)
     }
 
+    /// Mei, signed up (her welcome notice seen), with one shared picture, "acorn".
+    static func memberWithPicture(_ app: WebApp, _ data: URL) throws -> (Browser, String) {
+        let mei = try GalleryTests.signUp(app.port, "mei")
+        _ = try mei.request("GET", "/") // the welcome notice, shown once
+        return (mei, try GalleryTests.store(data, owner: "mei", style: "hayao", shared: true, title: "acorn"))
+    }
+
     @Test("what another connection commits (a worker process, another node) shows on the next page, signed in or not")
     func otherWriters() throws {
         let (app, data) = try startApp()
         defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
-        let mei = try GalleryTests.signUp(app.port, "mei")
-        _ = try mei.request("GET", "/") // the welcome notice, shown once
-        let id = try GalleryTests.store(data, owner: "mei", style: "hayao", shared: true, title: "acorn")
+        let (mei, id) = try Self.memberWithPicture(app, data)
         let visitor = try Browser(port: app.port)
         _ = try visitor.request("GET", "/") // the first visit sets the visitor's cookie
         let pages = ["/", "/gallery", "/explore", "/i/\(id)"]
@@ -124,9 +129,7 @@ struct PageCacheTests {
     func origins() throws {
         let (app, data) = try startApp()
         defer { app.shutdown(); try? FileManager.default.removeItem(at: data) }
-        let mei = try GalleryTests.signUp(app.port, "mei")
-        _ = try mei.request("GET", "/") // the welcome notice, shown once
-        let id = try GalleryTests.store(data, owner: "mei", style: "hayao", shared: true, title: "acorn")
+        let (mei, id) = try Self.memberWithPicture(app, data)
         func page(host: String) throws -> String {
             mei.client.send("GET /i/\(id) HTTP/1.1\r\nHost: \(host)\r\nCookie: \(mei.cookieHeader)\r\n\r\n")
             return try mei.client.response().body
