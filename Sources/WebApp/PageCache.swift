@@ -9,11 +9,12 @@ import Synchronization
 /// A page (the home page, a gallery, a picture) is a function of what the database holds and of
 /// the request: its address, the site's origin (the Host it was asked of, unless a public address
 /// is configured), the reader's language and who is asking (the session's token, or a visitor's
-/// `csrf` cookie: the CSRF token in the page's forms is derived from either). Between two writes the same request would render the same bytes, so
-/// they are kept under that key with the `DataVersion` read *before* the page read anything: a
-/// later request that reads the same version can be sent them, because nothing was committed in
-/// between by any connection, process or node. Any commit makes every kept page stale at once,
-/// which is what keeps this simple and safe: no write needs to know which pages it touched.
+/// `csrf` cookie: the CSRF token in the page's forms is derived from either). Between two writes
+/// the same request would render the same bytes, so they are kept under that key with the
+/// `DataVersion` read *before* the page read anything: a later request that reads the same
+/// version can be sent them, because nothing was committed in between by any connection,
+/// process or node. Any commit makes every kept page stale at once, which is what keeps this
+/// simple and safe: no write needs to know which pages it touched.
 ///
 /// Time moves without commits: a page that stops being true at a moment (an anonymous result's,
 /// which no one may see once it expires) is kept with that deadline, and not sent after it.
@@ -77,10 +78,10 @@ final class PageCache: Sendable {
     }
 
     /// The page kept for `key`, or `make()`'s, kept for the next request when it may be.
+    /// `make` answers the page and, for one that stops being true at a moment, that moment.
     /// `read`: the version this request read before anything else (the session middleware
     /// does), else it is read now. With the database away it cannot be: `make()` then answers
     /// as it would without the cache (it reads the same database).
-    /// `make` answers the page and, for one that stops being true at a moment, that moment.
     func page(_ key: Key, version read: DataVersion? = nil, now: Date = Date(),
               _ make: () throws -> (response: HTTPResponse, until: Date?)) throws -> HTTPResponse {
         guard let mark = read ?? (try? version()) else { return try make().response }
