@@ -6,7 +6,8 @@
    reports `done` (polled every 20 ms). Median of --runs, with the parts: the POST (upload,
    decode, checks, downscale) and the generator's own time (`duration_ms`).
 2. The public gallery page (/explore, 24 thumbnails) under load: wrk for --duration at 16
-   connections, once with the converter idle and once while 12 MP conversions run back to back.
+   connections, once with the converter idle and once while 12 MP conversions run back to back,
+   each as first visits (no cookie) and as a returning visitor (its csrf cookie).
 """
 import argparse
 import io
@@ -82,8 +83,13 @@ class Client:
             time.sleep(0.02)
 
 
-def wrk(url, duration, connections=16):
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}", "--latency", url],
+# A visitor's browser keeps the csrf cookie its first page set (its later pages can be kept);
+# wrk without a cookie is a first visit every time (each rendered in full, with a new cookie).
+VISITORS = [("first visits", []), ("a returning visitor", ["-H", "Cookie: csrf=e2evisitor"])]
+
+
+def wrk(url, duration, connections=16, headers=()):
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}", "--latency", *headers, url],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
@@ -137,8 +143,9 @@ def main():
         for image in small[:24]:
             c.call("POST", f"/api/v1/images/{image}/share")
 
-        rps, p99, bad = wrk(base + "/explore", args.duration)
-        print(f"/explore (24 thumbnails), 16 connections, converter idle: {rps:,.0f} req/s, p99 {p99}, non-2xx {bad}")
+        for who, headers in VISITORS:
+            rps, p99, bad = wrk(base + "/explore", args.duration, headers=headers)
+            print(f"/explore (24 thumbnails, {who}), 16 connections, converter idle: {rps:,.0f} req/s, p99 {p99}, non-2xx {bad}")
         stop = threading.Event()
         done = []
 
@@ -149,11 +156,15 @@ def main():
         worker = threading.Thread(target=convert_forever)
         worker.start()
         time.sleep(1.0)  # the first conversion is running
-        rps, p99, bad = wrk(base + "/explore", args.duration)
+        during = []
+        for who, headers in VISITORS:
+            during.append((who, wrk(base + "/explore", args.duration, headers=headers)))
         stop.set()
         worker.join()
-        print(f"/explore (24 thumbnails), 16 connections, during 12 MP conversions: {rps:,.0f} req/s, p99 {p99}, "
-              f"non-2xx {bad} ({len(done)} conversions finished meanwhile)")
+        for who, (rps, p99, bad) in during:
+            print(f"/explore (24 thumbnails, {who}), 16 connections, during 12 MP conversions: {rps:,.0f} req/s, "
+                  f"p99 {p99}, non-2xx {bad}")
+        print(f"({len(done)} conversions finished meanwhile)")
         rss = [l for l in open(f"/proc/{server.pid}/status") if l.startswith("VmHWM")][0].split()[1]
         print(f"server peak RSS: {int(rss) / 1024:.0f} MB")
     finally:
