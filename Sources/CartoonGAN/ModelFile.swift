@@ -62,13 +62,14 @@ public struct ModelFile: Sendable {
         return bytes
     }
 
-    public static func parse(_ bytes: [UInt8], name: String) throws(ModelError) -> ModelFile {
+    /// A model file's bytes ([UInt8], or the Data `read` loads), read in place: a model is
+    /// ~45 MB, so no second copy while loading.
+    public static func parse(_ bytes: some ContiguousBytes, name: String) throws(ModelError) -> ModelFile {
         // withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
-        try bytes.withUnsafeBytes { raw in Result { () throws(ModelError) in try parse(raw, name: name) } }.get()
+        try bytes.withUnsafeBytes { raw in Result { () throws(ModelError) in try parse(contents: raw, name: name) } }.get()
     }
 
-    /// The file's bytes are read in place (a model is ~45 MB: no second copy while loading).
-    static func parse(_ bytes: UnsafeRawBufferPointer, name: String) throws(ModelError) -> ModelFile {
+    private static func parse(contents bytes: UnsafeRawBufferPointer, name: String) throws(ModelError) -> ModelFile {
         guard bytes.count >= 8 else { throw .invalidFile(name, "too short to be a model file") }
         let headerLength = bytes[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
         guard headerLength > 1, headerLength <= 100_000_000, 8 + headerLength <= bytes.count else {
@@ -144,9 +145,7 @@ public struct ModelFile: Sendable {
         } catch {
             throw .invalidFile(url.path, "cannot be read")
         }
-        return try data.withUnsafeBytes { raw in
-            Result { () throws(ModelError) in try parse(raw, name: url.lastPathComponent) }
-        }.get()
+        return try parse(data, name: url.lastPathComponent)
     }
 
     /// Writes through a temporary file and a rename: readers never see half a model.
