@@ -149,7 +149,7 @@ func runBlocks(a: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, fir
             job.weights.data.withUnsafeBufferPointer { packed in
                 job.weights.bias.withUnsafeBufferPointer { bias in
                     for tile in job.weights.tiles {
-                        runTile(a: a, c: c, map: job.map, weights: job.weights, tile: tile,
+                        runTile(a: a, c: c, map: job.map, rows: job.weights.rows, run: job.weights.run, tile: tile,
                                 packed: packed.baseAddress!, bias: bias.baseAddress!,
                                 pixels: blockStart..<blockEnd, last: last)
                     }
@@ -275,7 +275,7 @@ struct InPlaceConvolution {
 /// One channel tile over a run of pixels, six at a time.
 @inline(__always)
 func runTile(a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, map: PixelMap,
-                     weights: PackedWeights, tile: PackedWeights.Tile,
+                     rows: Int, run: Int, tile: PackedWeights.Tile,
                      packed: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                      pixels: Range<Int>, last: Int) {
     let b = packed + tile.offset, bi = bias + tile.biasOffset
@@ -293,10 +293,10 @@ func runTile(a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, map: Pixel
             c2: c + map.output(p2) + channel, c3: c + map.output(p3) + channel,
             c4: c + map.output(p4) + channel, c5: c + map.output(p5) + channel)
         if tile.width == 32 {
-            gemm6x32(t, rowStride: map.kernelRowStride, rows: weights.rows, run: weights.run,
+            gemm6x32(t, rowStride: map.kernelRowStride, rows: rows, run: run,
                      b: b, bias: bi, valid: tile.valid)
         } else {
-            gemm6x16(t, rowStride: map.kernelRowStride, rows: weights.rows, run: weights.run,
+            gemm6x16(t, rowStride: map.kernelRowStride, rows: rows, run: run,
                      b: b, bias: bi, valid: tile.valid)
         }
         p += 6

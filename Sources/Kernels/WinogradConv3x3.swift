@@ -13,13 +13,27 @@
 /// are 16 GEMMs [tiles × Cin] · [Cin × Cout], run by the same micro-kernel as direct convolution.
 /// Scratch is bounded: tiles are processed in blocks of `blockTiles` per thread.
 ///
+/// The transformed filters U = G g Gᵀ are 16/9 the size of the layer's weights. They are made
+/// each time the layer runs (`transformFilters`: it reads each weight once, so its cost does not
+/// grow with the image; 256×256 inferences took 398 → 402 ms) and freed after it: a model keeps
+/// only its 3×3 weights, packed so the transform reads them in order, ~44 MB a model instead of
+/// ~77 (a server with the four published models idled at 403 MB, now 270).
+///
 /// Scalar reference: `Conv2D`'s, with kh = kw = 3, stride 1, padding 1.
 struct WinogradConv3x3: Sendable {
     let inChannels: Int
     let outChannels: Int
-    /// The transformed filters, one packed B matrix per position ξ of the 4×4 tile.
-    let transformed: [PackedWeights]
+    /// The 3×3 filters g, packed per output-channel tile as [Cin][9 taps][width]: K index
+    /// t = c · 9 + (3a + b) holds w[o][c][a][b] (rows 1, run 9 · Cin).
+    let filters: PackedWeights
+    /// The tiles of one transformed matrix U[ξ] [Cin][width] per tile: `filters`' tiles with
+    /// offsets a ninth as large (run Cin instead of 9 · Cin).
+    let transformedTiles: [PackedWeights.Tile]
+    /// Floats in one U[ξ]: Cin × the tiles' widths.
+    let transformedFloats: Int
     let bias: [Float]
+    /// The GEMMs add no bias (it is added once, after the output transform).
+    let zeroBias: [Float]
     static let blockTiles = 48
 
     /// weights [Cout, Cin, 3, 3]
@@ -27,31 +41,70 @@ struct WinogradConv3x3: Sendable {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.bias = bias
-        // U = G g Gᵀ per (o, c), in Double.
-        var u = [Double](repeating: 0, count: outChannels * inChannels * 16)
-        let G: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
-        for o in 0..<outChannels {
-            for c in 0..<inChannels {
-                let base = (o * inChannels + c) * 9
-                for i in 0..<4 {
-                    for j in 0..<4 {
-                        var s = 0.0
-                        for a in 0..<3 {
-                            for b in 0..<3 {
-                                s += G[i][a] * Double(weights[base + a * 3 + b]) * G[j][b]
-                            }
+        filters = PackedWeights(outChannels: outChannels, rows: 1, run: 9 * inChannels, bias: bias) { o, _, t in
+            weights[o * inChannels * 9 + t]
+        }
+        transformedTiles = filters.tiles.map { tile in
+            var t = tile
+            t.offset = tile.offset / 9
+            return t
+        }
+        transformedFloats = filters.data.count / 9
+        zeroBias = [Float](repeating: 0, count: filters.bias.count)
+    }
+
+    /// U[ξ] = (G g Gᵀ)[ξ] for every filter, into `u` (16 matrices of `transformedFloats`):
+    ///
+    ///     G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+    ///
+    /// Computed in Double (sums of halves of floats: exact) and rounded once to float. Eight
+    /// lanes of output channels at a time; the threads split the (tile, input channel) pairs.
+    func transformFilters(into u: UnsafeMutablePointer<Float>, threads: Int) {
+        let cin = inChannels, plane = transformedFloats
+        let pairs = filters.tiles.count * cin
+        let ranges = partition(pairs, parts: threads, granule: 1)
+        let destination = SharedPointer(u)
+        filters.data.withUnsafeBufferPointer { g in
+            let source = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
+            parallelFor(chunks: ranges.count, threads: threads) { chunk in
+                for pair in ranges[chunk] {
+                    let tile = filters.tiles[pair / cin], c = pair % cin, width = tile.width
+                    let src = UnsafePointer(source.base) + tile.offset + c * 9 * width
+                    let dst = destination.base + tile.offset / 9 + c * width
+                    var lane = 0
+                    while lane < width {
+                        @inline(__always) func tap(_ k: Int) -> SIMD8<Double> {
+                            SIMD8<Double>(UnsafeRawPointer(src + k * width + lane).loadUnaligned(as: SIMD8<Float>.self))
                         }
-                        u[((o * inChannels) + c) * 16 + i * 4 + j] = s
+                        @inline(__always) func put(_ xi: Int, _ value: SIMD8<Double>) {
+                            UnsafeMutableRawPointer(dst + xi * plane + lane).storeBytes(of: SIMD8<Float>(value), as: SIMD8<Float>.self)
+                        }
+                        // G g: the same combination down each of the three columns.
+                        @inline(__always) func g4(_ a: SIMD8<Double>, _ b: SIMD8<Double>, _ c: SIMD8<Double>)
+                            -> (SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>) {
+                            (a, (a + b + c) * 0.5, (a - b + c) * 0.5, c)
+                        }
+                        let k0 = g4(tap(0), tap(3), tap(6)), k1 = g4(tap(1), tap(4), tap(7)), k2 = g4(tap(2), tap(5), tap(8))
+                        // (G g) Gᵀ: then along each of the four rows.
+                        let r0 = g4(k0.0, k1.0, k2.0), r1 = g4(k0.1, k1.1, k2.1)
+                        let r2 = g4(k0.2, k1.2, k2.2), r3 = g4(k0.3, k1.3, k2.3)
+                        put(0, r0.0); put(1, r0.1); put(2, r0.2); put(3, r0.3)
+                        put(4, r1.0); put(5, r1.1); put(6, r1.2); put(7, r1.3)
+                        put(8, r2.0); put(9, r2.1); put(10, r2.2); put(11, r2.3)
+                        put(12, r3.0); put(13, r3.1); put(14, r3.2); put(15, r3.3)
+                        lane += 8
                     }
                 }
             }
         }
-        let zero = [Float](repeating: 0, count: outChannels)
-        transformed = (0..<16).map { xi in
-            PackedWeights(outChannels: outChannels, rows: 1, run: inChannels, bias: zero) { o, _, c in
-                Float(u[(o * inChannels + c) * 16 + xi])
-            }
-        }
+    }
+
+    /// Runs `body` with this layer's transformed filters, made for this call and freed after it.
+    private func withTransformedFilters<R>(threads: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * transformedFloats)
+        defer { u.deallocate() }
+        transformFilters(into: u, threads: threads)
+        return body(u)
     }
 
     /// Patch row/column i of the reflect-padded image (0 = one before the first) is unpadded
@@ -88,16 +141,19 @@ struct WinogradConv3x3: Sendable {
         var output = Tensor(uninitializedHeight: height, width: width, channels: cout)
         let ranges = partition(tileCount, parts: threads, granule: Self.blockTiles)
         let sourceHeight = source.height, sourceRow = source.width * inChannels
-        source.storage.withUnsafeBufferPointer { src in
-            output.storage.withUnsafeMutableBufferPointer { dst in
-                let input = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!))
-                let out = SharedPointer(dst.baseAddress!)
-                parallelFor(chunks: ranges.count, threads: threads) { chunk in
-                    var scratch = Scratch(blockTiles: Self.blockTiles, inChannels: inChannels, outChannels: cout)
-                    compute(tiles: ranges[chunk], tilesWide: tilesWide, height: height, width: width,
-                            sourceRow: { UnsafePointer(input.base) + index($0, sourceHeight) * sourceRow },
-                            column: { index($0, source.width) }, outputRow: { out.base + $0 * width * cout },
-                            scratch: &scratch)
+        withTransformedFilters(threads: threads) { u in
+            let filters = SharedPointer(UnsafeMutablePointer(mutating: u))
+            source.storage.withUnsafeBufferPointer { src in
+                output.storage.withUnsafeMutableBufferPointer { dst in
+                    let input = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!))
+                    let out = SharedPointer(dst.baseAddress!)
+                    parallelFor(chunks: ranges.count, threads: threads) { chunk in
+                        var scratch = Scratch(blockTiles: Self.blockTiles, inChannels: inChannels, outChannels: cout)
+                        compute(tiles: ranges[chunk], tilesWide: tilesWide, height: height, width: width,
+                                sourceRow: { UnsafePointer(input.base) + index($0, sourceHeight) * sourceRow },
+                                column: { index($0, source.width) }, outputRow: { out.base + $0 * width * cout },
+                                filters: filters.base, scratch: &scratch)
+                    }
                 }
             }
         }
@@ -132,47 +188,50 @@ struct WinogradConv3x3: Sendable {
         }
         let slotOf = slots
         var saved = [Float](repeating: 0, count: max(1, slots.count * rowFloats))
-        x.storage.withUnsafeMutableBufferPointer { data in
-            saved.withUnsafeMutableBufferPointer { copies in
-                for (row, slot) in slots {
-                    (copies.baseAddress! + slot * rowFloats).update(from: data.baseAddress! + row * rowFloats, count: rowFloats)
-                }
-                let base = SharedPointer(data.baseAddress!), kept = SharedPointer(copies.baseAddress!)
-                parallelFor(chunks: bands.count, threads: threads) { chunk in
-                    var scratch = Scratch(blockTiles: Self.blockTiles, inChannels: c, outChannels: c)
-                    // Two tile rows of output (2 image rows each): the one being computed and the
-                    // one waiting to be written.
-                    let pending = UnsafeMutablePointer<Float>.allocate(capacity: 4 * rowFloats)
-                    defer { pending.deallocate() }
-                    var waiting: Int? = nil
-                    func flush(_ t: Int) {
-                        let rows = min(2, height - 2 * t)
-                        (base.base + 2 * t * rowFloats).update(from: pending + t % 2 * 2 * rowFloats, count: rows * rowFloats)
+        withTransformedFilters(threads: threads) { u in
+            let filters = SharedPointer(UnsafeMutablePointer(mutating: u))
+            x.storage.withUnsafeMutableBufferPointer { data in
+                saved.withUnsafeMutableBufferPointer { copies in
+                    for (row, slot) in slots {
+                        (copies.baseAddress! + slot * rowFloats).update(from: data.baseAddress! + row * rowFloats, count: rowFloats)
                     }
-                    for t in bands[chunk] {
-                        let buffer = pending + t % 2 * 2 * rowFloats
-                        // The tile row's four input rows, looked up once (not once per tile).
-                        func rowPointer(_ i: Int) -> UnsafePointer<Float> {
-                            let row = Self.reflectIndex(2 * t + i, height)
-                            if let slot = slotOf[row] { return UnsafePointer(kept.base + slot * rowFloats) }
-                            return UnsafePointer(base.base + row * rowFloats)
+                    let base = SharedPointer(data.baseAddress!), kept = SharedPointer(copies.baseAddress!)
+                    parallelFor(chunks: bands.count, threads: threads) { chunk in
+                        var scratch = Scratch(blockTiles: Self.blockTiles, inChannels: c, outChannels: c)
+                        // Two tile rows of output (2 image rows each): the one being computed and the
+                        // one waiting to be written.
+                        let pending = UnsafeMutablePointer<Float>.allocate(capacity: 4 * rowFloats)
+                        defer { pending.deallocate() }
+                        var waiting: Int? = nil
+                        func flush(_ t: Int) {
+                            let rows = min(2, height - 2 * t)
+                            (base.base + 2 * t * rowFloats).update(from: pending + t % 2 * 2 * rowFloats, count: rows * rowFloats)
                         }
-                        let rows = (rowPointer(0), rowPointer(1), rowPointer(2), rowPointer(3))
-                        compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height, width: width,
-                                sourceRow: { i in
-                                    switch i - 2 * t {
-                                    case 0: rows.0
-                                    case 1: rows.1
-                                    case 2: rows.2
-                                    default: rows.3
-                                    }
-                                },
-                                column: { Self.reflectIndex($0, width) }, outputRow: { buffer + ($0 - 2 * t) * rowFloats },
-                                scratch: &scratch)
+                        for t in bands[chunk] {
+                            let buffer = pending + t % 2 * 2 * rowFloats
+                            // The tile row's four input rows, looked up once (not once per tile).
+                            func rowPointer(_ i: Int) -> UnsafePointer<Float> {
+                                let row = Self.reflectIndex(2 * t + i, height)
+                                if let slot = slotOf[row] { return UnsafePointer(kept.base + slot * rowFloats) }
+                                return UnsafePointer(base.base + row * rowFloats)
+                            }
+                            let rows = (rowPointer(0), rowPointer(1), rowPointer(2), rowPointer(3))
+                            compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height, width: width,
+                                    sourceRow: { i in
+                                        switch i - 2 * t {
+                                        case 0: rows.0
+                                        case 1: rows.1
+                                        case 2: rows.2
+                                        default: rows.3
+                                        }
+                                    },
+                                    column: { Self.reflectIndex($0, width) }, outputRow: { buffer + ($0 - 2 * t) * rowFloats },
+                                    filters: filters.base, scratch: &scratch)
+                            if let waiting { flush(waiting) }
+                            waiting = t
+                        }
                         if let waiting { flush(waiting) }
-                        waiting = t
                     }
-                    if let waiting { flush(waiting) }
                 }
             }
         }
@@ -190,11 +249,12 @@ struct WinogradConv3x3: Sendable {
 
     /// Tiles `tiles` (row-major over `tilesWide` per tile row) in blocks of `blockTiles`:
     /// `sourceRow(i)` is the input row under patch row i, `column(j)` the input column under
-    /// patch column j, `outputRow(y)` where output row y goes.
+    /// patch column j, `outputRow(y)` where output row y goes, `filters` the transformed filters.
     @inline(__always)
     private func compute(tiles: Range<Int>, tilesWide: Int, height: Int, width: Int,
                          sourceRow: (Int) -> UnsafePointer<Float>, column: (Int) -> Int,
-                         outputRow: (Int) -> UnsafeMutablePointer<Float>, scratch: inout Scratch) {
+                         outputRow: (Int) -> UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>,
+                         scratch: inout Scratch) {
         scratch.v.withUnsafeMutableBufferPointer { v in
             scratch.m.withUnsafeMutableBufferPointer { m in
                 var first = tiles.lowerBound
@@ -208,7 +268,7 @@ struct WinogradConv3x3: Sendable {
                         transformInput(SIMD8<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v.baseAddress!,
                                        row: sourceRow, column: column)
                     }
-                    multiply(v: v.baseAddress!, m: m.baseAddress!, count: count)
+                    multiply(v: v.baseAddress!, m: m.baseAddress!, u: filters, count: count)
                     if Tiling.wideVectors {
                         transformOutput(SIMD16<Float>.self, m: m.baseAddress!, outputRow: outputRow, height: height,
                                         width: width, tilesWide: tilesWide, first: first, count: count)
@@ -289,19 +349,17 @@ struct WinogradConv3x3: Sendable {
     }
 
     /// M[ξ] = V[ξ] · U[ξ] for the block's tiles.
-    private func multiply(v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, count: Int) {
+    private func multiply(v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>,
+                          count: Int) {
         let cin = inChannels, cout = outChannels, T = Self.blockTiles
-        for xi in 0..<16 {
-            let weights = transformed[xi]
-            let map = PixelMap(gridWidth: count, inRowStep: 0, inPixelStep: cin,
-                               kernelRowStride: 0, outRowStride: 0, outChannels: cout)
-            weights.data.withUnsafeBufferPointer { packed in
-                weights.bias.withUnsafeBufferPointer { bias in
-                    for tile in weights.tiles {
-                        runTile(a: UnsafePointer(v + xi * T * cin), c: m + xi * T * cout, map: map,
-                                weights: weights, tile: tile, packed: packed.baseAddress!,
-                                bias: bias.baseAddress!, pixels: 0..<count, last: count - 1)
-                    }
+        let map = PixelMap(gridWidth: count, inRowStep: 0, inPixelStep: cin,
+                           kernelRowStride: 0, outRowStride: 0, outChannels: cout)
+        zeroBias.withUnsafeBufferPointer { bias in
+            for xi in 0..<16 {
+                for tile in transformedTiles {
+                    runTile(a: UnsafePointer(v + xi * T * cin), c: m + xi * T * cout, map: map,
+                            rows: 1, run: cin, tile: tile, packed: u + xi * transformedFloats,
+                            bias: bias.baseAddress!, pixels: 0..<count, last: count - 1)
                 }
             }
         }
