@@ -122,7 +122,10 @@ public struct Generator: Sendable {
 
     /// Runs the network. `progress` receives the fraction of multiply-adds done after each layer;
     /// `isCancelled` is asked before each layer, and a `true` stops the run with `.cancelled`.
-    public func callAsFunction(_ input: Tensor, threads: Int = 1,
+    /// The input is taken, not borrowed: a caller that gives up its last copy (as `cartoonize`
+    /// does) has its floats freed once the first layer has read them, not at the end, where the
+    /// full-resolution maps are (15 MB at 1280×960).
+    public func callAsFunction(_ input: consuming Tensor, threads: Int = 1,
                                progress: (Double) -> Void = { _ in },
                                isCancelled: () -> Bool = { false }) throws(ModelError) -> Tensor {
         guard input.height >= Self.minimumSide, input.width >= Self.minimumSide else {
@@ -138,9 +141,11 @@ public struct Generator: Sendable {
         }
         if isCancelled() { throw .cancelled }
 
+        let inputWork = inputConv.multiplyAdds(height: input.height, width: input.width)
         var x = inputConv(input, threads: threads)
+        _ = consume input
         inputNorm.apply(&x, epilogue: .relu, threads: threads)
-        try step(inputConv.multiplyAdds(height: input.height, width: input.width))
+        try step(inputWork)
 
         for stage in down {
             let work = stage.convA.multiplyAdds(height: x.height, width: x.width)
