@@ -95,7 +95,7 @@ let package = Package(
         .target(name: "Localization"),
         // The product: composition root, configuration, controllers, views.
         .target(name: "WebApp", dependencies: [
-            "HTTPServer", "Auth", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "ImageIO", "Kernels", "CartoonGAN", "Palette", "Video", "Markup", "CZlib", "Localization",
+            "HTTPServer", "Auth", "StorageCore", "StorageSQLite", "StoragePostgres", "BlobS3", "ImageIO", "Kernels", "CartoonGAN", "Palette", "Video", "Markup", "CZlib", "CMalloc", "Localization",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

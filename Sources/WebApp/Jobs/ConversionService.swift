@@ -1,4 +1,5 @@
 import CartoonGAN
+import CMalloc
 import Foundation
 import ImageIO
 import Localization
@@ -252,6 +253,10 @@ struct ConversionService: Sendable {
             let (photo, original, format, uprightSize) = try Self.prepare(input, edit: parameters.edit,
                                                                           maxSide: parameters.maxSide, limits: limits)
             let before = Data(try ImageEncoder.jpeg(photo, quality: 85))
+            // The decode and the fit leave their freed blocks in the heap (and an upload's POST
+            // left its own in a web thread's arena): handed back now, they are not resident under
+            // the generator's peak (README: memory).
+            _ = malloc_trim(0)
             for style in parameters.styles {
                 if isCancelled() { throw ModelError.cancelled }
                 let (generator, sha256) = try models.model(style)
