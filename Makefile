@@ -66,7 +66,7 @@ FUZZ_TARGETS := FuzzRequestHead FuzzChunked FuzzMultipart FuzzCookies FuzzZip Fu
 FUZZ_BUILD := ARTWORKER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
-.PHONY: all setup build weights test test-avx2 test-kernels test-setup s3-setup test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-attack bench-jobs bench-scale bench-video fuzz fuzz-build clean
+.PHONY: all setup build weights test test-avx2 test-kernels test-setup s3-setup test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-memory bench-attack bench-jobs bench-scale bench-video fuzz fuzz-build clean
 
 all: build
 
@@ -177,6 +177,12 @@ bench-e2e: weights
 	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import numpy, PIL" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q $(BENCH_E2E_PACKAGES)
 	$(BENCH_VENV)/bin/python Tests/Bench/e2e-bench.py --artworker $(BIN) --photo $(SHARED)/testdata/photos/coffee.png
+
+## bench-memory: the server's RSS with all four models loaded, idle and at the peak of 12 MP → 1280×960 conversions
+bench-memory: weights
+	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import numpy, PIL" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q $(BENCH_E2E_PACKAGES)
+	$(BENCH_VENV)/bin/python Tests/Bench/memory-bench.py --artworker $(BIN) --photo $(SHARED)/testdata/photos/coffee.png
 
 ## bench-attack: 4 anonymous 200 MB uploads and 4 trickled bodies at once: peak RSS, page latency
 bench-attack: build
