@@ -122,9 +122,9 @@ public struct Generator: Sendable {
 
     /// Runs the network. `progress` receives the fraction of multiply-adds done after each layer;
     /// `isCancelled` is asked before each layer, and a `true` stops the run with `.cancelled`.
-    /// The input is taken, not borrowed: a caller that gives up its last copy (as `cartoonize`
-    /// does) has its floats freed once the first layer has read them, not at the end, where the
-    /// full-resolution maps are (15 MB at 1280×960).
+    /// The input is taken, not borrowed: from a caller that gives up its last copy (as
+    /// `cartoonize` does), its block becomes the first layer's output (grown where it is), so
+    /// it is not held beside the full-resolution maps (15 MB at 1280×960).
     public func callAsFunction(_ input: consuming Tensor, threads: Int = 1,
                                progress: (Double) -> Void = { _ in },
                                isCancelled: () -> Bool = { false }) throws(ModelError) -> Tensor {
@@ -142,8 +142,8 @@ public struct Generator: Sendable {
         if isCancelled() { throw .cancelled }
 
         let inputWork = inputConv.multiplyAdds(height: input.height, width: input.width)
-        var x = inputConv(input, threads: threads)
-        _ = consume input
+        var x = consume input
+        inputConv.apply(&x, threads: threads) // in place: the block grows from 3 to 64 channels
         inputNorm.apply(&x, epilogue: .relu, threads: threads)
         try step(inputWork)
 

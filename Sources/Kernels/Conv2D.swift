@@ -79,8 +79,11 @@ public struct Conv2D: Sendable {
 
     /// The layer applied to `x`, written over `x`'s own storage where the algorithm allows it,
     /// so no second tensor of that size is made: Winograd with Cin = Cout and reflect padding,
-    /// and direct convolutions whose output is no larger than their input (the stride-2 layers;
-    /// the block is then shrunk to the output). Otherwise `x = self(x)`. Same result either way.
+    /// and direct convolutions (`InPlaceConvolution`): one whose output is no larger than its
+    /// input goes top to bottom and then shrinks the block (the stride-2 layers), one whose
+    /// output is larger grows the block first and goes bottom to top (the first layer, 3 → 64
+    /// channels: its input is not held beside the full-resolution map). Otherwise `x = self(x)`.
+    /// Same result either way.
     public func apply(_ x: inout Tensor, threads: Int = 1) {
         apply(&x, threads: threads, stepFloats: InPlaceConvolution.stepFloats)
     }
@@ -100,8 +103,8 @@ public struct Conv2D: Sendable {
     private func applyDirectInPlace(_ x: inout Tensor, threads: Int, stepFloats: Int) -> Bool {
         guard let packed else { return false }
         let (outH, outW) = outputSize(height: x.height, width: x.width)
-        guard outH > 0, outW > 0, outH * outW * outChannels <= x.count,
-              paddingMode == .zero || padding < min(x.height, x.width) else { return false }
+        guard outH > 0, outW > 0, paddingMode == .zero || padding < min(x.height, x.width) else { return false }
+        let grows = outH * outW * outChannels > x.count
         let rowFloats = (x.width + 2 * padding) * inChannels
         let map = PixelMap(gridWidth: outW,
                            inRowStep: stride * rowFloats, inPixelStep: stride * inChannels,
@@ -110,9 +113,12 @@ public struct Conv2D: Sendable {
             height: x.height, width: x.width, channels: inChannels,
             padding: Padding(top: padding, left: padding, bottom: padding, right: padding, mode: paddingMode),
             gridHeight: outH, rowStep: stride, kernelRows: kernelHeight,
-            jobs: [ConvJob(map: map, weights: packed)], order: .topDown, threads: threads, stepFloats: stepFloats) else { return false }
+            jobs: [ConvJob(map: map, weights: packed)], order: grows ? .bottomUp : .topDown, threads: threads,
+            stepFloats: stepFloats) else { return false }
+        // Growing, the input stays at the block's start (mremap for a large block: no copy).
+        if grows { x.reshapeInPlace(height: outH, width: outW, channels: outChannels) }
         x.storage.withUnsafeMutableBufferPointer { layer.run($0.baseAddress!, threads: threads) }
-        x.reshapeInPlace(height: outH, width: outW, channels: outChannels)
+        if !grows { x.reshapeInPlace(height: outH, width: outW, channels: outChannels) }
         return true
     }
 

@@ -164,7 +164,9 @@ func runBlocks(a: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, fir
 /// about the size of their input: the stride-2 convolutions (output half the input's floats,
 /// walked top to bottom, then the block is shrunk) and the transposed convolutions (twice, walked
 /// bottom to top over a block already grown). At 1280×960 each of them otherwise holds the
-/// full-resolution 64-channel map (315 MB) and the half-resolution one (157 MB) at once.
+/// full-resolution 64-channel map (315 MB) and the half-resolution one (157 MB) at once. The
+/// first layer (3 → 64 channels) grows its block too: its input (15 MB) is then not held beside
+/// the map.
 ///
 /// The grid goes in steps of a few rows, one `parallelFor` each: the step's pixels are split
 /// among the threads, and each thread copies the padded rows its pixels read into a band buffer

@@ -113,6 +113,35 @@ struct KernelTests {
         #expect(Array(x.storage) == before, "the caller's copy is not written")
     }
 
+    @Test("a convolution with more outputs than inputs grows its block and matches the reference (bottom to top)", arguments: [
+        (7, 9, 3, 8, 7, PaddingMode.reflect), (16, 13, 3, 64, 7, .reflect), (5, 6, 2, 5, 3, .zero), (40, 30, 3, 16, 7, .reflect),
+        (4, 4, 1, 3, 7, .zero), // 3 outputs: the narrow kernel, out of place
+    ], [1, 2, 3, 4])
+    func growingInPlace(shape: (Int, Int, Int, Int, Int, PaddingMode), threads: Int) {
+        let (h, w, cin, cout, k, mode) = shape
+        var random = SeededRandom(seed: UInt64(h * 37 + w * 3 + cout))
+        let x = random.tensor(h, w, cin)
+        let weights = random.floats(cout * cin * k * k), bias = random.floats(cout)
+        let conv = Conv2D(weights: weights, bias: bias, outChannels: cout, inChannels: cin, kernelHeight: k, kernelWidth: k,
+                          padding: k / 2, paddingMode: mode)
+        let before = Array(x.storage)
+        var y = x
+        conv.apply(&y, threads: threads, stepFloats: Self.smallSteps)
+        let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: cout, kernel: (k, k),
+                                      stride: 1, padding: k / 2, mode: mode)
+        #expect((y.height, y.width, y.channels) == (h, w, cout))
+        #expect(maxError(y.storage, expected) < 1e-4)
+        #expect(Array(x.storage) == before, "the caller's copy is not written")
+        // Uniquely held, the block itself grows (the generator's first layer).
+        var z = random.tensor(h, w, cin)
+        let input = z
+        let expectedZ = Reference.conv(input, weights: weights, bias: bias, outChannels: cout, kernel: (k, k),
+                                       stride: 1, padding: k / 2, mode: mode)
+        _ = consume input
+        conv.apply(&z, threads: threads, stepFloats: Self.smallSteps)
+        #expect(maxError(z.storage, expectedZ) < 1e-4)
+    }
+
     @Test("a transposed conv written over its own input matches the reference (bottom to top, threads)", arguments: [
         (1, 1, 2, 1), (3, 5, 8, 4), (4, 4, 32, 16), (2, 7, 33, 16), (9, 300, 128, 64), (17, 40, 64, 32),
         (5, 6, 64, 8), // Cin > 4·Cout: the output is smaller than the input, so it runs out of place
