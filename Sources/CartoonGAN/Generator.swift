@@ -156,16 +156,19 @@ public struct Generator: Sendable {
             stage.norm.apply(&x, epilogue: .relu, threads: threads)
             try step(work2)
         }
+        var spare: Tensor? = nil // the previous block's input: the next block's first conv writes into it
         for block in blocks {
             let work = block.conv1.multiplyAdds(height: x.height, width: x.width)
-            var t = block.conv1(x, threads: threads)
+            var t = block.conv1(x, reusing: &spare, threads: threads)
             block.norm1.apply(&t, epilogue: .relu, threads: threads)
             try step(work)
             block.conv2.apply(&t, threads: threads)
             block.norm2.apply(&t, epilogue: .add(x), threads: threads)
+            spare = x
             x = t
             try step(work)
         }
+        spare = nil // given back before the decoder grows the map (79 MB at 1280×960)
         for stage in up {
             let work = stage.deconv.multiplyAdds(height: x.height, width: x.width)
             stage.deconv.apply(&x, threads: threads) // in place: the block grows

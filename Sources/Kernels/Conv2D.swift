@@ -122,6 +122,17 @@ public struct Conv2D: Sendable {
         return true
     }
 
+    /// `self(input)`, written into the block of `spare` (taken: left nil) where the layer writes
+    /// a separate output anyway (Winograd), instead of a new block. The residual blocks pass the
+    /// block their previous input leaves: at 1280×720 each of their 8 first convs otherwise
+    /// faulted in a fresh 59 MB block, as the previous one was given back.
+    public func callAsFunction(_ input: Tensor, reusing spare: inout Tensor?, threads: Int = 1) -> Tensor {
+        guard let winograd, var output = spare.take() else { return self(input, threads: threads) }
+        precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
+        winograd.run(input, mode: paddingMode, into: &output, threads: threads)
+        return output
+    }
+
     public func callAsFunction(_ input: Tensor, threads: Int = 1, activation: Activation = .none) -> Tensor {
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
         let (outH, outW) = outputSize(height: input.height, width: input.width)
@@ -137,13 +148,12 @@ public struct Conv2D: Sendable {
             }
             return output
         }
-        var output: Tensor
+        var output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
         if let winograd {
-            output = winograd.run(input, mode: paddingMode, threads: threads)
+            winograd.run(input, mode: paddingMode, into: &output, threads: threads)
         } else {
             precondition(paddingMode == .zero || padding < min(input.height, input.width),
                          "reflect padding of \(padding) needs more than a \(input.height)×\(input.width) input")
-            output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
             // Padded rows are made a band at a time inside `convolve`.
             let rowFloats = (input.width + 2 * padding) * inChannels
             let map = PixelMap(gridWidth: outW,

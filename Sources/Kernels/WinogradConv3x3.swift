@@ -121,15 +121,18 @@ struct WinogradConv3x3: Sendable {
         return r
     }
 
-    /// Input [H, W, Cin] → output [H, W, Cout]. Reflect padding is folded into the patch
-    /// indexing (no padded copy of the input is made); zero padding takes a padded copy.
-    func run(_ input: Tensor, mode: PaddingMode, threads: Int) -> Tensor {
+    /// Input [H, W, Cin] → output [H, W, Cout], written into `output`'s block (resized to that;
+    /// its values are not read). Reflect padding is folded into the patch indexing (no padded
+    /// copy of the input is made); zero padding takes a padded copy.
+    func run(_ input: Tensor, mode: PaddingMode, into output: inout Tensor, threads: Int) {
+        output.reshapeInPlace(height: input.height, width: input.width, channels: outChannels)
         switch mode {
         case .reflect:
-            return run(source: input, height: input.height, width: input.width, threads: threads, index: Self.reflectIndex)
+            run(source: input, height: input.height, width: input.width, into: &output, threads: threads,
+                index: Self.reflectIndex)
         case .zero:
             let padded = input.padded(top: 1, left: 1, bottom: 1, right: 1, mode: .zero)
-            return run(source: padded, height: input.height, width: input.width, threads: threads) { i, n in
+            run(source: padded, height: input.height, width: input.width, into: &output, threads: threads) { i, n in
                 min(i, n - 1) // past an odd edge, repeat the last row (those outputs are cropped)
             }
         }
@@ -137,11 +140,10 @@ struct WinogradConv3x3: Sendable {
 
     /// `index(i, n)` maps patch coordinate i (0 = one before the first output row/column) to a
     /// row/column of `source`, whose size along that axis is n.
-    private func run(source: Tensor, height: Int, width: Int, threads: Int,
-                     index: @escaping @Sendable (Int, Int) -> Int) -> Tensor {
+    private func run(source: Tensor, height: Int, width: Int, into output: inout Tensor, threads: Int,
+                     index: @escaping @Sendable (Int, Int) -> Int) {
         let cout = outChannels
         let tilesWide = (width + 1) / 2, tileCount = (height + 1) / 2 * tilesWide
-        var output = Tensor(uninitializedHeight: height, width: width, channels: cout)
         let ranges = partition(tileCount, parts: threads, granule: Self.blockTiles)
         let sourceHeight = source.height, sourceRow = source.width * inChannels
         withTransformedFilters(threads: threads) { u in
@@ -160,7 +162,6 @@ struct WinogradConv3x3: Sendable {
                 }
             }
         }
-        return output
     }
 
     /// The same convolution written over its own input (Cin = Cout, reflect padding), so the
@@ -424,3 +425,4 @@ struct WinogradConv3x3: Sendable {
         }
     }
 }
+

@@ -142,6 +142,31 @@ struct KernelTests {
         #expect(maxError(z.storage, expectedZ) < 1e-4)
     }
 
+    @Test("a convolution written into a spare block matches the reference, whatever the spare's size or sharing", arguments: [
+        (6, 7, 8, 8, 0), (6, 7, 8, 8, 6 * 7 * 8), (9, 5, 16, 16, 3), (9, 5, 16, 16, 10_000), (5, 5, 4, 6, 100),
+    ])
+    func reusingSpare(shape: (Int, Int, Int, Int, Int)) {
+        let (h, w, cin, cout, spareCount) = shape
+        var random = SeededRandom(seed: UInt64(h * 11 + w + cout + spareCount))
+        let x = random.tensor(h, w, cin)
+        let weights = random.floats(cout * cin * 9), bias = random.floats(cout)
+        let conv = Conv2D(weights: weights, bias: bias, outChannels: cout, inChannels: cin, kernelHeight: 3, kernelWidth: 3,
+                          padding: 1, paddingMode: .reflect)
+        let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: cout, kernel: (3, 3),
+                                      stride: 1, padding: 1, mode: .reflect)
+        var spare: Tensor? = spareCount == 0 ? nil : random.tensor(1, spareCount, 1)
+        let kept = spare, keptValues = spare.map { Array($0.storage) } // a second holder keeps its values
+        let y = conv(x, reusing: &spare, threads: 2)
+        #expect(spare == nil)
+        #expect((y.height, y.width, y.channels) == (h, w, cout))
+        #expect(maxError(y.storage, expected) < 1e-4)
+        #expect(kept.map { Array($0.storage) } == keptValues)
+        // Its own block, held by nobody else, is written where it is.
+        var own: Tensor? = random.tensor(h, w, cout)
+        let z = conv(x, reusing: &own, threads: 1)
+        #expect(maxError(z.storage, expected) < 1e-4)
+    }
+
     @Test("a transposed conv written over its own input matches the reference (bottom to top, threads)", arguments: [
         (1, 1, 2, 1), (3, 5, 8, 4), (4, 4, 32, 16), (2, 7, 33, 16), (9, 300, 128, 64), (17, 40, 64, 32),
         (5, 6, 64, 8), // Cin > 4·Cout: the output is smaller than the input, so it runs out of place
