@@ -83,6 +83,33 @@ class Client:
             time.sleep(0.02)
 
 
+def serve(artworker, username, env=None):
+    """Starts `artworker serve` on a free loopback port with a fresh data folder, waits until it
+    answers and signs `username` up and in: (server process, signed-in client, data folder)."""
+    data = tempfile.mkdtemp(prefix="artworker-bench-")
+    port = free_port()
+    server = subprocess.Popen([artworker, "serve", "--port", str(port), "--data", data, "--log-level", "warning"],
+                              env={**os.environ, "ARTWORKER_BCRYPT_COST": "4", **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    c = Client(base)
+    c.json("POST", "/api/v1/auth/signup", {"username": username, "password": "a quiet bench river"})
+    c.token = c.json("POST", "/api/v1/auth/login", {"username": username, "password": "a quiet bench river"})["token"]
+    return server, c, data
+
+
+def stop(server, data):
+    """Stops what `serve` started and removes its data folder."""
+    server.terminate()
+    server.wait(timeout=60)
+    subprocess.run(["rm", "-rf", data])
+
+
 # A visitor's browser keeps the csrf cookie its first page set (its later pages can be kept);
 # wrk without a cookie is a first visit every time (each rendered in full, with a new cookie).
 VISITORS = [("first visits", []), ("a returning visitor", ["-H", "Cookie: csrf=e2evisitor"])]
@@ -107,21 +134,9 @@ def main():
 
     photo = twelve_megapixel_jpeg(args.photo)
     print(f"input: 4000×3000 JPEG, {len(photo) / 1e6:.1f} MB; default processing size (1280×960)")
-    data = tempfile.mkdtemp(prefix="artworker-e2e-")
-    port = free_port()
-    server = subprocess.Popen([args.artworker, "serve", "--port", str(port), "--data", data, "--log-level", "warning"],
-                              env={**os.environ, "ARTWORKER_BCRYPT_COST": "4"})
-    base = f"http://127.0.0.1:{port}"
+    server, c, data = serve(args.artworker, "e2ebench")
+    base = c.base
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        c = Client(base)
-        c.json("POST", "/api/v1/auth/signup", {"username": "e2ebench", "password": "a quiet bench river"})
-        c.token = c.json("POST", "/api/v1/auth/login", {"username": "e2ebench", "password": "a quiet bench river"})["token"]
         c.wait(c.convert(photo))  # warm-up: loads the model
 
         totals, posts, generator = [], [], []
@@ -168,9 +183,7 @@ def main():
         rss = [l for l in open(f"/proc/{server.pid}/status") if l.startswith("VmHWM")][0].split()[1]
         print(f"server peak RSS: {int(rss) / 1024:.0f} MB")
     finally:
-        server.terminate()
-        server.wait(timeout=60)
-        subprocess.run(["rm", "-rf", data])
+        stop(server, data)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,11 @@ the default processing size. RSS is sampled every 5 ms to show where the peak fa
 """
 import argparse
 import importlib.util
-import os
 import pathlib
-import subprocess
-import tempfile
 import threading
 import time
-import urllib.request
 
-# The upload and the client are e2e-bench.py's (its name is not an importable module name).
+# The upload, the server and the client are e2e-bench.py's (its name is not an importable module name).
 spec = importlib.util.spec_from_file_location("e2e", pathlib.Path(__file__).with_name("e2e-bench.py"))
 e2e = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(e2e)
@@ -32,26 +28,13 @@ def main():
     args = parser.parse_args()
 
     photo = e2e.twelve_megapixel_jpeg(args.photo)
-    data = tempfile.mkdtemp(prefix="artworker-memory-")
-    port = e2e.free_port()
-    server = subprocess.Popen([args.artworker, "serve", "--port", str(port), "--data", data, "--log-level", "warning"],
-                              env={**os.environ, "ARTWORKER_BCRYPT_COST": "4", "ARTWORKER_EXAMPLES": "off"})
+    server, c, data = e2e.serve(args.artworker, "membench", {"ARTWORKER_EXAMPLES": "off"})
 
     def megabytes(field):
         line = [l for l in open(f"/proc/{server.pid}/status") if l.startswith(field)][0]
         return int(line.split()[1]) // 1024
 
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        c = e2e.Client(base)
-        c.json("POST", "/api/v1/auth/signup", {"username": "membench", "password": "a quiet bench river"})
-        c.token = c.json("POST", "/api/v1/auth/login", {"username": "membench", "password": "a quiet bench river"})["token"]
         print(f"started, no model loaded: {megabytes('VmRSS')} MB")
         c.wait(c.convert(photo, style="all", max_side=256))
         time.sleep(1)
@@ -84,9 +67,7 @@ def main():
                 bins[int(t * 2)] = max(bins.get(int(t * 2), 0), rss)
         print("RSS over the first conversion (s: MB): " + " ".join(f"{k / 2:g}: {v}" for k, v in sorted(bins.items())))
     finally:
-        server.terminate()
-        server.wait(timeout=60)
-        subprocess.run(["rm", "-rf", data])
+        e2e.stop(server, data)
 
 
 if __name__ == "__main__":
