@@ -255,7 +255,7 @@ struct ConversionService: Sendable {
             let before = Data(try ImageEncoder.jpeg(photo, quality: 85))
             // The decode and the fit leave their freed blocks in the heap (and an upload's POST
             // left its own in a web thread's arena): handed back now, they are not resident under
-            // the generator's peak (README: memory).
+            // the generator's peak (README, `make bench-memory`).
             _ = malloc_trim(0)
             for style in parameters.styles {
                 if isCancelled() { throw ModelError.cancelled }

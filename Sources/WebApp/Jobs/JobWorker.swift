@@ -108,7 +108,7 @@ final class JobWorker: Sendable {
             // A job frees tens of MB in blocks below glibc's mmap threshold (photos, tensors,
             // encoders' buffers) that the heap would keep, scattered between blocks in use, in
             // the arena of each thread that freed them: an idle server held ~25 MB more.
-            // `malloc_trim` hands the free pages of every arena back (a few ms).
+            // `malloc_trim` hands the free pages of every arena back.
             _ = malloc_trim(0)
         }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "artworker.heartbeat"))
