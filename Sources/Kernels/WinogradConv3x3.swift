@@ -15,9 +15,9 @@
 ///
 /// The transformed filters U = G g Gᵀ are 16/9 the size of the layer's weights. They are made
 /// each time the layer runs (`transformFilters`: it reads each weight once, so its cost does not
-/// grow with the image; 256×256 inferences took 398 → 402 ms) and freed after it: a model keeps
-/// only its 3×3 weights, packed so the transform reads them in order, ~44 MB a model instead of
-/// ~77 (a server with the four published models idled at 403 MB, now 270).
+/// grow with the image) and freed after it: a model keeps only its 3×3 weights, packed so the
+/// transform reads them in order, ~44 MB a model instead of ~77 (measured: README.md, "Memory:
+/// weights").
 ///
 /// Scalar reference: `Conv2D`'s, with kh = kw = 3, stride 1, padding 1.
 struct WinogradConv3x3: Sendable {
