@@ -49,7 +49,7 @@ public struct GroupNorm: Sendable {
     /// registers, then added to the thread's totals.
     func channelSums(_ x: Tensor, threads: Int) -> (sum: [Double], squares: [Double]) {
         let c = channels, pixels = x.height * x.width
-        let ranges = partition(pixels, parts: threads, granule: 64)
+        let ranges = partition(pixels, parts: balancedParts(threads), granule: 64)
         var partial = [Double](repeating: 0, count: ranges.count * 2 * c)
         x.storage.withUnsafeBufferPointer { src in
             partial.withUnsafeMutableBufferPointer { acc in
@@ -124,7 +124,7 @@ public struct GroupNorm: Sendable {
             }
         }
         let c = channels, pixels = x.height * x.width
-        let ranges = partition(pixels, parts: threads, granule: 64)
+        let ranges = partition(pixels, parts: balancedParts(threads), granule: 64)
         let residual: Tensor? = if case let .add(r) = epilogue { r } else { nil }
         let relu: Bool = if case .relu = epilogue { true } else { false }
         if let residual { precondition(residual.count == x.count, "residual shape differs") }

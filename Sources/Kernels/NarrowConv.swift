@@ -111,7 +111,9 @@ func convolveNarrow(input: UnsafePointer<Float>, height: Int, width: Int, output
     let rowsIn = bandRows + kh - 1, columnsIn = bandColumns + kw - 1
     let planeStride = rowsIn * columnsIn
     let tilesX = (outWidth + bandColumns - 1) / bandColumns, tilesY = (outHeight + bandRows - 1) / bandRows
-    let ranges = partition(tilesX * tilesY, parts: threads, granule: 1)
+    let ranges = partition(tilesX * tilesY, parts: balancedParts(threads), granule: 1)
+    // Zeroed once: columns past a narrow tile's edge feed only lanes never stored.
+    let buffers = ScratchBuffers(floats: cin * planeStride, zeroed: true)
     let source0 = SharedPointer(UnsafeMutablePointer(mutating: input))
     let destination = SharedPointer(output)
     weights.data.withUnsafeBufferPointer { data in
@@ -120,40 +122,38 @@ func convolveNarrow(input: UnsafePointer<Float>, height: Int, width: Int, output
             let b = SharedPointer(UnsafeMutablePointer(mutating: bias.baseAddress!))
             parallelFor(chunks: ranges.count, threads: threads) { chunk in
                 let input = UnsafePointer(source0.base), output = destination.base
-                // Zeroed once: columns past a narrow tile's edge feed only lanes never stored.
-                let buffer = UnsafeMutablePointer<Float>.allocate(capacity: cin * planeStride)
-                buffer.initialize(repeating: 0, count: cin * planeStride)
-                defer { buffer.deallocate() }
-                for tile in ranges[chunk] {
-                    let y0 = tile / tilesX * bandRows, x0 = tile % tilesX * bandColumns
-                    let rows = min(bandRows, outHeight - y0), columns = min(bandColumns, outWidth - x0)
-                    for r in 0..<(rows + kh - 1) {
-                        let sy = mode.source(y0 - padding + r, size: height)
-                        for x in 0..<(columns + kw - 1) {
-                            let to = buffer + r * columnsIn + x
-                            if let sy, let sx = mode.source(x0 - padding + x, size: width) {
-                                let from = input + (sy * width + sx) * cin
-                                for c in 0..<cin { to[c * planeStride] = from[c] }
-                            } else {
-                                for c in 0..<cin { to[c * planeStride] = 0 }
+                buffers.withBuffer { buffer in
+                    for tile in ranges[chunk] {
+                        let y0 = tile / tilesX * bandRows, x0 = tile % tilesX * bandColumns
+                        let rows = min(bandRows, outHeight - y0), columns = min(bandColumns, outWidth - x0)
+                        for r in 0..<(rows + kh - 1) {
+                            let sy = mode.source(y0 - padding + r, size: height)
+                            for x in 0..<(columns + kw - 1) {
+                                let to = buffer + r * columnsIn + x
+                                if let sy, let sx = mode.source(x0 - padding + x, size: width) {
+                                    let from = input + (sy * width + sx) * cin
+                                    for c in 0..<cin { to[c * planeStride] = from[c] }
+                                } else {
+                                    for c in 0..<cin { to[c * planeStride] = 0 }
+                                }
                             }
                         }
-                    }
-                    // 64 pixels a step with 512-bit vectors, 32 with 256-bit ones (Tiling).
-                    let step = Tiling.wideVectors ? 64 : 32
-                    for r in 0..<rows {
-                        var x = 0
-                        while x < columns {
-                            let from = buffer + r * columnsIn + x, to = output + ((y0 + r) * outWidth + x0 + x) * n
-                            let count = min(step, columns - x), wp = UnsafePointer(w.base), bp = UnsafePointer(b.base)
-                            if Tiling.wideVectors {
-                                narrow4Vx3(SIMD16<Float>.self, from, planeStride: planeStride, rowStride: columnsIn, cin: cin, kh: kh, kw: kw,
-                                           w: wp, bias: bp, out: to, channels: n, count: count, tanh: tanh)
-                            } else {
-                                narrow4Vx3(SIMD8<Float>.self, from, planeStride: planeStride, rowStride: columnsIn, cin: cin, kh: kh, kw: kw,
-                                           w: wp, bias: bp, out: to, channels: n, count: count, tanh: tanh)
+                        // 64 pixels a step with 512-bit vectors, 32 with 256-bit ones (Tiling).
+                        let step = Tiling.wideVectors ? 64 : 32
+                        for r in 0..<rows {
+                            var x = 0
+                            while x < columns {
+                                let from = buffer + r * columnsIn + x, to = output + ((y0 + r) * outWidth + x0 + x) * n
+                                let count = min(step, columns - x), wp = UnsafePointer(w.base), bp = UnsafePointer(b.base)
+                                if Tiling.wideVectors {
+                                    narrow4Vx3(SIMD16<Float>.self, from, planeStride: planeStride, rowStride: columnsIn, cin: cin, kh: kh, kw: kw,
+                                               w: wp, bias: bp, out: to, channels: n, count: count, tanh: tanh)
+                                } else {
+                                    narrow4Vx3(SIMD8<Float>.self, from, planeStride: planeStride, rowStride: columnsIn, cin: cin, kh: kh, kw: kw,
+                                               w: wp, bias: bp, out: to, channels: n, count: count, tanh: tanh)
+                                }
+                                x += step
                             }
-                            x += step
                         }
                     }
                 }

@@ -95,9 +95,9 @@ struct ConvJob: Sendable {
 /// The jobs share one grid of `gridHeight` rows of `map.gridWidth` positions; grid row g reads
 /// the padded input's rows `g · rowStep ..< g · rowStep + kernelRows`, and each job's map gives
 /// input offsets within padded rows of `(left + width + right) · channels` floats. The grid is
-/// cut into bands of a few rows, spread over the threads; for each band a thread copies the
-/// padded rows it reads into a buffer of its own (about 1 MB, reused: it stays in L2 and is
-/// never faulted in again), so no padded copy of the whole input is made. Within a band, pixels
+/// cut into bands of a few rows, several a thread, taken by the threads as they finish; for each
+/// band a thread copies the padded rows it reads into a buffer it borrows (about 1 MB, reused:
+/// it stays in L2 and is never faulted in again), so no padded copy of the whole input is made. Within a band, pixels
 /// go in blocks of 48 (`runBlocks`), and each block runs every job and channel tile before the next:
 /// a block's input rows are read from memory once and stay in L1/L2 while all output channels are
 /// computed (packed weights of up to 128 → 128 channels, 590 KB, stay in L2), and each output
@@ -110,19 +110,18 @@ func convolve(input: UnsafePointer<Float>, height: Int, width: Int, channels: In
     let paddedWidth = padding.left + width + padding.right, rowFloats = paddedWidth * channels
     precondition((gridHeight - 1) * rowStep + kernelRows <= padding.top + height + padding.bottom,
                  "the grid reads past the padded input")
-    // Rows per band: its padded rows in about 1 MB, and enough bands for every thread.
+    // Rows per band: its padded rows in about 1 MB, and enough bands for the threads to share
+    // them out as they finish (`balancedParts`).
     let rowsFitting = max(1, ((1 << 18) / rowFloats - kernelRows) / rowStep + 1)
-    let bandRows = max(1, min(rowsFitting, (gridHeight + threads - 1) / threads))
+    let parts = balancedParts(threads)
+    let bandRows = max(1, min(rowsFitting, (gridHeight + parts - 1) / parts))
     let bands = (gridHeight + bandRows - 1) / bandRows
-    let ranges = partition(bands, parts: threads, granule: 1)
-    let bufferFloats = ((bandRows - 1) * rowStep + kernelRows) * rowFloats
+    let buffers = ScratchBuffers(floats: ((bandRows - 1) * rowStep + kernelRows) * rowFloats)
     let source = SharedPointer(UnsafeMutablePointer(mutating: input))
     let destination = SharedPointer(output)
-    parallelFor(chunks: ranges.count, threads: threads) { chunk in
+    parallelFor(chunks: bands, threads: threads) { band in
         let input = UnsafePointer(source.base), output = destination.base
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: bufferFloats)
-        defer { buffer.deallocate() }
-        for band in ranges[chunk] {
+        buffers.withBuffer { buffer in
             let g0 = band * bandRows, rows = min(bandRows, gridHeight - g0)
             let firstRow = g0 * rowStep
             copyPaddedRows(input, height: height, width: width, channels: channels, padding: padding,
@@ -168,9 +167,10 @@ func runBlocks(a: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, fir
 /// first layer (3 → 64 channels) grows its block too: its input (15 MB) is then not held beside
 /// the map.
 ///
-/// The grid goes in steps of a few rows, one `parallelFor` each: the step's pixels are split
-/// among the threads, and each thread copies the padded rows its pixels read into a band buffer
-/// of its own (in its L2, as in `convolve`), then writes its outputs straight into the block.
+/// The grid goes in steps of a few rows, one `parallelFor` each: the step's pixels are cut into
+/// parts, several a thread (`balancedParts`), and each part copies the padded rows its pixels
+/// read into a band buffer of its own (in its thread's L2, as in `convolve`), then writes its
+/// outputs straight into the block.
 /// So the rule is: the memory a step writes must not hold an input row that a later step reads.
 /// `init` checks it for every step (only tiny inputs fail it) and returns nil, so the caller can
 /// run out of place. A step that writes over rows it reads itself (the first one, typically)
@@ -184,7 +184,10 @@ struct InPlaceConvolution {
     let jobs: [ConvJob]
     /// Grid rows of each step, in the order they run, and whether it writes over its own reads.
     let steps: [(rows: Range<Int>, copyFirst: Bool)]
-    /// Floats of one padded input row, and of a band buffer (a step's padded rows at most).
+    /// Parts each step's pixels are cut into (`balancedParts`): each part copies its rows into
+    /// a band buffer of its own, then computes.
+    let parts: Int
+    /// Floats of one padded input row, and of a band buffer (the padded rows of a part's pixels).
     let rowFloats: Int, bandFloats: Int
 
     /// Padded input floats per thread and step: about 2 MB (the Xeon here has 2 MB of L2 a core).
@@ -205,8 +208,12 @@ struct InPlaceConvolution {
         let stepRows = min(max(2, rowsPerThread * max(1, threads)), gridHeight)
         var ranges = stride(from: 0, to: gridHeight, by: stepRows).map { $0..<min($0 + stepRows, gridHeight) }
         if order == .bottomUp { ranges.reverse() }
-        // A thread's pixels may span every row of a step (one thread, or a part across rows).
-        bandFloats = ((stepRows - 1) * rowStep + kernelRows) * rowFloats
+        // A part's pixels (at most `partPixels`, whole 48-pixel blocks) may start anywhere in a row.
+        parts = balancedParts(threads)
+        let blocks = (stepRows * jobs[0].map.gridWidth + 47) / 48
+        let partPixels = (blocks + parts - 1) / parts * 48
+        let partRows = min(stepRows, (partPixels + 2 * jobs[0].map.gridWidth - 2) / jobs[0].map.gridWidth)
+        bandFloats = ((partRows - 1) * rowStep + kernelRows) * rowFloats
         // Floats of the unpadded input that grid rows read (nil: only zero padding).
         func reads(_ rows: Range<Int>) -> Range<Int>? {
             let sources = Self.paddedRows(rows, rowStep: rowStep, kernelRows: kernelRows).compactMap { padding.mode.source($0 - padding.top, size: height) }
@@ -242,7 +249,6 @@ struct InPlaceConvolution {
     /// for the output too; afterwards it holds the output.
     func run(_ data: UnsafeMutablePointer<Float>, threads: Int) {
         let gridWidth = jobs[0].map.gridWidth
-        let parts = max(1, threads)
         let bands = UnsafeMutablePointer<Float>.allocate(capacity: parts * bandFloats)
         defer { bands.deallocate() }
         let block = SharedPointer(data), buffers = SharedPointer(bands)

@@ -23,6 +23,58 @@ func parallelFor(chunks: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
     }
 }
 
+/// Chunks each thread's share of a loop is cut into. `ComputeThreads` hands chunks out as
+/// threads finish them, so a thread that runs slower (its core shared with the web server's
+/// threads, or on a VM with a neighbour) takes fewer; with one chunk a thread, every layer
+/// waited for the slowest. Measured: README, "Threads that run at different speeds".
+@usableFromInline let chunksPerThread = 4
+
+/// How many parts to cut a loop of independent chunks into for `threads` threads.
+@inlinable
+func balancedParts(_ threads: Int) -> Int {
+    threads <= 1 ? 1 : threads * chunksPerThread
+}
+
+/// Buffers of `floats` floats for the chunks of one loop: a chunk borrows one and gives it
+/// back, so there are never more than the threads that run at once, however many chunks there
+/// are, and a buffer a thread reuses stays in its cache.
+final class ScratchBuffers: @unchecked Sendable {
+    // @unchecked: `free` and `all` are only touched with `lock` held.
+    let floats: Int
+    private let zeroed: Bool
+    private let lock = NSLock()
+    private var free: [UnsafeMutablePointer<Float>] = []
+    private var all: [UnsafeMutablePointer<Float>] = []
+
+    /// `zeroed`: each buffer is filled with zeros when made (not when borrowed again).
+    init(floats: Int, zeroed: Bool = false) {
+        self.floats = max(1, floats)
+        self.zeroed = zeroed
+    }
+
+    deinit {
+        for buffer in all { buffer.deallocate() }
+    }
+
+    func withBuffer<R>(_ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        lock.lock()
+        var buffer = free.popLast()
+        if buffer == nil {
+            let made = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+            if zeroed { made.initialize(repeating: 0, count: floats) }
+            all.append(made)
+            buffer = made
+        }
+        lock.unlock()
+        defer {
+            lock.lock()
+            free.append(buffer!)
+            lock.unlock()
+        }
+        return body(buffer!)
+    }
+}
+
 /// Splits `0..<count` into `parts` nearly equal contiguous ranges whose bounds are multiples of
 /// `granule` (except the end), so work units are never shared between threads.
 @inlinable

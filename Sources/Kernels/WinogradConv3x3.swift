@@ -64,7 +64,7 @@ struct WinogradConv3x3: Sendable {
     func transformFilters(into u: UnsafeMutablePointer<Float>, threads: Int) {
         let cin = inChannels, plane = transformedFloats
         let pairs = filters.tiles.count * cin
-        let ranges = partition(pairs, parts: threads, granule: 1)
+        let ranges = partition(pairs, parts: balancedParts(threads), granule: 1)
         let destination = SharedPointer(u)
         filters.data.withUnsafeBufferPointer { g in
             let source = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
@@ -144,8 +144,9 @@ struct WinogradConv3x3: Sendable {
                      index: @escaping @Sendable (Int, Int) -> Int) {
         let cout = outChannels
         let tilesWide = (width + 1) / 2, tileCount = (height + 1) / 2 * tilesWide
-        let ranges = partition(tileCount, parts: threads, granule: Self.blockTiles)
+        let ranges = partition(tileCount, parts: balancedParts(threads), granule: Self.blockTiles)
         let sourceHeight = source.height, sourceRow = source.width * inChannels
+        let scratch = ScratchBuffers(floats: scratchFloats)
         withTransformedFilters(threads: threads) { u in
             let filters = SharedPointer(UnsafeMutablePointer(mutating: u))
             source.storage.withUnsafeBufferPointer { src in
@@ -153,11 +154,12 @@ struct WinogradConv3x3: Sendable {
                     let input = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!))
                     let out = SharedPointer(dst.baseAddress!)
                     parallelFor(chunks: ranges.count, threads: threads) { chunk in
-                        var scratch = Scratch(blockTiles: Self.blockTiles, inChannels: inChannels, outChannels: cout)
-                        compute(tiles: ranges[chunk], tilesWide: tilesWide, height: height, width: width,
-                                sourceRow: { UnsafePointer(input.base) + index($0, sourceHeight) * sourceRow },
-                                column: { index($0, source.width) }, outputRow: { out.base + $0 * width * cout },
-                                filters: filters.base, scratch: &scratch)
+                        scratch.withBuffer { buffer in
+                            compute(tiles: ranges[chunk], tilesWide: tilesWide, height: height, width: width,
+                                    sourceRow: { UnsafePointer(input.base) + index($0, sourceHeight) * sourceRow },
+                                    column: { index($0, source.width) }, outputRow: { out.base + $0 * width * cout },
+                                    filters: filters.base, scratch: buffer)
+                        }
                     }
                 }
             }
@@ -168,7 +170,8 @@ struct WinogradConv3x3: Sendable {
     /// layer needs no second tensor of its size: at 1280×720 the decoder's last 64 → 64 layer
     /// would otherwise hold 2 × 236 MB at once.
     ///
-    /// Each thread takes a band of tile rows, top to bottom, and writes a tile row's two output
+    /// The tile rows are cut into bands, several a thread (`balancedParts`); each band goes top
+    /// to bottom on one thread, which writes a tile row's two output
     /// rows only after computing the next tile row, which still reads the second of them (tile
     /// row t reads input rows 2t − 1 … 2t + 2). The rows a band reads that another band writes
     /// (one or two at each boundary, and mirrored rows at the bottom edge) are copied before any
@@ -177,7 +180,7 @@ struct WinogradConv3x3: Sendable {
         precondition(inChannels == outChannels && x.channels == inChannels, "in place needs Cin = Cout")
         let height = x.height, width = x.width, c = inChannels, rowFloats = width * c
         let tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2
-        let bands = partition(tilesHigh, parts: threads, granule: 1)
+        let bands = partition(tilesHigh, parts: balancedParts(threads), granule: 1)
         // Rows read across band boundaries: source row → slot in `saved`.
         var slots: [Int: Int] = [:]
         for band in bands {
@@ -192,6 +195,9 @@ struct WinogradConv3x3: Sendable {
         }
         let slotOf = slots
         var saved = [Float](repeating: 0, count: max(1, slots.count * rowFloats))
+        // Per band: the transforms' scratch, then two tile rows of output (2 image rows each):
+        // the one being computed and the one waiting to be written.
+        let buffers = ScratchBuffers(floats: scratchFloats + 4 * rowFloats)
         withTransformedFilters(threads: threads) { u in
             let filters = SharedPointer(UnsafeMutablePointer(mutating: u))
             x.storage.withUnsafeMutableBufferPointer { data in
@@ -201,88 +207,78 @@ struct WinogradConv3x3: Sendable {
                     }
                     let base = SharedPointer(data.baseAddress!), kept = SharedPointer(copies.baseAddress!)
                     parallelFor(chunks: bands.count, threads: threads) { chunk in
-                        var scratch = Scratch(blockTiles: Self.blockTiles, inChannels: c, outChannels: c)
-                        // Two tile rows of output (2 image rows each): the one being computed and the
-                        // one waiting to be written.
-                        let pending = UnsafeMutablePointer<Float>.allocate(capacity: 4 * rowFloats)
-                        defer { pending.deallocate() }
-                        var waiting: Int? = nil
-                        func flush(_ t: Int) {
-                            let rows = min(2, height - 2 * t)
-                            (base.base + 2 * t * rowFloats).update(from: pending + t % 2 * 2 * rowFloats, count: rows * rowFloats)
-                        }
-                        for t in bands[chunk] {
-                            let buffer = pending + t % 2 * 2 * rowFloats
-                            // The tile row's four input rows, looked up once (not once per tile).
-                            func rowPointer(_ i: Int) -> UnsafePointer<Float> {
-                                let row = Self.reflectIndex(2 * t + i, height)
-                                if let slot = slotOf[row] { return UnsafePointer(kept.base + slot * rowFloats) }
-                                return UnsafePointer(base.base + row * rowFloats)
+                        buffers.withBuffer { scratch in
+                            let pending = scratch + scratchFloats
+                            var waiting: Int? = nil
+                            func flush(_ t: Int) {
+                                let rows = min(2, height - 2 * t)
+                                (base.base + 2 * t * rowFloats).update(from: pending + t % 2 * 2 * rowFloats, count: rows * rowFloats)
                             }
-                            let rows = (rowPointer(0), rowPointer(1), rowPointer(2), rowPointer(3))
-                            compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height, width: width,
-                                    sourceRow: { i in
-                                        switch i - 2 * t {
-                                        case 0: rows.0
-                                        case 1: rows.1
-                                        case 2: rows.2
-                                        default: rows.3
-                                        }
-                                    },
-                                    column: { Self.reflectIndex($0, width) }, outputRow: { buffer + ($0 - 2 * t) * rowFloats },
-                                    filters: filters.base, scratch: &scratch)
+                            for t in bands[chunk] {
+                                let buffer = pending + t % 2 * 2 * rowFloats
+                                // The tile row's four input rows, looked up once (not once per tile).
+                                func rowPointer(_ i: Int) -> UnsafePointer<Float> {
+                                    let row = Self.reflectIndex(2 * t + i, height)
+                                    if let slot = slotOf[row] { return UnsafePointer(kept.base + slot * rowFloats) }
+                                    return UnsafePointer(base.base + row * rowFloats)
+                                }
+                                let rows = (rowPointer(0), rowPointer(1), rowPointer(2), rowPointer(3))
+                                compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height, width: width,
+                                        sourceRow: { i in
+                                            switch i - 2 * t {
+                                            case 0: rows.0
+                                            case 1: rows.1
+                                            case 2: rows.2
+                                            default: rows.3
+                                            }
+                                        },
+                                        column: { Self.reflectIndex($0, width) }, outputRow: { buffer + ($0 - 2 * t) * rowFloats },
+                                        filters: filters.base, scratch: scratch)
+                                if let waiting { flush(waiting) }
+                                waiting = t
+                            }
                             if let waiting { flush(waiting) }
-                            waiting = t
                         }
-                        if let waiting { flush(waiting) }
                     }
                 }
             }
         }
     }
 
-    /// Per-thread scratch: V [16][T][Cin] and M [16][T][Cout].
-    struct Scratch {
-        var v: [Float]
-        var m: [Float]
-        init(blockTiles: Int, inChannels: Int, outChannels: Int) {
-            v = [Float](repeating: 0, count: 16 * blockTiles * inChannels)
-            m = [Float](repeating: 0, count: 16 * blockTiles * outChannels)
-        }
-    }
+    /// Floats of a chunk's scratch: V [16][T][Cin], then M [16][T][Cout]. Not zeroed: the input
+    /// transform writes every V value the GEMMs read, and they write every M value read after.
+    var scratchFloats: Int { 16 * Self.blockTiles * (inChannels + outChannels) }
 
     /// Tiles `tiles` (row-major over `tilesWide` per tile row) in blocks of `blockTiles`:
     /// `sourceRow(i)` is the input row under patch row i, `column(j)` the input column under
-    /// patch column j, `outputRow(y)` where output row y goes, `filters` the transformed filters.
+    /// patch column j, `outputRow(y)` where output row y goes, `filters` the transformed filters,
+    /// `scratch` `scratchFloats` floats.
     @inline(__always)
     private func compute(tiles: Range<Int>, tilesWide: Int, height: Int, width: Int,
                          sourceRow: (Int) -> UnsafePointer<Float>, column: (Int) -> Int,
                          outputRow: (Int) -> UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>,
-                         scratch: inout Scratch) {
-        scratch.v.withUnsafeMutableBufferPointer { v in
-            scratch.m.withUnsafeMutableBufferPointer { m in
-                var first = tiles.lowerBound
-                while first < tiles.upperBound {
-                    let count = min(Self.blockTiles, tiles.upperBound - first)
-                    // The transforms hold 16 vectors: SIMD16 fits 32 zmm, SIMD8 16 ymm (Tiling).
-                    if Tiling.wideVectors {
-                        transformInput(SIMD16<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v.baseAddress!,
-                                       row: sourceRow, column: column)
-                    } else {
-                        transformInput(SIMD8<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v.baseAddress!,
-                                       row: sourceRow, column: column)
-                    }
-                    multiply(v: v.baseAddress!, m: m.baseAddress!, u: filters, count: count)
-                    if Tiling.wideVectors {
-                        transformOutput(SIMD16<Float>.self, m: m.baseAddress!, outputRow: outputRow, height: height,
-                                        width: width, tilesWide: tilesWide, first: first, count: count)
-                    } else {
-                        transformOutput(SIMD8<Float>.self, m: m.baseAddress!, outputRow: outputRow, height: height,
-                                        width: width, tilesWide: tilesWide, first: first, count: count)
-                    }
-                    first += count
-                }
+                         scratch: UnsafeMutablePointer<Float>) {
+        let v = scratch, m = scratch + 16 * Self.blockTiles * inChannels
+        var first = tiles.lowerBound
+        while first < tiles.upperBound {
+            let count = min(Self.blockTiles, tiles.upperBound - first)
+            // The transforms hold 16 vectors: SIMD16 fits 32 zmm, SIMD8 16 ymm (Tiling).
+            if Tiling.wideVectors {
+                transformInput(SIMD16<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v,
+                               row: sourceRow, column: column)
+            } else {
+                transformInput(SIMD8<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v,
+                               row: sourceRow, column: column)
             }
+            multiply(v: v, m: m, u: filters, count: count)
+            if Tiling.wideVectors {
+                transformOutput(SIMD16<Float>.self, m: m, outputRow: outputRow, height: height,
+                                width: width, tilesWide: tilesWide, first: first, count: count)
+            } else {
+                transformOutput(SIMD8<Float>.self, m: m, outputRow: outputRow, height: height,
+                                width: width, tilesWide: tilesWide, first: first, count: count)
+            }
+            first += count
         }
     }
 
