@@ -15,17 +15,27 @@ public struct Conv2D: Sendable {
     /// Direct-convolution panels; only built for layers that neither Winograd nor the narrow
     /// kernel takes (each packing of a 256→256 layer costs 2.4 MB).
     let packed: PackedWeights?
-    /// The same layer by Winograd F(2×2, 3×3), for 3×3 stride-1 convolutions with padding 1.
+    /// The same layer by Winograd F(2×2, 3×3) or F(4×4, 3×3), for 3×3 stride-1 convolutions with
+    /// padding 1.
     let winograd: WinogradConv3x3?
     /// The same layer vectorised over pixels, for stride-1 layers with at most 3 output channels
     /// that Winograd does not take.
     let narrow: NarrowWeights?
 
-    /// How to compute a layer. `.automatic` takes Winograd where it applies; `.direct` is the
-    /// reference path (the tests compare both).
-    public enum Algorithm: Sendable {
+    /// How to compute a layer. `.automatic` takes Winograd where it applies, with the output
+    /// tile `winogradTile` picks; `.direct` is the reference path; `.winograd(outputTile:)` takes
+    /// F(2×2, 3×3) or F(4×4, 3×3) where Winograd applies (the tests compare them all).
+    public enum Algorithm: Sendable, Equatable {
         case automatic
         case direct
+        case winograd(outputTile: Int)
+    }
+
+    /// The Winograd output tile `.automatic` takes: F(4×4, 3×3) needs 44% fewer multiply-adds
+    /// than F(2×2, 3×3) but rounds more and transforms more per output (measured: Kernels README,
+    /// "Winograd F(4×4, 3×3)").
+    static func winogradTile(inChannels: Int, outChannels: Int) -> Int {
+        inChannels >= 64 && outChannels >= 64 ? 4 : 2
     }
 
     /// - Parameters:
@@ -44,9 +54,17 @@ public struct Conv2D: Sendable {
         self.padding = padding
         self.paddingMode = paddingMode
         let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
-        winograd = algorithm == .automatic && winogradApplies
-            ? WinogradConv3x3(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels)
-            : nil
+        let outputTile: Int? = switch algorithm {
+        case .automatic: Self.winogradTile(inChannels: inChannels, outChannels: outChannels)
+        case .direct: nil
+        case let .winograd(tile): tile
+        }
+        winograd = if let outputTile, winogradApplies {
+            WinogradConv3x3(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels,
+                            outputTile: outputTile)
+        } else {
+            nil
+        }
         narrow = winograd == nil && outChannels <= NarrowWeights.maxChannels && stride == 1
             ? NarrowWeights(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels,
                             kernelHeight: kernelHeight, kernelWidth: kernelWidth)

@@ -1,6 +1,7 @@
-/// 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray,
-/// "Fast Algorithms for Convolutional Neural Networks", 2016): each 2×2 block of outputs costs
-/// 16 multiplications per input/output channel pair instead of 36.
+/// 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) or F(4×4, 3×3) (Lavin &
+/// Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 2×2 block of outputs
+/// costs 16 multiplications per input/output channel pair instead of 36, each 4×4 block 36
+/// instead of 144. F(4×4, 3×3) is below ("F(4×4, 3×3)"); this comment describes F(2×2, 3×3).
 ///
 ///     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ) ] A     for a 4×4 input patch d and 3×3 filter g
 ///
@@ -23,6 +24,14 @@
 struct WinogradConv3x3: Sendable {
     let inChannels: Int
     let outChannels: Int
+    /// Outputs along each side of a tile: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3). A tile reads a
+    /// patch of `outputTile + 2` rows and columns and has `planes` = (outputTile + 2)² transformed
+    /// values, each a GEMM over the channels.
+    let outputTile: Int
+    var planes: Int { (outputTile + 2) * (outputTile + 2) }
+    /// Tiles a thread transforms and multiplies at a time: 192 outputs with either tile
+    /// (F(4×4, 3×3) has 36 planes instead of 16, so a block of scratch is about the same size).
+    let blockTiles: Int
     /// The 3×3 filters g, packed per output-channel tile as [Cin][9 taps][width]: K index
     /// t = c · 9 + (3a + b) holds w[o][c][a][b] (rows 1, run 9 · Cin).
     let filters: PackedWeights
@@ -34,12 +43,14 @@ struct WinogradConv3x3: Sendable {
     let bias: [Float]
     /// The GEMMs add no bias (it is added once, after the output transform).
     let zeroBias: [Float]
-    static let blockTiles = 48
 
-    /// weights [Cout, Cin, 3, 3]
-    init(weights: [Float], bias: [Float], outChannels: Int, inChannels: Int) {
+    /// weights [Cout, Cin, 3, 3]; `outputTile` 2 or 4.
+    init(weights: [Float], bias: [Float], outChannels: Int, inChannels: Int, outputTile: Int = 2) {
+        precondition(outputTile == 2 || outputTile == 4, "F(2×2, 3×3) or F(4×4, 3×3)")
         self.inChannels = inChannels
         self.outChannels = outChannels
+        self.outputTile = outputTile
+        blockTiles = outputTile == 2 ? 48 : 12
         self.bias = bias
         filters = PackedWeights(outChannels: outChannels, rows: 1, run: 9 * inChannels, bias: bias) { o, _, t in
             weights[o * inChannels * 9 + t]
@@ -62,6 +73,7 @@ struct WinogradConv3x3: Sendable {
     /// rounded once, which took twice as long; the bound is 1e-4). Eight lanes of output
     /// channels at a time; the threads split the (tile, input channel) pairs.
     func transformFilters(into u: UnsafeMutablePointer<Float>, threads: Int) {
+        if outputTile == 4 { return transformFilters4(into: u, threads: threads) }
         let cin = inChannels, plane = transformedFloats
         let pairs = filters.tiles.count * cin
         let ranges = partition(pairs, parts: balancedParts(threads), granule: 1)
@@ -104,7 +116,7 @@ struct WinogradConv3x3: Sendable {
 
     /// Runs `body` with this layer's transformed filters, made for this call and freed after it.
     private func withTransformedFilters<R>(threads: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * transformedFloats)
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: planes * transformedFloats)
         defer { u.deallocate() }
         transformFilters(into: u, threads: threads)
         return body(u)
@@ -143,8 +155,9 @@ struct WinogradConv3x3: Sendable {
     private func run(source: Tensor, height: Int, width: Int, into output: inout Tensor, threads: Int,
                      index: @escaping @Sendable (Int, Int) -> Int) {
         let cout = outChannels
-        let tilesWide = (width + 1) / 2, tileCount = (height + 1) / 2 * tilesWide
-        let ranges = partition(tileCount, parts: balancedParts(threads), granule: Self.blockTiles)
+        let m = outputTile
+        let tilesWide = (width + m - 1) / m, tileCount = (height + m - 1) / m * tilesWide
+        let ranges = partition(tileCount, parts: balancedParts(threads), granule: blockTiles)
         let sourceHeight = source.height, sourceRow = source.width * inChannels
         let scratch = ScratchBuffers(floats: scratchFloats)
         withTransformedFilters(threads: threads) { u in
@@ -171,33 +184,34 @@ struct WinogradConv3x3: Sendable {
     /// would otherwise hold 2 × 236 MB at once.
     ///
     /// The tile rows are cut into bands, several a thread (`balancedParts`); each band goes top
-    /// to bottom on one thread, which writes a tile row's two output
-    /// rows only after computing the next tile row, which still reads the second of them (tile
-    /// row t reads input rows 2t − 1 … 2t + 2). The rows a band reads that another band writes
-    /// (one or two at each boundary, and mirrored rows at the bottom edge) are copied before any
-    /// thread starts.
+    /// to bottom on one thread, which writes a tile row's m output rows (m = `outputTile`) only
+    /// after computing the next tile row, which still reads the last of them (tile row t reads
+    /// input rows mt − 1 … mt + m). The rows a band reads that another band writes (one or two
+    /// at each boundary, and mirrored rows at the bottom edge) are copied before any thread
+    /// starts.
     func runInPlace(_ x: inout Tensor, threads: Int) {
         precondition(inChannels == outChannels && x.channels == inChannels, "in place needs Cin = Cout")
         let height = x.height, width = x.width, c = inChannels, rowFloats = width * c
-        let tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2
+        let m = outputTile, patch = m + 2
+        let tilesHigh = (height + m - 1) / m, tilesWide = (width + m - 1) / m
         let bands = partition(tilesHigh, parts: balancedParts(threads), granule: 1)
         // Rows read across band boundaries: source row → slot in `saved`.
         var slots: [Int: Int] = [:]
         for band in bands {
-            let written = (2 * band.lowerBound)..<min(2 * band.upperBound, height)
+            let written = (m * band.lowerBound)..<min(m * band.upperBound, height)
             // Rows read by tile rows inside the band lie inside it; only its first and last read out.
             for t in [band.lowerBound, band.upperBound - 1] {
-                for i in 0..<4 {
-                    let row = Self.reflectIndex(2 * t + i, height)
+                for i in 0..<patch {
+                    let row = Self.reflectIndex(m * t + i, height)
                     if !written.contains(row) && slots[row] == nil { slots[row] = slots.count }
                 }
             }
         }
         let slotOf = slots
         var saved = [Float](repeating: 0, count: max(1, slots.count * rowFloats))
-        // Per band: the transforms' scratch, then two tile rows of output (2 image rows each):
+        // Per band: the transforms' scratch, then two tile rows of output (m image rows each):
         // the one being computed and the one waiting to be written.
-        let buffers = ScratchBuffers(floats: scratchFloats + 4 * rowFloats)
+        let buffers = ScratchBuffers(floats: scratchFloats + 2 * m * rowFloats)
         withTransformedFilters(threads: threads) { u in
             let filters = SharedPointer(UnsafeMutablePointer(mutating: u))
             x.storage.withUnsafeMutableBufferPointer { data in
@@ -211,31 +225,24 @@ struct WinogradConv3x3: Sendable {
                             let pending = scratch + scratchFloats
                             var waiting: Int? = nil
                             func flush(_ t: Int) {
-                                let rows = min(2, height - 2 * t)
-                                (base.base + 2 * t * rowFloats).update(from: pending + t % 2 * 2 * rowFloats, count: rows * rowFloats)
+                                let rows = min(m, height - m * t)
+                                (base.base + m * t * rowFloats).update(from: pending + t % 2 * m * rowFloats, count: rows * rowFloats)
                             }
-                            for t in bands[chunk] {
-                                let buffer = pending + t % 2 * 2 * rowFloats
-                                // The tile row's four input rows, looked up once (not once per tile).
-                                func rowPointer(_ i: Int) -> UnsafePointer<Float> {
-                                    let row = Self.reflectIndex(2 * t + i, height)
-                                    if let slot = slotOf[row] { return UnsafePointer(kept.base + slot * rowFloats) }
-                                    return UnsafePointer(base.base + row * rowFloats)
+                            // The tile row's input rows, looked up once (not once per tile).
+                            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: patch) { rows in
+                                for t in bands[chunk] {
+                                    let buffer = pending + t % 2 * m * rowFloats
+                                    for i in 0..<patch {
+                                        let row = Self.reflectIndex(m * t + i, height)
+                                        rows[i] = if let slot = slotOf[row] { UnsafePointer(kept.base + slot * rowFloats) }
+                                                  else { UnsafePointer(base.base + row * rowFloats) }
+                                    }
+                                    compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height,
+                                            width: width, sourceRow: { rows[$0 - m * t] }, column: { Self.reflectIndex($0, width) },
+                                            outputRow: { buffer + ($0 - m * t) * rowFloats }, filters: filters.base, scratch: scratch)
+                                    if let waiting { flush(waiting) }
+                                    waiting = t
                                 }
-                                let rows = (rowPointer(0), rowPointer(1), rowPointer(2), rowPointer(3))
-                                compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height, width: width,
-                                        sourceRow: { i in
-                                            switch i - 2 * t {
-                                            case 0: rows.0
-                                            case 1: rows.1
-                                            case 2: rows.2
-                                            default: rows.3
-                                            }
-                                        },
-                                        column: { Self.reflectIndex($0, width) }, outputRow: { buffer + ($0 - 2 * t) * rowFloats },
-                                        filters: filters.base, scratch: scratch)
-                                if let waiting { flush(waiting) }
-                                waiting = t
                             }
                             if let waiting { flush(waiting) }
                         }
@@ -245,9 +252,9 @@ struct WinogradConv3x3: Sendable {
         }
     }
 
-    /// Floats of a chunk's scratch: V [16][T][Cin], then M [16][T][Cout]. Not zeroed: the input
-    /// transform writes every V value the GEMMs read, and they write every M value read after.
-    var scratchFloats: Int { 16 * Self.blockTiles * (inChannels + outChannels) }
+    /// Floats of a chunk's scratch: V [planes][T][Cin], then M [planes][T][Cout]. Not zeroed: the
+    /// input transform writes every V value the GEMMs read, and they write every M value read after.
+    var scratchFloats: Int { planes * blockTiles * (inChannels + outChannels) }
 
     /// Tiles `tiles` (row-major over `tilesWide` per tile row) in blocks of `blockTiles`:
     /// `sourceRow(i)` is the input row under patch row i, `column(j)` the input column under
@@ -258,10 +265,28 @@ struct WinogradConv3x3: Sendable {
                          sourceRow: (Int) -> UnsafePointer<Float>, column: (Int) -> Int,
                          outputRow: (Int) -> UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>) {
-        let v = scratch, m = scratch + 16 * Self.blockTiles * inChannels
+        let v = scratch, m = scratch + planes * blockTiles * inChannels
         var first = tiles.lowerBound
         while first < tiles.upperBound {
-            let count = min(Self.blockTiles, tiles.upperBound - first)
+            let count = min(blockTiles, tiles.upperBound - first)
+            if outputTile == 4 {
+                // Six values a row: SIMD16 in zmm, SIMD8 in ymm (Tiling).
+                if Tiling.wideVectors {
+                    transformInput4(SIMD16<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v,
+                                    row: sourceRow, column: column)
+                    multiply(v: v, m: m, u: filters, count: count)
+                    transformOutput4(SIMD16<Float>.self, m: m, outputRow: outputRow, height: height,
+                                     width: width, tilesWide: tilesWide, first: first, count: count)
+                } else {
+                    transformInput4(SIMD8<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v,
+                                    row: sourceRow, column: column)
+                    multiply(v: v, m: m, u: filters, count: count)
+                    transformOutput4(SIMD8<Float>.self, m: m, outputRow: outputRow, height: height,
+                                     width: width, tilesWide: tilesWide, first: first, count: count)
+                }
+                first += count
+                continue
+            }
             // The transforms hold 16 vectors: SIMD16 fits 32 zmm, SIMD8 16 ymm (Tiling).
             if Tiling.wideVectors {
                 transformInput(SIMD16<Float>.self, tilesWide: tilesWide, first: first, count: count, v: v,
@@ -287,7 +312,7 @@ struct WinogradConv3x3: Sendable {
     @inline(__always)
     private func transformInput<Lanes: SIMD>(_: Lanes.Type, tilesWide: Int, first: Int, count: Int, v: UnsafeMutablePointer<Float>,
                                              row: (Int) -> UnsafePointer<Float>, column: (Int) -> Int) where Lanes.Scalar == Float {
-        let cin = inChannels, stride = Self.blockTiles * cin, lanes = Lanes.scalarCount
+        let cin = inChannels, stride = blockTiles * cin, lanes = Lanes.scalarCount
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
         @inline(__always) func store(_ x: Lanes, _ p: UnsafeMutablePointer<Float>) {
             UnsafeMutableRawPointer(p).storeBytes(of: x, as: Lanes.self)
@@ -351,11 +376,11 @@ struct WinogradConv3x3: Sendable {
     /// M[ξ] = V[ξ] · U[ξ] for the block's tiles.
     private func multiply(v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>,
                           count: Int) {
-        let cin = inChannels, cout = outChannels, T = Self.blockTiles
+        let cin = inChannels, cout = outChannels, T = blockTiles
         let map = PixelMap(gridWidth: count, inRowStep: 0, inPixelStep: cin,
                            kernelRowStride: 0, outRowStride: 0, outChannels: cout)
         zeroBias.withUnsafeBufferPointer { bias in
-            for xi in 0..<16 {
+            for xi in 0..<planes {
                 for tile in transformedTiles {
                     runTile(a: UnsafePointer(v + xi * T * cin), c: m + xi * T * cout, map: map,
                             rows: 1, run: cin, tile: tile, packed: u + xi * transformedFloats,
@@ -375,7 +400,7 @@ struct WinogradConv3x3: Sendable {
     @inline(__always)
     private func transformOutput<Lanes: SIMD>(_: Lanes.Type, m: UnsafeMutablePointer<Float>, outputRow: (Int) -> UnsafeMutablePointer<Float>,
                                               height: Int, width: Int, tilesWide: Int, first: Int, count: Int) where Lanes.Scalar == Float {
-        let cout = outChannels, stride = Self.blockTiles * cout, vectorLanes = Lanes.scalarCount
+        let cout = outChannels, stride = blockTiles * cout, vectorLanes = Lanes.scalarCount
         bias.withUnsafeBufferPointer { bias in
             for t in 0..<count {
                 let tile = first + t
@@ -422,3 +447,193 @@ struct WinogradConv3x3: Sendable {
     }
 }
 
+
+// MARK: - F(4×4, 3×3)
+
+/// F(4×4, 3×3) from the interpolation points 0, 1, −1, ½, −2 and ∞ (Toom–Cook, as Lavin & Gray
+/// build theirs from 0, ±1, ±2, ∞). Its transforms multiply by constants that are not powers of
+/// two, so it rounds more than F(2×2, 3×3); with ±2 a 256 → 256 layer of the published weights
+/// was 14× further from a Double reference than F(2×2, 3×3) in float, with these points 5×
+/// (4.8e-6 against 9.7e-7 over a 16 × 16 map; Barabasz et al., "Error analysis and improving the
+/// accuracy of Winograd convolution for deep neural networks", 2020, compare point sets).
+///
+///     Bᵀ = [1 −3/2   −2  3/2    1 0]      G = [    1     0     0]      Aᵀ = [1 1  1   1    1 0]
+///          [0   −1  1/2  5/2    1 0]          [  1/3   1/3   1/3]           [0 1 −1 1/2   −2 0]
+///          [0    1 −5/2  1/2    1 0]          [ −1/3   1/3  −1/3]           [0 1  1 1/4    4 0]
+///          [0   −2   −1    2    1 0]          [−16/15 −8/15 −4/15]          [0 1 −1 1/8   −8 1]
+///          [0  1/2   −1 −1/2    1 0]          [ 1/15 −2/15  4/15]
+///          [0    1 −3/2   −2  3/2 1]          [    0     0     1]
+///
+/// Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A for a 6×6 patch d; plane ξ = 6i + k holds row i, column k.
+extension WinogradConv3x3 {
+    typealias Row6<V> = (V, V, V, V, V, V)
+
+    /// Bᵀ applied to six values.
+    @inline(__always)
+    static func bt6<V: SIMD>(_ d: Row6<V>) -> Row6<V> where V.Scalar == Float {
+        let (d0, d1, d2, d3, d4, d5) = d
+        return (d0 + d4 + (d3 - d1) * 1.5 - d2 * 2,
+                d4 - d1 + d2 * 0.5 + d3 * 2.5,
+                d4 + d1 - d2 * 2.5 + d3 * 0.5,
+                d4 - d2 + (d3 - d1) * 2,
+                d4 - d2 + (d1 - d3) * 0.5,
+                d5 + d1 + (d4 - d2) * 1.5 - d3 * 2)
+    }
+
+    /// Aᵀ applied to six values.
+    @inline(__always)
+    static func at6<V: SIMD>(_ m: Row6<V>) -> (V, V, V, V) where V.Scalar == Float {
+        let (m0, m1, m2, m3, m4, m5) = m
+        let s = m1 + m2, d = m1 - m2
+        return (m0 + s + m3 + m4, d + m3 * 0.5 - m4 * 2, s + m3 * 0.25 + m4 * 4, d + m3 * 0.125 - m4 * 8 + m5)
+    }
+
+    /// G applied to three values.
+    @inline(__always)
+    static func g6<V: SIMD>(_ a: V, _ b: V, _ c: V) -> Row6<V> where V.Scalar == Float {
+        let third: Float = 1.0 / 3, fifteenth: Float = 1.0 / 15
+        return (a, (a + b + c) * third, (b - a - c) * third,
+                (a * 16 + b * 8 + c * 4) * -fifteenth, (a - b * 2 + c * 4) * fifteenth, c)
+    }
+
+    /// U[ξ] = (G g Gᵀ)[ξ] for every filter, as `transformFilters` does for F(2×2, 3×3): eight
+    /// output channels a vector, in float, the threads splitting the (tile, input channel) pairs.
+    func transformFilters4(into u: UnsafeMutablePointer<Float>, threads: Int) {
+        let cin = inChannels, plane = transformedFloats
+        let pairs = filters.tiles.count * cin
+        let ranges = partition(pairs, parts: balancedParts(threads), granule: 1)
+        let destination = SharedPointer(u)
+        filters.data.withUnsafeBufferPointer { g in
+            let source = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
+            parallelFor(chunks: ranges.count, threads: threads) { chunk in
+                for pair in ranges[chunk] {
+                    let tile = filters.tiles[pair / cin], c = pair % cin, width = tile.width
+                    let src = UnsafePointer(source.base) + tile.offset + c * 9 * width
+                    let dst = destination.base + tile.offset / 9 + c * width
+                    var lane = 0
+                    while lane < width {
+                        @inline(__always) func tap(_ k: Int) -> SIMD8<Float> {
+                            UnsafeRawPointer(src + k * width + lane).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                        // G g: down each of the three columns; then (G g) Gᵀ along each of the six rows.
+                        let k0 = Self.g6(tap(0), tap(3), tap(6)), k1 = Self.g6(tap(1), tap(4), tap(7))
+                        let k2 = Self.g6(tap(2), tap(5), tap(8))
+                        @inline(__always) func row(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) {
+                            @inline(__always) func put(_ k: Int, _ value: SIMD8<Float>) {
+                                UnsafeMutableRawPointer(dst + (6 * i + k) * plane + lane).storeBytes(of: value, as: SIMD8<Float>.self)
+                            }
+                            let r = Self.g6(a, b, c)
+                            put(0, r.0); put(1, r.1); put(2, r.2); put(3, r.3); put(4, r.4); put(5, r.5)
+                        }
+                        row(0, k0.0, k1.0, k2.0); row(1, k0.1, k1.1, k2.1); row(2, k0.2, k1.2, k2.2)
+                        row(3, k0.3, k1.3, k2.3); row(4, k0.4, k1.4, k2.4); row(5, k0.5, k1.5, k2.5)
+                        lane += 8
+                    }
+                }
+            }
+        }
+    }
+
+    /// V[ξ][t] = (Bᵀ d B)[ξ] for the 6×6 input patch of each tile, `Lanes.scalarCount` channels
+    /// at a time (fewer for a channel tail): Bᵀ along each patch row into `e`, then down each
+    /// column of `e` into V.
+    @inline(__always)
+    func transformInput4<Lanes: SIMD>(_: Lanes.Type, tilesWide: Int, first: Int, count: Int, v: UnsafeMutablePointer<Float>,
+                                      row: (Int) -> UnsafePointer<Float>, column: (Int) -> Int) where Lanes.Scalar == Float {
+        let cin = inChannels, stride = blockTiles * cin, lanes = Lanes.scalarCount
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 36) { e in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 12) { offsets in
+                for t in 0..<count {
+                    let tile = first + t
+                    let ty = tile / tilesWide, tx = tile - ty * tilesWide
+                    // The patch's six rows, and its six columns' offsets in a row.
+                    let rows = (row(4 * ty), row(4 * ty + 1), row(4 * ty + 2), row(4 * ty + 3), row(4 * ty + 4), row(4 * ty + 5))
+                    for j in 0..<6 { offsets[j] = column(4 * tx + j) * cin }
+                    let dst = v + t * cin
+                    var ch = 0
+                    while ch < cin {
+                        let n = min(lanes, cin - ch)
+                        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes {
+                            if n == lanes { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+                            var x = Lanes.zero
+                            for l in 0..<n { x[l] = p[l] }
+                            return x
+                        }
+                        @inline(__always) func rowPass(_ i: Int, _ r: UnsafePointer<Float>) {
+                            let p = r + ch
+                            let y = Self.bt6((load(p + offsets[0]), load(p + offsets[1]), load(p + offsets[2]),
+                                              load(p + offsets[3]), load(p + offsets[4]), load(p + offsets[5])))
+                            e[6 * i] = y.0; e[6 * i + 1] = y.1; e[6 * i + 2] = y.2
+                            e[6 * i + 3] = y.3; e[6 * i + 4] = y.4; e[6 * i + 5] = y.5
+                        }
+                        rowPass(0, rows.0); rowPass(1, rows.1); rowPass(2, rows.2)
+                        rowPass(3, rows.3); rowPass(4, rows.4); rowPass(5, rows.5)
+                        for k in 0..<6 {
+                            let y = Self.bt6((e[k], e[6 + k], e[12 + k], e[18 + k], e[24 + k], e[30 + k]))
+                            @inline(__always) func put(_ i: Int, _ value: Lanes) {
+                                let p = dst + (6 * i + k) * stride + ch
+                                if n == lanes {
+                                    UnsafeMutableRawPointer(p).storeBytes(of: value, as: Lanes.self)
+                                } else {
+                                    for l in 0..<n { p[l] = value[l] }
+                                }
+                            }
+                            put(0, y.0); put(1, y.1); put(2, y.2); put(3, y.3); put(4, y.4); put(5, y.5)
+                        }
+                        ch += n
+                    }
+                }
+            }
+        }
+    }
+
+    /// Y = Aᵀ M A + bias for each tile (Aᵀ along each of M's six rows into `f`, then down each
+    /// column of `f`), written to the output, cropped at the bottom and right edges.
+    @inline(__always)
+    func transformOutput4<Lanes: SIMD>(_: Lanes.Type, m: UnsafeMutablePointer<Float>, outputRow: (Int) -> UnsafeMutablePointer<Float>,
+                                       height: Int, width: Int, tilesWide: Int, first: Int, count: Int) where Lanes.Scalar == Float {
+        let cout = outChannels, stride = blockTiles * cout, lanes = Lanes.scalarCount
+        bias.withUnsafeBufferPointer { bias in
+            withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 24) { f in
+                for t in 0..<count {
+                    let tile = first + t
+                    let ty = tile / tilesWide, tx = tile - ty * tilesWide
+                    let y0 = 4 * ty, x0 = 4 * tx
+                    let rows = min(4, height - y0), cols = min(4, width - x0)
+                    let src = m + t * cout
+                    var ch = 0
+                    while ch < cout {
+                        let n = min(lanes, cout - ch)
+                        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes {
+                            if n == lanes { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+                            var x = Lanes.zero
+                            for l in 0..<n { x[l] = p[l] }
+                            return x
+                        }
+                        for i in 0..<6 {
+                            @inline(__always) func s(_ k: Int) -> Lanes { load(src + (6 * i + k) * stride + ch) }
+                            let y = Self.at6((s(0), s(1), s(2), s(3), s(4), s(5)))
+                            f[4 * i] = y.0; f[4 * i + 1] = y.1; f[4 * i + 2] = y.2; f[4 * i + 3] = y.3
+                        }
+                        let b = load(bias.baseAddress! + ch)
+                        for bx in 0..<cols {
+                            let y = Self.at6((f[bx], f[4 + bx], f[8 + bx], f[12 + bx], f[16 + bx], f[20 + bx]))
+                            let values = (y.0 + b, y.1 + b, y.2 + b, y.3 + b)
+                            @inline(__always) func put(_ a: Int, _ value: Lanes) {
+                                guard a < rows else { return }
+                                let dst = outputRow(y0 + a) + (x0 + bx) * cout + ch
+                                if n == lanes {
+                                    UnsafeMutableRawPointer(dst).storeBytes(of: value, as: Lanes.self)
+                                } else {
+                                    for l in 0..<n { dst[l] = value[l] }
+                                }
+                            }
+                            put(0, values.0); put(1, values.1); put(2, values.2); put(3, values.3)
+                        }
+                        ch += n
+                    }
+                }
+            }
+        }
+    }
+}
