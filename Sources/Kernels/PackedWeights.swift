@@ -249,32 +249,42 @@ struct InPlaceConvolution {
     /// for the output too; afterwards it holds the output.
     func run(_ data: UnsafeMutablePointer<Float>, threads: Int) {
         let gridWidth = jobs[0].map.gridWidth
-        let bands = UnsafeMutablePointer<Float>.allocate(capacity: parts * bandFloats)
-        defer { bands.deallocate() }
-        let block = SharedPointer(data), buffers = SharedPointer(bands)
+        // A part copies and computes on one thread, so parts borrow their band buffers: as many
+        // as threads run, not one a part. A step that copies first holds every part's rows at
+        // once (the first step, where the output's rows are not yet resident).
+        let pool = ScratchBuffers(floats: bandFloats)
+        let block = SharedPointer(data)
         for (rows, copyFirst) in steps {
             let count = rows.count * gridWidth
             let pixels = partition(count, parts: parts, granule: 48)
             // Part k: its first grid row, and its pixels counted from that row.
             @Sendable func firstRow(_ k: Int) -> Int { pixels[k].lowerBound / gridWidth }
-            @Sendable func copy(_ k: Int) {
+            @Sendable func copy(_ k: Int, into band: UnsafeMutablePointer<Float>) {
                 let first = firstRow(k), end = (pixels[k].upperBound - 1) / gridWidth + 1
                 copyPaddedRows(block.base, height: height, width: width, channels: channels, padding: padding,
                                rows: Self.paddedRows((rows.lowerBound + first)..<(rows.lowerBound + end),
                                                      rowStep: rowStep, kernelRows: kernelRows),
-                               into: buffers.base + k * bandFloats)
+                               into: band)
             }
-            @Sendable func compute(_ k: Int) {
+            @Sendable func compute(_ k: Int, from band: UnsafeMutablePointer<Float>) {
                 let shift = firstRow(k) * gridWidth
-                runBlocks(a: buffers.base + k * bandFloats, output: block.base, firstGridRow: rows.lowerBound + firstRow(k),
+                runBlocks(a: band, output: block.base, firstGridRow: rows.lowerBound + firstRow(k),
                           jobs: jobs, pixels: (pixels[k].lowerBound - shift)..<(pixels[k].upperBound - shift),
                           last: count - 1 - shift)
             }
             if copyFirst {
-                parallelFor(chunks: pixels.count, threads: threads) { copy($0) }
-                parallelFor(chunks: pixels.count, threads: threads) { compute($0) }
+                let bands = UnsafeMutablePointer<Float>.allocate(capacity: pixels.count * bandFloats)
+                defer { bands.deallocate() }
+                let buffers = SharedPointer(bands), floats = bandFloats
+                parallelFor(chunks: pixels.count, threads: threads) { copy($0, into: buffers.base + $0 * floats) }
+                parallelFor(chunks: pixels.count, threads: threads) { compute($0, from: buffers.base + $0 * floats) }
             } else {
-                parallelFor(chunks: pixels.count, threads: threads) { copy($0); compute($0) }
+                parallelFor(chunks: pixels.count, threads: threads) { k in
+                    pool.withBuffer { band in
+                        copy(k, into: band)
+                        compute(k, from: band)
+                    }
+                }
             }
         }
     }

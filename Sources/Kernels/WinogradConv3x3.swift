@@ -184,8 +184,9 @@ struct WinogradConv3x3: Sendable {
     /// would otherwise hold 2 × 236 MB at once.
     ///
     /// The tile rows are cut into bands, several a thread (`balancedParts`); each band goes top
-    /// to bottom on one thread, which writes a tile row's m output rows (m = `outputTile`) only
-    /// after computing the next tile row, which still reads the last of them (tile row t reads
+    /// to bottom on one thread. A tile row's m output rows (m = `outputTile`) wait in a buffer
+    /// while it is computed (its later tiles still read them); then all but the last are
+    /// written, and the last only after the next tile row, which reads it (tile row t reads
     /// input rows mt − 1 … mt + m). The rows a band reads that another band writes (one or two
     /// at each boundary, and mirrored rows at the bottom edge) are copied before any thread
     /// starts.
@@ -209,9 +210,9 @@ struct WinogradConv3x3: Sendable {
         }
         let slotOf = slots
         var saved = [Float](repeating: 0, count: max(1, slots.count * rowFloats))
-        // Per band: the transforms' scratch, then two tile rows of output (m image rows each):
-        // the one being computed and the one waiting to be written.
-        let buffers = ScratchBuffers(floats: scratchFloats + 2 * m * rowFloats)
+        // Per band: the transforms' scratch, then m + 1 output rows waiting to be written (the
+        // tile row being computed, and the previous one's last row, which it still reads).
+        let buffers = ScratchBuffers(floats: scratchFloats + (m + 1) * rowFloats)
         withTransformedFilters(threads: threads) { u in
             let filters = SharedPointer(UnsafeMutablePointer(mutating: u))
             x.storage.withUnsafeMutableBufferPointer { data in
@@ -222,16 +223,14 @@ struct WinogradConv3x3: Sendable {
                     let base = SharedPointer(data.baseAddress!), kept = SharedPointer(copies.baseAddress!)
                     parallelFor(chunks: bands.count, threads: threads) { chunk in
                         buffers.withBuffer { scratch in
+                            // Output row y waits in slot y mod (m + 1): m + 1 consecutive rows never share one.
                             let pending = scratch + scratchFloats
-                            var waiting: Int? = nil
-                            func flush(_ t: Int) {
-                                let rows = min(m, height - m * t)
-                                (base.base + m * t * rowFloats).update(from: pending + t % 2 * m * rowFloats, count: rows * rowFloats)
-                            }
+                            func slot(_ y: Int) -> UnsafeMutablePointer<Float> { pending + y % (m + 1) * rowFloats }
+                            func write(_ y: Int) { (base.base + y * rowFloats).update(from: slot(y), count: rowFloats) }
+                            var held: Int? = nil
                             // The tile row's input rows, looked up once (not once per tile).
                             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: patch) { rows in
                                 for t in bands[chunk] {
-                                    let buffer = pending + t % 2 * m * rowFloats
                                     for i in 0..<patch {
                                         let row = Self.reflectIndex(m * t + i, height)
                                         rows[i] = if let slot = slotOf[row] { UnsafePointer(kept.base + slot * rowFloats) }
@@ -239,12 +238,16 @@ struct WinogradConv3x3: Sendable {
                                     }
                                     compute(tiles: (t * tilesWide)..<((t + 1) * tilesWide), tilesWide: tilesWide, height: height,
                                             width: width, sourceRow: { rows[$0 - m * t] }, column: { Self.reflectIndex($0, width) },
-                                            outputRow: { buffer + ($0 - m * t) * rowFloats }, filters: filters.base, scratch: scratch)
-                                    if let waiting { flush(waiting) }
-                                    waiting = t
+                                            outputRow: { slot($0) }, filters: filters.base, scratch: scratch)
+                                    // The next tile row reads only this one's last row: the others
+                                    // go now, and the previous tile row's last.
+                                    if let held { write(held) }
+                                    let last = min(m * t + m, height) - 1
+                                    for y in (m * t)..<last { write(y) }
+                                    held = last
                                 }
                             }
-                            if let waiting { flush(waiting) }
+                            if let held { write(held) }
                         }
                     }
                 }
