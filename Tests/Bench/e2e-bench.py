@@ -161,11 +161,11 @@ def main():
         for who, headers in VISITORS:
             rps, p99, bad = wrk(base + "/explore", args.duration, headers=headers)
             print(f"/explore (24 thumbnails, {who}), 16 connections, converter idle: {rps:,.0f} req/s, p99 {p99}, non-2xx {bad}")
-        stop = threading.Event()
+        enough = threading.Event()
         done = []
 
         def convert_forever():
-            while not stop.is_set():
+            while not enough.is_set():
                 c.wait(c.convert(photo))
                 done.append(1)
         worker = threading.Thread(target=convert_forever)
@@ -174,7 +174,7 @@ def main():
         during = []
         for who, headers in VISITORS:
             during.append((who, wrk(base + "/explore", args.duration, headers=headers)))
-        stop.set()
+        enough.set()
         worker.join()
         for who, (rps, p99, bad) in during:
             print(f"/explore (24 thumbnails, {who}), 16 connections, during 12 MP conversions: {rps:,.0f} req/s, "
