@@ -26,7 +26,8 @@ func parallelFor(chunks: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
 /// Chunks each thread's share of a loop is cut into. `ComputeThreads` hands chunks out as
 /// threads finish them, so a thread that runs slower (its core shared with the web server's
 /// threads, or on a VM with a neighbour) takes fewer; with one chunk a thread, every layer
-/// waited for the slowest. Measured: README, "Threads that run at different speeds".
+/// waited for the slowest. Measured: Sources/Kernels/README.md, "Threads that run at different
+/// speeds".
 @usableFromInline let chunksPerThread = 4
 
 /// How many parts to cut a loop of independent chunks into for `threads` threads.
@@ -56,22 +57,37 @@ final class ScratchBuffers: @unchecked Sendable {
         for buffer in all { buffer.deallocate() }
     }
 
-    func withBuffer<R>(_ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+    /// Buffers made so far.
+    var made: Int {
         lock.lock()
-        var buffer = free.popLast()
-        if buffer == nil {
-            let made = UnsafeMutablePointer<Float>.allocate(capacity: floats)
-            if zeroed { made.initialize(repeating: 0, count: floats) }
-            all.append(made)
-            buffer = made
-        }
-        lock.unlock()
+        defer { lock.unlock() }
+        return all.count
+    }
+
+    func withBuffer<R>(_ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let buffer = borrow()
         defer {
             lock.lock()
-            free.append(buffer!)
+            free.append(buffer)
             lock.unlock()
         }
-        return body(buffer!)
+        return body(buffer)
+    }
+
+    /// A free buffer, or a new one (made outside the lock: zeroing one takes a while).
+    private func borrow() -> UnsafeMutablePointer<Float> {
+        lock.lock()
+        if let buffer = free.popLast() {
+            lock.unlock()
+            return buffer
+        }
+        lock.unlock()
+        let made = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        if zeroed { made.initialize(repeating: 0, count: floats) }
+        lock.lock()
+        all.append(made)
+        lock.unlock()
+        return made
     }
 }
 

@@ -64,16 +64,61 @@ struct WinogradConv3x3: Sendable {
         zeroBias = [Float](repeating: 0, count: filters.bias.count)
     }
 
-    /// U[ξ] = (G g Gᵀ)[ξ] for every filter, into `u` (16 matrices of `transformedFloats`):
+    /// U[ξ] = (G g Gᵀ)[ξ] for every filter, into `u` (`planes` matrices of `transformedFloats`).
+    /// For F(2×2, 3×3):
     ///
     ///     G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
     ///
     /// In float: each value is a sum of at most nine weights times ±¼, ±½ or 1, rounded at most
-    /// four times (the goldens' largest difference: 5.6e-6, 5.2e-6 with a transform in Double
-    /// rounded once, which took twice as long; the bound is 1e-4). Eight lanes of output
-    /// channels at a time; the threads split the (tile, input channel) pairs.
+    /// four times (the goldens' largest difference with F(2×2, 3×3) alone: 5.6e-6, 5.2e-6 with a
+    /// transform in Double rounded once, which took twice as long; the bound is 1e-4). G for
+    /// F(4×4, 3×3): below. Eight lanes of output channels at a time; the threads split the
+    /// (tile, input channel) pairs.
     func transformFilters(into u: UnsafeMutablePointer<Float>, threads: Int) {
-        if outputTile == 4 { return transformFilters4(into: u, threads: threads) }
+        if outputTile == 4 {
+            forEachFilterVector(FilterTransform4.self, into: u, threads: threads)
+        } else {
+            forEachFilterVector(FilterTransform2.self, into: u, threads: threads)
+        }
+    }
+
+    /// Eight filters' transform for one tile size: from taps `src[k · width]` (k = 3a + b) to
+    /// planes `dst[ξ · plane]`. A type, not a closure, so each loop is specialised and inlined
+    /// (passed as closures the transforms took a quarter longer).
+    protocol FilterTransform {
+        static func transform(_ src: UnsafePointer<Float>, width: Int, _ dst: UnsafeMutablePointer<Float>, plane: Int)
+    }
+
+    enum FilterTransform2: FilterTransform {
+        @inline(__always)
+        static func transform(_ src: UnsafePointer<Float>, width: Int, _ dst: UnsafeMutablePointer<Float>, plane: Int) {
+            @inline(__always) func tap(_ k: Int) -> SIMD8<Float> {
+                UnsafeRawPointer(src + k * width).loadUnaligned(as: SIMD8<Float>.self)
+            }
+            @inline(__always) func put(_ xi: Int, _ value: SIMD8<Float>) {
+                UnsafeMutableRawPointer(dst + xi * plane).storeBytes(of: value, as: SIMD8<Float>.self)
+            }
+            // G g: the same combination down each of the three columns.
+            @inline(__always) func g4(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>)
+                -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                let ac = a + c
+                return (a, (ac + b) * 0.5, (ac - b) * 0.5, c)
+            }
+            let k0 = g4(tap(0), tap(3), tap(6)), k1 = g4(tap(1), tap(4), tap(7)), k2 = g4(tap(2), tap(5), tap(8))
+            // (G g) Gᵀ: then along each of the four rows.
+            let r0 = g4(k0.0, k1.0, k2.0), r1 = g4(k0.1, k1.1, k2.1)
+            let r2 = g4(k0.2, k1.2, k2.2), r3 = g4(k0.3, k1.3, k2.3)
+            put(0, r0.0); put(1, r0.1); put(2, r0.2); put(3, r0.3)
+            put(4, r1.0); put(5, r1.1); put(6, r1.2); put(7, r1.3)
+            put(8, r2.0); put(9, r2.1); put(10, r2.2); put(11, r2.3)
+            put(12, r3.0); put(13, r3.1); put(14, r3.2); put(15, r3.3)
+        }
+    }
+
+    /// Runs `T.transform` on every eight output channels of every (channel tile, input channel)
+    /// pair, the threads splitting the pairs.
+    @inline(__always)
+    private func forEachFilterVector<T: FilterTransform>(_: T.Type, into u: UnsafeMutablePointer<Float>, threads: Int) {
         let cin = inChannels, plane = transformedFloats
         let pairs = filters.tiles.count * cin
         let ranges = partition(pairs, parts: balancedParts(threads), granule: 1)
@@ -87,26 +132,7 @@ struct WinogradConv3x3: Sendable {
                     let dst = destination.base + tile.offset / 9 + c * width
                     var lane = 0
                     while lane < width {
-                        @inline(__always) func tap(_ k: Int) -> SIMD8<Float> {
-                            UnsafeRawPointer(src + k * width + lane).loadUnaligned(as: SIMD8<Float>.self)
-                        }
-                        @inline(__always) func put(_ xi: Int, _ value: SIMD8<Float>) {
-                            UnsafeMutableRawPointer(dst + xi * plane + lane).storeBytes(of: value, as: SIMD8<Float>.self)
-                        }
-                        // G g: the same combination down each of the three columns.
-                        @inline(__always) func g4(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>)
-                            -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-                            let ac = a + c
-                            return (a, (ac + b) * 0.5, (ac - b) * 0.5, c)
-                        }
-                        let k0 = g4(tap(0), tap(3), tap(6)), k1 = g4(tap(1), tap(4), tap(7)), k2 = g4(tap(2), tap(5), tap(8))
-                        // (G g) Gᵀ: then along each of the four rows.
-                        let r0 = g4(k0.0, k1.0, k2.0), r1 = g4(k0.1, k1.1, k2.1)
-                        let r2 = g4(k0.2, k1.2, k2.2), r3 = g4(k0.3, k1.3, k2.3)
-                        put(0, r0.0); put(1, r0.1); put(2, r0.2); put(3, r0.3)
-                        put(4, r1.0); put(5, r1.1); put(6, r1.2); put(7, r1.3)
-                        put(8, r2.0); put(9, r2.1); put(10, r2.2); put(11, r2.3)
-                        put(12, r3.0); put(13, r3.1); put(14, r3.2); put(15, r3.3)
+                        T.transform(src + lane, width: width, dst + lane, plane: plane)
                         lane += 8
                     }
                 }
@@ -499,41 +525,25 @@ extension WinogradConv3x3 {
                 (a * 16 + b * 8 + c * 4) * -fifteenth, (a - b * 2 + c * 4) * fifteenth, c)
     }
 
-    /// U[ξ] = (G g Gᵀ)[ξ] for every filter, as `transformFilters` does for F(2×2, 3×3): eight
-    /// output channels a vector, in float, the threads splitting the (tile, input channel) pairs.
-    func transformFilters4(into u: UnsafeMutablePointer<Float>, threads: Int) {
-        let cin = inChannels, plane = transformedFloats
-        let pairs = filters.tiles.count * cin
-        let ranges = partition(pairs, parts: balancedParts(threads), granule: 1)
-        let destination = SharedPointer(u)
-        filters.data.withUnsafeBufferPointer { g in
-            let source = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
-            parallelFor(chunks: ranges.count, threads: threads) { chunk in
-                for pair in ranges[chunk] {
-                    let tile = filters.tiles[pair / cin], c = pair % cin, width = tile.width
-                    let src = UnsafePointer(source.base) + tile.offset + c * 9 * width
-                    let dst = destination.base + tile.offset / 9 + c * width
-                    var lane = 0
-                    while lane < width {
-                        @inline(__always) func tap(_ k: Int) -> SIMD8<Float> {
-                            UnsafeRawPointer(src + k * width + lane).loadUnaligned(as: SIMD8<Float>.self)
-                        }
-                        // G g: down each of the three columns; then (G g) Gᵀ along each of the six rows.
-                        let k0 = Self.g6(tap(0), tap(3), tap(6)), k1 = Self.g6(tap(1), tap(4), tap(7))
-                        let k2 = Self.g6(tap(2), tap(5), tap(8))
-                        @inline(__always) func row(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) {
-                            @inline(__always) func put(_ k: Int, _ value: SIMD8<Float>) {
-                                UnsafeMutableRawPointer(dst + (6 * i + k) * plane + lane).storeBytes(of: value, as: SIMD8<Float>.self)
-                            }
-                            let r = Self.g6(a, b, c)
-                            put(0, r.0); put(1, r.1); put(2, r.2); put(3, r.3); put(4, r.4); put(5, r.5)
-                        }
-                        row(0, k0.0, k1.0, k2.0); row(1, k0.1, k1.1, k2.1); row(2, k0.2, k1.2, k2.2)
-                        row(3, k0.3, k1.3, k2.3); row(4, k0.4, k1.4, k2.4); row(5, k0.5, k1.5, k2.5)
-                        lane += 8
-                    }
-                }
+    /// U[ξ] = (G g Gᵀ)[ξ] of eight filters (`transformFilters`), plane ξ = 6i + k.
+    enum FilterTransform4: FilterTransform {
+        @inline(__always)
+        static func transform(_ src: UnsafePointer<Float>, width: Int, _ dst: UnsafeMutablePointer<Float>, plane: Int) {
+            @inline(__always) func tap(_ k: Int) -> SIMD8<Float> {
+                UnsafeRawPointer(src + k * width).loadUnaligned(as: SIMD8<Float>.self)
             }
+            // G g: down each of the three columns; then (G g) Gᵀ along each of the six rows.
+            let k0 = WinogradConv3x3.g6(tap(0), tap(3), tap(6)), k1 = WinogradConv3x3.g6(tap(1), tap(4), tap(7))
+            let k2 = WinogradConv3x3.g6(tap(2), tap(5), tap(8))
+            @inline(__always) func row(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) {
+                @inline(__always) func put(_ k: Int, _ value: SIMD8<Float>) {
+                    UnsafeMutableRawPointer(dst + (6 * i + k) * plane).storeBytes(of: value, as: SIMD8<Float>.self)
+                }
+                let r = WinogradConv3x3.g6(a, b, c)
+                put(0, r.0); put(1, r.1); put(2, r.2); put(3, r.3); put(4, r.4); put(5, r.5)
+            }
+            row(0, k0.0, k1.0, k2.0); row(1, k0.1, k1.1, k2.1); row(2, k0.2, k1.2, k2.2)
+            row(3, k0.3, k1.3, k2.3); row(4, k0.4, k1.4, k2.4); row(5, k0.5, k1.5, k2.5)
         }
     }
 
@@ -556,12 +566,7 @@ extension WinogradConv3x3 {
                     var ch = 0
                     while ch < cin {
                         let n = min(lanes, cin - ch)
-                        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes {
-                            if n == lanes { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
-                            var x = Lanes.zero
-                            for l in 0..<n { x[l] = p[l] }
-                            return x
-                        }
+                        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes { loadLanes(p, count: n) }
                         @inline(__always) func rowPass(_ i: Int, _ r: UnsafePointer<Float>) {
                             let p = r + ch
                             let y = Self.bt6((load(p + offsets[0]), load(p + offsets[1]), load(p + offsets[2]),
@@ -574,12 +579,7 @@ extension WinogradConv3x3 {
                         for k in 0..<6 {
                             let y = Self.bt6((e[k], e[6 + k], e[12 + k], e[18 + k], e[24 + k], e[30 + k]))
                             @inline(__always) func put(_ i: Int, _ value: Lanes) {
-                                let p = dst + (6 * i + k) * stride + ch
-                                if n == lanes {
-                                    UnsafeMutableRawPointer(p).storeBytes(of: value, as: Lanes.self)
-                                } else {
-                                    for l in 0..<n { p[l] = value[l] }
-                                }
+                                storeLanes(value, dst + (6 * i + k) * stride + ch, count: n)
                             }
                             put(0, y.0); put(1, y.1); put(2, y.2); put(3, y.3); put(4, y.4); put(5, y.5)
                         }
@@ -607,12 +607,7 @@ extension WinogradConv3x3 {
                     var ch = 0
                     while ch < cout {
                         let n = min(lanes, cout - ch)
-                        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes {
-                            if n == lanes { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
-                            var x = Lanes.zero
-                            for l in 0..<n { x[l] = p[l] }
-                            return x
-                        }
+                        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes { loadLanes(p, count: n) }
                         for i in 0..<6 {
                             @inline(__always) func s(_ k: Int) -> Lanes { load(src + (6 * i + k) * stride + ch) }
                             let y = Self.at6((s(0), s(1), s(2), s(3), s(4), s(5)))
@@ -624,12 +619,7 @@ extension WinogradConv3x3 {
                             let values = (y.0 + b, y.1 + b, y.2 + b, y.3 + b)
                             @inline(__always) func put(_ a: Int, _ value: Lanes) {
                                 guard a < rows else { return }
-                                let dst = outputRow(y0 + a) + (x0 + bx) * cout + ch
-                                if n == lanes {
-                                    UnsafeMutableRawPointer(dst).storeBytes(of: value, as: Lanes.self)
-                                } else {
-                                    for l in 0..<n { dst[l] = value[l] }
-                                }
+                                storeLanes(value, outputRow(y0 + a) + (x0 + bx) * cout + ch, count: n)
                             }
                             put(0, values.0); put(1, values.1); put(2, values.2); put(3, values.3)
                         }
@@ -638,5 +628,24 @@ extension WinogradConv3x3 {
                 }
             }
         }
+    }
+}
+
+/// The first `count` floats at `p` as a vector, the other lanes zero (a channel tail).
+@inline(__always)
+func loadLanes<Lanes: SIMD>(_ p: UnsafePointer<Float>, count: Int) -> Lanes where Lanes.Scalar == Float {
+    if count == Lanes.scalarCount { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+    var x = Lanes.zero
+    for l in 0..<count { x[l] = p[l] }
+    return x
+}
+
+/// The first `count` lanes of `v`, stored at `p` (a channel tail writes no further).
+@inline(__always)
+func storeLanes<Lanes: SIMD>(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, count: Int) where Lanes.Scalar == Float {
+    if count == Lanes.scalarCount {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
+    } else {
+        for l in 0..<count { p[l] = v[l] }
     }
 }

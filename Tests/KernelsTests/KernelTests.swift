@@ -244,6 +244,20 @@ struct KernelTests {
         for counts in results { #expect(counts.values == [Int](repeating: 1, count: 45)) }
     }
 
+    @Test("scratch buffers: no more are made than chunks run at once, zeroed ones come zeroed", arguments: [1, 2, 3])
+    func scratchBuffers(threads: Int) {
+        let buffers = ScratchBuffers(floats: 100, zeroed: true)
+        let seen = SharedCounts(count: 1)
+        parallelFor(chunks: 64, threads: threads) { _ in
+            buffers.withBuffer { buffer in
+                if (0..<100).contains(where: { buffer[$0] != 0 }) { seen.add(0) } // only the first use is zeroed
+                for i in 0..<100 { buffer[i] = 1 }
+            }
+        }
+        #expect(buffers.made >= 1 && buffers.made <= threads)
+        #expect(seen.values[0] == 64 - buffers.made, "each buffer zeroed when made, reused after")
+    }
+
     @Test("transposed conv matches the reference (2H × 2W, first row and column dropped)", arguments: [
         (1, 1, 1, 1), (3, 5, 7, 19), (4, 4, 16, 40), (2, 7, 33, 16), (5, 2, 3, 64),
         (9, 300, 128, 16), // several padded bands, the last one short
