@@ -97,11 +97,11 @@ struct ConvJob: Sendable {
 /// input offsets within padded rows of `(left + width + right) · channels` floats. The grid is
 /// cut into bands of a few rows, several a thread, taken by the threads as they finish; for each
 /// band a thread copies the padded rows it reads into a buffer it borrows (about 1 MB, reused:
-/// it stays in L2 and is never faulted in again), so no padded copy of the whole input is made. Within a band, pixels
-/// go in blocks of 48 (`runBlocks`), and each block runs every job and channel tile before the next:
-/// a block's input rows are read from memory once and stay in L1/L2 while all output channels are
-/// computed (packed weights of up to 128 → 128 channels, 590 KB, stay in L2), and each output
-/// pixel is completed while its cache lines are held.
+/// it stays in L2 and is never faulted in again), so no padded copy of the whole input is made.
+/// Within a band, pixels go in blocks of 48 (`runBlocks`), and each block runs every job and
+/// channel tile before the next: a block's input rows are read from memory once and stay in
+/// L1/L2 while all output channels are computed (packed weights of up to 128 → 128 channels,
+/// 590 KB, stay in L2), and each output pixel is completed while its cache lines are held.
 func convolve(input: UnsafePointer<Float>, height: Int, width: Int, channels: Int, padding: Padding,
               gridHeight: Int, rowStep: Int, kernelRows: Int,
               output: UnsafeMutablePointer<Float>, jobs: [ConvJob], threads: Int) {
@@ -210,9 +210,10 @@ struct InPlaceConvolution {
         if order == .bottomUp { ranges.reverse() }
         // A part's pixels (at most `partPixels`, whole 48-pixel blocks) may start anywhere in a row.
         parts = balancedParts(threads)
-        let blocks = (stepRows * jobs[0].map.gridWidth + 47) / 48
+        let gridWidth = jobs[0].map.gridWidth
+        let blocks = (stepRows * gridWidth + 47) / 48
         let partPixels = (blocks + parts - 1) / parts * 48
-        let partRows = min(stepRows, (partPixels + 2 * jobs[0].map.gridWidth - 2) / jobs[0].map.gridWidth)
+        let partRows = min(stepRows, (partPixels + 2 * gridWidth - 2) / gridWidth)
         bandFloats = ((partRows - 1) * rowStep + kernelRows) * rowFloats
         // Floats of the unpadded input that grid rows read (nil: only zero padding).
         func reads(_ rows: Range<Int>) -> Range<Int>? {

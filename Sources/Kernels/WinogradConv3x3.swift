@@ -441,19 +441,8 @@ struct WinogradConv3x3: Sendable {
                 var ch = 0
                 while ch < cout {
                     let lanes = min(vectorLanes, cout - ch)
-                    func s(_ xi: Int) -> Lanes {
-                        let p = src + xi * stride + ch
-                        if lanes == vectorLanes { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
-                        var v = Lanes.zero
-                        for l in 0..<lanes { v[l] = p[l] }
-                        return v
-                    }
-                    var b = Lanes.zero
-                    if lanes == vectorLanes {
-                        b = UnsafeRawPointer(bias.baseAddress! + ch).loadUnaligned(as: Lanes.self)
-                    } else {
-                        for l in 0..<lanes { b[l] = bias[ch + l] }
-                    }
+                    func s(_ xi: Int) -> Lanes { loadLanes(src + xi * stride + ch, count: lanes) }
+                    let b: Lanes = loadLanes(bias.baseAddress! + ch, count: lanes)
                     // Aᵀ M: down each of the four columns.
                     let k0 = Self.at(s(0), s(4), s(8), s(12)), k1 = Self.at(s(1), s(5), s(9), s(13))
                     let k2 = Self.at(s(2), s(6), s(10), s(14)), k3 = Self.at(s(3), s(7), s(11), s(15))
@@ -462,12 +451,7 @@ struct WinogradConv3x3: Sendable {
                     let y = ((top.0 + b, top.1 + b), (bottom.0 + b, bottom.1 + b))
                     func put(_ a: Int, _ bx: Int, _ value: Lanes) {
                         guard a < rows, bx < cols else { return }
-                        let dst = outputRow(y0 + a) + (x0 + bx) * cout + ch
-                        if lanes == vectorLanes {
-                            UnsafeMutableRawPointer(dst).storeBytes(of: value, as: Lanes.self)
-                        } else {
-                            for l in 0..<lanes { dst[l] = value[l] }
-                        }
+                        storeLanes(value, outputRow(y0 + a) + (x0 + bx) * cout + ch, count: lanes)
                     }
                     put(0, 0, y.0.0); put(0, 1, y.0.1); put(1, 0, y.1.0); put(1, 1, y.1.1)
                     ch += lanes
