@@ -26,6 +26,9 @@ struct KernelTests {
         ConvCase(h: 37, w: 150, cin: 5, cout: 3, k: 7, stride: 1, pad: 3, mode: .reflect),
         ConvCase(h: 17, w: 129, cin: 3, cout: 2, k: 3, stride: 1, pad: 2, mode: .zero),
         ConvCase(h: 6, w: 70, cin: 1, cout: 1, k: 5, stride: 1, pad: 0, mode: .zero),
+        // Channels past the last 8 and pixels past the last 8 of a row copied one at a time.
+        ConvCase(h: 21, w: 261, cin: 19, cout: 3, k: 7, stride: 1, pad: 3, mode: .reflect),
+        ConvCase(h: 18, w: 133, cin: 16, cout: 3, k: 5, stride: 1, pad: 2, mode: .zero),
         ConvCase(h: 9, w: 9, cin: 6, cout: 3, k: 3, stride: 2, pad: 1, mode: .reflect),
         // Winograd F(2×2, 3×3): odd sizes (cropped tiles), channel tails, more tiles than a block.
         ConvCase(h: 1, w: 1, cin: 1, cout: 1, k: 3, stride: 1, pad: 1, mode: .zero),
@@ -256,6 +259,24 @@ struct KernelTests {
         }
         #expect(buffers.made >= 1 && buffers.made <= threads)
         #expect(seen.values[0] == 64 - buffers.made, "each buffer zeroed when made, reused after")
+    }
+
+    @Test("pixels to planes: 8 × 8 blocks transposed in registers, the rest one at a time", arguments: [
+        (0, 8), (1, 1), (7, 9), (8, 8), (9, 7), (16, 64), (23, 17), (40, 3), (3, 40),
+    ])
+    func copyToPlanes(pixels: Int, channels: Int) {
+        let from = (0..<(pixels * channels)).map { Float($0) }
+        let planeStride = pixels + 5
+        var to = [Float](repeating: -1, count: channels * planeStride)
+        from.withUnsafeBufferPointer { source in
+            to.withUnsafeMutableBufferPointer { planes in
+                Kernels.copyToPlanes(source.baseAddress!, pixels: pixels, channels: channels,
+                                     to: planes.baseAddress!, planeStride: planeStride)
+            }
+        }
+        var expected = [Float](repeating: -1, count: channels * planeStride)
+        for x in 0..<pixels { for c in 0..<channels { expected[c * planeStride + x] = from[x * channels + c] } }
+        #expect(to == expected, "and nothing between the planes is written")
     }
 
     @Test("transposed conv matches the reference (2H × 2W, first row and column dropped)", arguments: [
