@@ -86,8 +86,9 @@ struct PixelMap: Sendable {
 }
 
 /// A pixel and its grid position, stepped along a row and wrapped to the next: the micro-tile
-/// loop then divides once per run of pixels, not twice per pixel (12 divisions a micro-tile were
-/// a tenth of the first layer's time, whose K is only 147).
+/// loop then divides once per run of pixels, not twice per pixel. Where K is short (the first
+/// layer: 147) the loop around the kernel shows: alone, with `perf`, it went from 8.6% to 7.3% of
+/// that layer's samples.
 struct GridPosition {
     var pixel: Int, y: Int, x: Int
 
