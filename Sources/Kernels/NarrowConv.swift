@@ -128,11 +128,11 @@ func convolveNarrow(input: UnsafePointer<Float>, height: Int, width: Int, output
                         let rows = min(bandRows, outHeight - y0), columns = min(bandColumns, outWidth - x0)
                         // Columns x in `inside` read input columns x0 − padding + x, one run of
                         // pixels; the others are padding (reflected or zero), a pixel at a time.
-                        let span = columns + kw - 1
-                        let inside = max(0, padding - x0)..<max(max(0, padding - x0), min(span, width - x0 + padding))
+                        let span = columns + kw - 1, firstInside = max(0, padding - x0)
+                        let inside = firstInside..<max(firstInside, min(span, width - x0 + padding))
                         for r in 0..<(rows + kh - 1) {
                             let sy = mode.source(y0 - padding + r, size: height)
-                            if let sy {
+                            if let sy, !inside.isEmpty {
                                 let row = input + sy * width * cin
                                 copyToPlanes(row + (x0 - padding + inside.lowerBound) * cin, pixels: inside.count, channels: cin,
                                              to: buffer + r * columnsIn + inside.lowerBound, planeStride: planeStride)

@@ -29,6 +29,8 @@ struct KernelTests {
         // Channels past the last 8 and pixels past the last 8 of a row copied one at a time.
         ConvCase(h: 21, w: 261, cin: 19, cout: 3, k: 7, stride: 1, pad: 3, mode: .reflect),
         ConvCase(h: 18, w: 133, cin: 16, cout: 3, k: 5, stride: 1, pad: 2, mode: .zero),
+        // A tile of padding only (its columns all past the input's right edge).
+        ConvCase(h: 4, w: 125, cin: 9, cout: 2, k: 1, stride: 1, pad: 3, mode: .zero),
         ConvCase(h: 9, w: 9, cin: 6, cout: 3, k: 3, stride: 2, pad: 1, mode: .reflect),
         // Winograd F(2×2, 3×3): odd sizes (cropped tiles), channel tails, more tiles than a block.
         ConvCase(h: 1, w: 1, cin: 1, cout: 1, k: 3, stride: 1, pad: 1, mode: .zero),
