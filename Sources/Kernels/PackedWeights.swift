@@ -92,12 +92,17 @@ struct PixelMap: Sendable {
 struct GridPosition {
     var pixel: Int, y: Int, x: Int
 
+    /// The next pixel along the grid.
+    @inline(__always)
+    func next(gridWidth: Int) -> GridPosition {
+        x + 1 == gridWidth ? GridPosition(pixel: pixel + 1, y: y + 1, x: 0)
+            : GridPosition(pixel: pixel + 1, y: y, x: x + 1)
+    }
+
     /// The next pixel, or this one again once it is `last` (a short micro-tile repeats it).
     @inline(__always)
     func next(last: Int, gridWidth: Int) -> GridPosition {
-        guard pixel < last else { return self }
-        return x + 1 == gridWidth ? GridPosition(pixel: pixel + 1, y: y + 1, x: 0)
-            : GridPosition(pixel: pixel + 1, y: y, x: x + 1)
+        pixel < last ? next(gridWidth: gridWidth) : self
     }
 }
 
@@ -339,7 +344,7 @@ func runTile(a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, map: Pixel
             gemm6x16(t, rowStride: map.kernelRowStride, rows: rows, run: run,
                      b: b, bias: bi, valid: tile.valid)
         }
-        // Past `last` (only after a short tile) the loop ends: `pixels` stops at `last` + 1.
-        g = g5.pixel == last ? GridPosition(pixel: last + 1, y: 0, x: 0) : g5.next(last: last, gridWidth: gridWidth)
+        // After a short tile this is `last` + 1, where `pixels` ends.
+        g = g5.next(gridWidth: gridWidth)
     }
 }
