@@ -103,7 +103,7 @@ public struct Conv2D: Sendable {
     /// channels: its input is not held beside the full-resolution map). Otherwise `x = self(x)`.
     /// Same result either way.
     public func apply(_ x: inout Tensor, threads: Int = 1) {
-        apply(&x, threads: threads, stepFloats: InPlaceConvolution.stepFloats)
+        apply(&x, threads: threads, stepFloats: InPlaceSteps.floats)
     }
 
     /// `stepFloats`: see `InPlaceConvolution` (the tests make steps small).

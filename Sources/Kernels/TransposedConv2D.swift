@@ -86,7 +86,7 @@ public struct TransposedConv2D: Sendable {
     /// (twice its size when Cin = 2·Cout, as in the generator) are never held side by side.
     /// Falls back to `x = self(x)` where that does not apply. Same result either way.
     public func apply(_ x: inout Tensor, threads: Int = 1) {
-        apply(&x, threads: threads, stepFloats: InPlaceConvolution.stepFloats)
+        apply(&x, threads: threads, stepFloats: InPlaceSteps.floats)
     }
 
     /// `stepFloats`: see `InPlaceConvolution` (the tests make steps small).

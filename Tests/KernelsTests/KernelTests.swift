@@ -196,7 +196,7 @@ struct KernelTests {
 
     @Test("in place is refused where a step would overwrite input rows a later step still reads")
     func inPlaceRefusals() {
-        func layer(cin: Int, cout: Int, stride: Int, order: InPlaceConvolution.Order) -> InPlaceConvolution? {
+        func layer(cin: Int, cout: Int, stride: Int, order: InPlaceOrder) -> InPlaceConvolution<DirectKernel>? {
             let (h, w) = (40, 30), outW = (w - 1) / stride + 1
             let packed = PackedWeights(outChannels: cout, rows: 3, run: 3 * cin, bias: [Float](repeating: 0, count: cout)) { _, _, _ in 0 }
             let map = PixelMap(gridWidth: outW, inRowStep: stride * (w + 2) * cin, inPixelStep: stride * cin,
