@@ -16,7 +16,7 @@ public struct Conv2D: Sendable {
     /// kernel takes (each packing of a 256→256 layer costs 2.4 MB).
     let packed: PackedWeights?
     /// The same layer by Winograd F(2×2, 3×3) or F(4×4, 3×3), for 3×3 stride-1 convolutions with
-    /// padding 1.
+    /// padding 1, or phase split (`PhaseSplitWinograd.swift`) for 3×3 stride-2 ones.
     let winograd: WinogradConv3x3?
     /// The same layer vectorised over pixels, for stride-1 layers with at most 3 output channels
     /// that Winograd does not take.
@@ -24,7 +24,8 @@ public struct Conv2D: Sendable {
 
     /// How to compute a layer. `.automatic` takes Winograd where it applies, with the output
     /// tile `winogradTile` picks; `.direct` is the reference path; `.winograd(outputTile:)` takes
-    /// F(2×2, 3×3) or F(4×4, 3×3) where Winograd applies (the tests compare them all).
+    /// F(2×2, 3×3) or F(4×4, 3×3) where Winograd applies (the tests compare them all). A 3×3
+    /// stride-2 layer with padding 1 is phase split unless `.direct`.
     public enum Algorithm: Sendable, Equatable {
         case automatic
         case direct
@@ -53,15 +54,17 @@ public struct Conv2D: Sendable {
         self.stride = stride
         self.padding = padding
         self.paddingMode = paddingMode
-        let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
+        let threeByThree = kernelHeight == 3 && kernelWidth == 3 && padding == 1
         let outputTile: Int? = switch algorithm {
         case .automatic: Self.winogradTile(inChannels: inChannels, outChannels: outChannels)
         case .direct: nil
         case let .winograd(tile): tile
         }
-        winograd = if let outputTile, winogradApplies {
+        winograd = if let outputTile, threeByThree, stride == 1 {
             WinogradConv3x3(weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels,
                             outputTile: outputTile)
+        } else if outputTile != nil, threeByThree, stride == 2 {
+            WinogradConv3x3(stride2Weights: weights, bias: bias, outChannels: outChannels, inChannels: inChannels)
         } else {
             nil
         }
@@ -97,11 +100,11 @@ public struct Conv2D: Sendable {
 
     /// The layer applied to `x`, written over `x`'s own storage where the algorithm allows it,
     /// so no second tensor of that size is made: Winograd with Cin = Cout and reflect padding,
-    /// and direct convolutions (`InPlaceConvolution`): one whose output is no larger than its
-    /// input goes top to bottom and then shrinks the block (the stride-2 layers), one whose
-    /// output is larger grows the block first and goes bottom to top (the first layer, 3 → 64
-    /// channels: its input is not held beside the full-resolution map). Otherwise `x = self(x)`.
-    /// Same result either way.
+    /// and the stride-2 and direct convolutions (`InPlaceConvolution`): one whose output is no
+    /// larger than its input goes top to bottom and then shrinks the block (the stride-2 layers),
+    /// one whose output is larger grows the block first and goes bottom to top (the first layer,
+    /// 3 → 64 channels: its input is not held beside the full-resolution map). Otherwise
+    /// `x = self(x)`. Same result either way.
     public func apply(_ x: inout Tensor, threads: Int = 1) {
         apply(&x, threads: threads, stepFloats: InPlaceSteps.floats)
     }
@@ -109,8 +112,20 @@ public struct Conv2D: Sendable {
     /// `stepFloats`: see `InPlaceConvolution` (the tests make steps small).
     func apply(_ x: inout Tensor, threads: Int, stepFloats: Int) {
         precondition(x.channels == inChannels, "expected \(inChannels) channels, got \(x.channels)")
-        if let winograd, inChannels == outChannels, paddingMode == .reflect {
-            winograd.runInPlace(&x, threads: threads)
+        if let winograd, winograd.form == .stride1 {
+            if inChannels == outChannels, paddingMode == .reflect {
+                winograd.runInPlace(&x, threads: threads)
+            } else {
+                x = self(x, threads: threads)
+            }
+        } else if let winograd {
+            // Reflection needs more than one row and column: out of place, that is a precondition.
+            guard paddingMode == .zero || padding < min(x.height, x.width),
+                  winograd.applyPhaseSplitInPlace(&x, mode: paddingMode, threads: threads, stepFloats: stepFloats)
+            else {
+                x = self(x, threads: threads)
+                return
+            }
         } else if !applyDirectInPlace(&x, threads: threads, stepFloats: stepFloats) {
             x = self(x, threads: threads)
         }
@@ -145,7 +160,7 @@ public struct Conv2D: Sendable {
     /// block their previous input leaves: at 1280×720 each of their 8 first convs otherwise
     /// faulted in a fresh 59 MB block, as the previous one was given back.
     public func callAsFunction(_ input: Tensor, reusing spare: inout Tensor?, threads: Int = 1) -> Tensor {
-        guard let winograd, var output = spare.take() else { return self(input, threads: threads) }
+        guard let winograd, winograd.form == .stride1, var output = spare.take() else { return self(input, threads: threads) }
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
         winograd.run(input, mode: paddingMode, into: &output, threads: threads)
         return output
@@ -166,10 +181,16 @@ public struct Conv2D: Sendable {
             }
             return output
         }
-        var output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
-        if let winograd {
+        var output: Tensor
+        if let winograd, winograd.form == .stride1 {
+            output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
             winograd.run(input, mode: paddingMode, into: &output, threads: threads)
+        } else if let winograd {
+            precondition(paddingMode == .zero || padding < min(input.height, input.width),
+                         "reflect padding of \(padding) needs more than a \(input.height)×\(input.width) input")
+            output = winograd.runPhaseSplit(input, mode: paddingMode, threads: threads)
         } else {
+            output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
             precondition(paddingMode == .zero || padding < min(input.height, input.width),
                          "reflect padding of \(padding) needs more than a \(input.height)×\(input.width) input")
             // Padded rows are made a band at a time inside `convolve`.

@@ -325,8 +325,8 @@ struct InPlaceConvolution<Kernel: BandKernel> {
         let bandFloats = bandFloats
         // A part copies and computes on one thread, so parts borrow their band buffers (and the
         // kernel's scratch after them): as many as threads run, not one a part. A step that
-        // copies first holds every part's rows at once (the first step, where the output's rows
-        // are not yet resident), and borrows only scratch to compute.
+        // copies first copies all its rows before any part computes (the first step, where the
+        // output's rows are not yet resident), and its parts use only the scratch they borrow.
         let pool = ScratchBuffers(floats: bandFloats + kernel.scratchFloats)
         let block = SharedPointer(data)
         for (rows, copyFirst) in steps {
@@ -350,12 +350,20 @@ struct InPlaceConvolution<Kernel: BandKernel> {
                                last: count - 1 - shift, output: block.base, scratch: scratch)
             }
             if copyFirst {
-                let bands = UnsafeMutablePointer<Float>.allocate(capacity: positions.count * bandFloats)
-                defer { bands.deallocate() }
-                let buffers = SharedPointer(bands)
-                parallelFor(chunks: positions.count, threads: threads) { copy($0, into: buffers.base + $0 * bandFloats) }
+                // The step's rows, copied once for all its parts (each part's rows lie inside
+                // them): per part, the parts' overlapping rows took 8 bands at once, 24 MB for
+                // the first stride-2 layer at 1280 px.
+                let stepRows = paddedRows(rows, rowStep: rowStep, kernelRows: kernelRows, paddedHeight: paddedHeight)
+                let band = UnsafeMutablePointer<Float>.allocate(capacity: stepRows.count * rowFloats)
+                defer { band.deallocate() }
+                copyPaddedRows(block.base, height: height, width: width, channels: channels, padding: padding,
+                               rows: stepRows, into: band)
+                let shared = SharedPointer(band), rowFloats = rowFloats
                 parallelFor(chunks: positions.count, threads: threads) { k in
-                    pool.withBuffer { compute(k, from: buffers.base + k * bandFloats, scratch: $0 + bandFloats) }
+                    pool.withBuffer {
+                        compute(k, from: shared.base + (copied(k).lowerBound - stepRows.lowerBound) * rowFloats,
+                                scratch: $0 + bandFloats)
+                    }
                 }
             } else {
                 parallelFor(chunks: positions.count, threads: threads) { k in

@@ -9,23 +9,37 @@
 ///                      ox = 2·ix + kx − 1 of in[iy][ix][c] · w[c][o][ky][kx]
 ///
 /// Phase split: an even output row only receives tap ky = 1 (from iy = oy/2); an odd one gets
-/// ky = 2 from iy = (oy−1)/2 and ky = 0 from the next input row. Each of the four (row, column)
-/// parities is an ordinary stride-1 convolution with a 1×1, 1×2, 2×1 or 2×2 kernel over the input
-/// (zero-extended by one row and column), writing every second output pixel — 9 multiply-adds per
-/// input pixel and channel pair, none wasted on inserted zeros.
+/// ky = 2 from iy = (oy−1)/2 and ky = 0 from the next input row. By default each 4×4 block of
+/// outputs is computed from a 3×3 patch of inputs with 25 multiplications per channel pair
+/// (`PhaseSplitWinograd.swift`: Winograd's F(2, 2) on the odd outputs). The direct form
+/// (`.direct`, the reference path) treats each of the four (row, column) parities as an ordinary
+/// stride-1 convolution with a 1×1, 1×2, 2×1 or 2×2 kernel over the input (zero-extended by one
+/// row and column), writing every second output pixel — 36 multiply-adds per 2×2 inputs and
+/// channel pair, none wasted on inserted zeros.
 public struct TransposedConv2D: Sendable {
     public let inChannels: Int
     public let outChannels: Int
-    /// Packed weights per phase, indexed py · 2 + px.
+    /// The phase-split form (nil with `.direct`).
+    let phaseSplit: WinogradConv3x3?
+    /// Packed weights per phase, indexed py · 2 + px (empty unless `.direct`).
     let phases: [PackedWeights]
 
     /// - Parameters:
     ///   - weights: [Cin, Cout, 3, 3] (PyTorch's transposed-convolution layout).
     ///   - bias: [Cout].
-    public init(weights: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
+    ///   - algorithm: `.direct` for the four phases as direct convolutions; anything else phase
+    ///     splits (the tests compare both).
+    public init(weights: [Float], bias: [Float], inChannels: Int, outChannels: Int,
+                algorithm: Conv2D.Algorithm = .automatic) {
         precondition(weights.count == inChannels * outChannels * 9)
         self.inChannels = inChannels
         self.outChannels = outChannels
+        guard algorithm == .direct else {
+            phaseSplit = WinogradConv3x3(transposedWeights: weights, bias: bias, inChannels: inChannels, outChannels: outChannels)
+            phases = []
+            return
+        }
+        phaseSplit = nil
         // Kernel taps used by an output parity, in input order (offset 0, then offset +1).
         let taps = [[1], [2, 0]]
         var phases: [PackedWeights] = []
@@ -69,6 +83,7 @@ public struct TransposedConv2D: Sendable {
 
     public func callAsFunction(_ input: Tensor, threads: Int = 1) -> Tensor {
         precondition(input.channels == inChannels, "expected \(inChannels) channels, got \(input.channels)")
+        if let phaseSplit { return phaseSplit.runPhaseSplit(input, mode: .zero, threads: threads) }
         var output = Tensor(uninitializedHeight: 2 * input.height, width: 2 * input.width, channels: outChannels)
         let jobs = jobs(width: input.width)
         input.storage.withUnsafeBufferPointer { src in
@@ -92,6 +107,12 @@ public struct TransposedConv2D: Sendable {
     /// `stepFloats`: see `InPlaceConvolution` (the tests make steps small).
     func apply(_ x: inout Tensor, threads: Int, stepFloats: Int) {
         precondition(x.channels == inChannels, "expected \(inChannels) channels, got \(x.channels)")
+        if let phaseSplit {
+            if !phaseSplit.applyPhaseSplitInPlace(&x, mode: .zero, threads: threads, stepFloats: stepFloats) {
+                x = self(x, threads: threads)
+            }
+            return
+        }
         let (height, width) = (x.height, x.width)
         guard 4 * outChannels >= inChannels,
               let layer = InPlaceConvolution(height: height, width: width, channels: inChannels, padding: Self.padding,

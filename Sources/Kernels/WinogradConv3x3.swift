@@ -21,19 +21,36 @@
 /// weights").
 ///
 /// Scalar reference: `Conv2D`'s, with kh = kw = 3, stride 1, padding 1.
+///
+/// The same type carries the phase-split forms of the stride-2 and transposed convolutions
+/// (`form`; `PhaseSplitWinograd.swift`): 25 planes, the same packed filters, filter-transform
+/// loop and GEMMs, their own transforms.
 struct WinogradConv3x3: Sendable {
     let inChannels: Int
     let outChannels: Int
-    /// Outputs along each side of a tile: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3). A tile reads a
-    /// patch of `outputTile + 2` rows and columns and has `planes` = (outputTile + 2)² transformed
-    /// values, each a GEMM over the channels.
+    /// Which convolution the layer computes: this one's stride-1 forms, or a phase-split one
+    /// (`PhaseSplitWinograd.swift`), which shares the filters, their transform's loop and the GEMMs.
+    enum Form: Sendable, Equatable {
+        /// 3×3, stride 1, padding 1, by F(m×m, 3×3), m = `outputTile`.
+        case stride1
+        /// 3×3, stride 2, padding 1: 2×2 outputs from a 5×5 patch.
+        case stride2
+        /// `TransposedConv2D`'s: 4×4 outputs from a 3×3 patch.
+        case transposed
+    }
+    let form: Form
+    /// Outputs along each side of a tile: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3) (2 and 4 for the
+    /// stride-2 and transposed forms). A stride-1 tile reads a patch of `outputTile + 2` rows and
+    /// columns and has `planes` = (outputTile + 2)² transformed values, each a GEMM over the
+    /// channels; a phase-split tile has 25.
     let outputTile: Int
-    var planes: Int { (outputTile + 2) * (outputTile + 2) }
-    /// Tiles a thread transforms and multiplies at a time: 192 outputs with either tile
+    var planes: Int { form == .stride1 ? (outputTile + 2) * (outputTile + 2) : 25 }
+    /// Tiles a thread transforms and multiplies at a time: 192 outputs with either stride-1 tile
     /// (F(4×4, 3×3) has 36 planes instead of 16, so a block of scratch is about the same size).
     let blockTiles: Int
     /// The 3×3 filters g, packed per output-channel tile as [Cin][9 taps][width]: K index
-    /// t = c · 9 + (3a + b) holds w[o][c][a][b] (rows 1, run 9 · Cin).
+    /// t = c · 9 + (3a + b) holds tap (a, b) of the filter from input channel c to output channel
+    /// o: w[o][c][a][b] for a convolution (rows 1, run 9 · Cin).
     let filters: PackedWeights
     /// The tiles of one transformed matrix U[ξ] [Cin][width] per tile: `filters`' tiles with
     /// offsets a ninth as large (run Cin instead of 9 · Cin).
@@ -47,13 +64,21 @@ struct WinogradConv3x3: Sendable {
     /// weights [Cout, Cin, 3, 3]; `outputTile` 2 or 4.
     init(weights: [Float], bias: [Float], outChannels: Int, inChannels: Int, outputTile: Int = 2) {
         precondition(outputTile == 2 || outputTile == 4, "F(2×2, 3×3) or F(4×4, 3×3)")
+        self.init(form: .stride1, outputTile: outputTile, blockTiles: outputTile == 2 ? 48 : 12, bias: bias,
+                  outChannels: outChannels, inChannels: inChannels) { o, c, k in weights[(o * inChannels + c) * 9 + k] }
+    }
+
+    /// `tap(o, c, k)`: tap k = 3a + b of the filter from input channel c to output channel o.
+    init(form: Form, outputTile: Int, blockTiles: Int, bias: [Float], outChannels: Int, inChannels: Int,
+         tap: (Int, Int, Int) -> Float) {
+        self.form = form
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.outputTile = outputTile
-        blockTiles = outputTile == 2 ? 48 : 12
+        self.blockTiles = blockTiles
         self.bias = bias
         filters = PackedWeights(outChannels: outChannels, rows: 1, run: 9 * inChannels, bias: bias) { o, _, t in
-            weights[o * inChannels * 9 + t]
+            tap(o, t / 9, t % 9)
         }
         transformedTiles = filters.tiles.map { tile in
             var t = tile
@@ -75,10 +100,11 @@ struct WinogradConv3x3: Sendable {
     /// F(4×4, 3×3): below. Eight lanes of output channels at a time; the threads split the
     /// (tile, input channel) pairs.
     func transformFilters(into u: UnsafeMutablePointer<Float>, threads: Int) {
-        if outputTile == 4 {
-            forEachFilterVector(FilterTransform4.self, into: u, threads: threads)
-        } else {
-            forEachFilterVector(FilterTransform2.self, into: u, threads: threads)
+        switch form {
+        case .stride1 where outputTile == 4: forEachFilterVector(FilterTransform4.self, into: u, threads: threads)
+        case .stride1: forEachFilterVector(FilterTransform2.self, into: u, threads: threads)
+        case .stride2: forEachFilterVector(PhaseSplitFilters<StrideTwoPhases>.self, into: u, threads: threads)
+        case .transposed: forEachFilterVector(PhaseSplitFilters<TransposedPhases>.self, into: u, threads: threads)
         }
     }
 
@@ -142,7 +168,7 @@ struct WinogradConv3x3: Sendable {
     }
 
     /// Runs `body` with this layer's transformed filters, made for this call and freed after it.
-    private func withTransformedFilters<R>(threads: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
+    func withTransformedFilters<R>(threads: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
         let u = UnsafeMutablePointer<Float>.allocate(capacity: planes * transformedFloats)
         defer { u.deallocate() }
         transformFilters(into: u, threads: threads)
@@ -164,6 +190,7 @@ struct WinogradConv3x3: Sendable {
     /// its values are not read). Reflect padding is folded into the patch indexing (no padded
     /// copy of the input is made); zero padding takes a padded copy.
     func run(_ input: Tensor, mode: PaddingMode, into output: inout Tensor, threads: Int) {
+        precondition(form == .stride1)
         output.reshapeInPlace(height: input.height, width: input.width, channels: outChannels)
         switch mode {
         case .reflect:
@@ -218,6 +245,7 @@ struct WinogradConv3x3: Sendable {
     /// at each boundary, and mirrored rows at the bottom edge) are copied before any thread
     /// starts.
     func runInPlace(_ x: inout Tensor, threads: Int) {
+        precondition(form == .stride1)
         precondition(inChannels == outChannels && x.channels == inChannels, "in place needs Cin = Cout")
         let height = x.height, width = x.width, c = inChannels, rowFloats = width * c
         let m = outputTile, patch = m + 2
@@ -404,7 +432,7 @@ struct WinogradConv3x3: Sendable {
     }
 
     /// M[ξ] = V[ξ] · U[ξ] for the block's tiles.
-    private func multiply(v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>,
+    func multiply(v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>,
                           count: Int) {
         let cin = inChannels, cout = outChannels, T = blockTiles
         let map = PixelMap(gridWidth: count, inRowStep: 0, inPixelStep: cin,

@@ -106,22 +106,34 @@ struct KernelTests {
     @Test("a stride-2 convolution written over its own input matches the reference (steps, odd edges, threads)", arguments: [
         (5, 5, 4, 8, PaddingMode.reflect), (6, 7, 3, 6, .reflect), (11, 13, 17, 33, .reflect), (2, 2, 1, 2, .zero),
         (23, 300, 64, 128, .reflect), (24, 301, 16, 32, .zero), (9, 9, 8, 8, .reflect), (3, 40, 5, 7, .reflect),
+        // Phase split: tiles of 2×2 outputs cropped at each odd edge, a tile row's patch past the
+        // padded input (8 rows: 4 outputs, the last tile reads padded row 8 of 0…9; 6 rows and
+        // 5 rows: past it), channel tails; more outputs than inputs (grows, bottom to top).
+        (8, 8, 3, 6, .reflect), (6, 10, 9, 18, .reflect), (5, 7, 16, 32, .zero), (21, 35, 19, 40, .reflect),
+        (10, 9, 2, 16, .reflect), (12, 13, 3, 32, .zero),
     ], [1, 2, 3, 4])
     func strideTwoInPlace(shape: (Int, Int, Int, Int, PaddingMode), threads: Int) {
         let (h, w, cin, cout, mode) = shape
         var random = SeededRandom(seed: UInt64(h * 53 + w * 5 + cout))
         let x = random.tensor(h, w, cin)
         let weights = random.floats(cout * cin * 9), bias = random.floats(cout)
-        let conv = Conv2D(weights: weights, bias: bias, outChannels: cout, inChannels: cin, kernelHeight: 3, kernelWidth: 3,
-                          stride: 2, padding: 1, paddingMode: mode)
-        let before = Array(x.storage)
-        var y = x
-        conv.apply(&y, threads: threads, stepFloats: Self.smallSteps)
         let expected = Reference.conv(x, weights: weights, bias: bias, outChannels: cout, kernel: (3, 3),
                                       stride: 2, padding: 1, mode: mode)
-        #expect((y.height, y.width, y.channels) == ((h + 1) / 2, (w + 1) / 2, cout))
-        #expect(maxError(y.storage, expected) < 1e-4)
-        #expect(Array(x.storage) == before, "the caller's copy is not written")
+        for algorithm in [Conv2D.Algorithm.automatic, .direct] {
+            let conv = Conv2D(weights: weights, bias: bias, outChannels: cout, inChannels: cin, kernelHeight: 3, kernelWidth: 3,
+                              stride: 2, padding: 1, paddingMode: mode, algorithm: algorithm)
+            let before = Array(x.storage)
+            var y = x
+            conv.apply(&y, threads: threads, stepFloats: Self.smallSteps)
+            #expect((y.height, y.width, y.channels) == ((h + 1) / 2, (w + 1) / 2, cout))
+            #expect(maxError(y.storage, expected) < 1e-4, "\(algorithm)")
+            #expect(Array(x.storage) == before, "the caller's copy is not written")
+            // Uniquely held, the block itself is written (and shrunk or grown).
+            var z = x
+            z.storage.withUnsafeMutableBufferPointer { _ in } // its own copy, held by nobody else
+            conv.apply(&z, threads: threads, stepFloats: Self.smallSteps)
+            #expect(maxError(z.storage, expected) < 1e-4, "\(algorithm), unique")
+        }
     }
 
     @Test("a convolution with more outputs than inputs grows its block and matches the reference (bottom to top)", arguments: [
@@ -180,18 +192,25 @@ struct KernelTests {
 
     @Test("a transposed conv written over its own input matches the reference (bottom to top, threads)", arguments: [
         (1, 1, 2, 1), (3, 5, 8, 4), (4, 4, 32, 16), (2, 7, 33, 16), (9, 300, 128, 64), (17, 40, 64, 32),
-        (5, 6, 64, 8), // Cin > 4·Cout: the output is smaller than the input, so it runs out of place
+        (5, 6, 64, 8), // Cin > 4·Cout: the output is smaller than the input (direct: out of place)
+        // Phase split: 4×4 output tiles cropped at odd input sizes, channel tails.
+        (7, 9, 19, 8), (10, 11, 40, 20), (3, 3, 1, 1),
     ], [1, 2, 3, 4])
     func transposedInPlace(shape: (Int, Int, Int, Int), threads: Int) {
         let (h, w, cin, cout) = shape
         var random = SeededRandom(seed: UInt64(h * 29 + w + cout))
         let x = random.tensor(h, w, cin)
         let weights = random.floats(cin * cout * 9), bias = random.floats(cout)
-        let deconv = TransposedConv2D(weights: weights, bias: bias, inChannels: cin, outChannels: cout)
-        var y = x
-        deconv.apply(&y, threads: threads, stepFloats: Self.smallSteps)
-        #expect((y.height, y.width, y.channels) == (2 * h, 2 * w, cout))
-        #expect(maxError(y.storage, Reference.transposedConv(x, weights: weights, bias: bias, outChannels: cout)) < 1e-4)
+        let expected = Reference.transposedConv(x, weights: weights, bias: bias, outChannels: cout)
+        for algorithm in [Conv2D.Algorithm.automatic, .direct] {
+            let deconv = TransposedConv2D(weights: weights, bias: bias, inChannels: cin, outChannels: cout, algorithm: algorithm)
+            let before = Array(x.storage)
+            var y = x
+            deconv.apply(&y, threads: threads, stepFloats: Self.smallSteps)
+            #expect((y.height, y.width, y.channels) == (2 * h, 2 * w, cout))
+            #expect(maxError(y.storage, expected) < 1e-4, "\(algorithm)")
+            #expect(Array(x.storage) == before, "the caller's copy is not written")
+        }
     }
 
     @Test("in place is refused where a step would overwrite input rows a later step still reads")
@@ -290,10 +309,13 @@ struct KernelTests {
         var random = SeededRandom(seed: UInt64(h * 31 + cout))
         let x = random.tensor(h, w, cin)
         let weights = random.floats(cin * cout * 9), bias = random.floats(cout)
-        let deconv = TransposedConv2D(weights: weights, bias: bias, inChannels: cin, outChannels: cout)
-        let y = deconv(x, threads: threads)
-        #expect(y.height == 2 * h && y.width == 2 * w && y.channels == cout)
-        #expect(maxError(y.storage, Reference.transposedConv(x, weights: weights, bias: bias, outChannels: cout)) < 1e-4)
+        let expected = Reference.transposedConv(x, weights: weights, bias: bias, outChannels: cout)
+        for algorithm in [Conv2D.Algorithm.automatic, .direct] {
+            let deconv = TransposedConv2D(weights: weights, bias: bias, inChannels: cin, outChannels: cout, algorithm: algorithm)
+            let y = deconv(x, threads: threads)
+            #expect(y.height == 2 * h && y.width == 2 * w && y.channels == cout)
+            #expect(maxError(y.storage, expected) < 1e-4, "\(algorithm)")
+        }
     }
 
     @Test("group norm matches the reference", arguments: [
