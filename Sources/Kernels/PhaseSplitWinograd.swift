@@ -279,6 +279,9 @@ struct PhaseSplitKernel<Phases: PhaseSplit>: BandKernel {
 }
 
 extension WinogradConv3x3 {
+    // Both forms take blocks of 18 tiles (three of the GEMM's 6-row micro-tiles): 12, 18 and 30
+    // were within noise of each other in the generator, 48 slower (Kernels README).
+
     /// The stride-2 form of a `Conv2D` (weights [Cout, Cin, 3, 3]).
     init(stride2Weights weights: [Float], bias: [Float], outChannels: Int, inChannels: Int) {
         self.init(form: .stride2, outputTile: 2, blockTiles: 18, bias: bias, outChannels: outChannels,
