@@ -120,7 +120,7 @@ public struct Conv2D: Sendable {
             }
         } else if let winograd {
             // Reflection needs more than one row and column: out of place, that is a precondition.
-            guard paddingMode == .zero || padding < min(x.height, x.width),
+            guard paddingFits(height: x.height, width: x.width),
                   winograd.applyPhaseSplitInPlace(&x, mode: paddingMode, threads: threads, stepFloats: stepFloats)
             else {
                 x = self(x, threads: threads)
@@ -131,12 +131,18 @@ public struct Conv2D: Sendable {
         }
     }
 
+    /// Whether padded bands can be made for an input this size: reflection needs more rows and
+    /// columns than it mirrors (`Padding`).
+    private func paddingFits(height: Int, width: Int) -> Bool {
+        paddingMode == .zero || padding < min(height, width)
+    }
+
     /// The direct convolution over `x`'s own block (`InPlaceConvolution`); false, with `x`
     /// untouched, when it does not apply.
     private func applyDirectInPlace(_ x: inout Tensor, threads: Int, stepFloats: Int) -> Bool {
         guard let packed else { return false }
         let (outH, outW) = outputSize(height: x.height, width: x.width)
-        guard outH > 0, outW > 0, paddingMode == .zero || padding < min(x.height, x.width) else { return false }
+        guard outH > 0, outW > 0, paddingFits(height: x.height, width: x.width) else { return false }
         let grows = outH * outW * outChannels > x.count
         let rowFloats = (x.width + 2 * padding) * inChannels
         let map = PixelMap(gridWidth: outW,
@@ -181,18 +187,18 @@ public struct Conv2D: Sendable {
             }
             return output
         }
+        // The phase split and the direct convolution read padded bands (stride-1 Winograd folds
+        // reflection into its patch indexing).
+        precondition(winograd?.form == .stride1 || paddingFits(height: input.height, width: input.width),
+                     "reflect padding of \(padding) needs more than a \(input.height)×\(input.width) input")
         var output: Tensor
         if let winograd, winograd.form == .stride1 {
             output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
             winograd.run(input, mode: paddingMode, into: &output, threads: threads)
         } else if let winograd {
-            precondition(paddingMode == .zero || padding < min(input.height, input.width),
-                         "reflect padding of \(padding) needs more than a \(input.height)×\(input.width) input")
             output = winograd.runPhaseSplit(input, mode: paddingMode, threads: threads)
         } else {
             output = Tensor(uninitializedHeight: outH, width: outW, channels: outChannels)
-            precondition(paddingMode == .zero || padding < min(input.height, input.width),
-                         "reflect padding of \(padding) needs more than a \(input.height)×\(input.width) input")
             // Padded rows are made a band at a time inside `convolve`.
             let rowFloats = (input.width + 2 * padding) * inChannels
             let map = PixelMap(gridWidth: outW,
