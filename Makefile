@@ -9,8 +9,12 @@
 CPU ?= native
 # clang, Swift's C importer, knows the x86-64-vN levels only as -march values, not as CPU names
 # ("unknown target CPU"); Swift compiles for whatever target its importer was given.
-CPU_FLAGS = $(if $(filter x86-64-v%,$(CPU)),-Xswiftc -Xcc -Xswiftc -march=$(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU))
-BUILD_DIR = $(if $(filter native,$(CPU)),.build,.build-$(CPU))
+# TILES=wide gives the kernels AVX-512's tile shapes on an AVX2 target (Sources/CPUFeatures):
+# `make test-wide` tests those code paths on machines without AVX-512.
+TILES ?=
+CPU_FLAGS = $(if $(filter x86-64-v%,$(CPU)),-Xswiftc -Xcc -Xswiftc -march=$(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU)) \
+  $(if $(filter wide,$(TILES)),-Xswiftc -Xcc -Xswiftc -DARTWORKER_WIDE_TILES)
+BUILD_DIR = $(if $(filter native,$(CPU)),.build,.build-$(CPU))$(if $(filter wide,$(TILES)),-wide)
 SWIFT_FLAGS = -c release $(CPU_FLAGS) --scratch-path $(BUILD_DIR)
 BIN = $(BUILD_DIR)/release/artworker
 # The AVX2 build `make bench` and `make test-avx2` compare with this machine's own.
@@ -66,7 +70,7 @@ FUZZ_TARGETS := FuzzRequestHead FuzzChunked FuzzMultipart FuzzCookies FuzzZip Fu
 FUZZ_BUILD := ARTWORKER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
-.PHONY: all setup build weights test test-avx2 test-kernels test-setup s3-setup test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-memory bench-attack bench-jobs bench-scale bench-video fuzz fuzz-build clean
+.PHONY: all setup build weights test test-avx2 test-wide test-kernels test-setup s3-setup test-browser browser-setup run bench bench-palette bench-http bench-e2e bench-memory bench-attack bench-jobs bench-scale bench-video fuzz fuzz-build clean
 
 all: build
 
@@ -119,6 +123,12 @@ test: setup weights
 ## its own tile shapes) into .build-x86-64-v3; runs on any AVX2 or AVX-512 machine
 test-avx2: weights
 	$(MAKE) -s test-kernels CPU=$(AVX2_CPU)
+
+## test-wide: the same exactness tests with AVX-512's tile shapes (6×32 GEMM, SIMD16 transforms,
+## 64-pixel narrow kernel) built for AVX2 into .build-x86-64-v3-wide, so that the AVX-512 build's
+## code paths are tested on machines without AVX-512 (same arithmetic, not the same speed)
+test-wide: weights
+	$(MAKE) -s test-kernels CPU=$(AVX2_CPU) TILES=wide
 
 ## test-kernels: only the kernels' and the published models' exactness tests, for CPU (the
 ## models' tests need `make weights` first)

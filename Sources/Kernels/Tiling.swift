@@ -13,15 +13,22 @@ import CPUFeatures
 ///   tiles are 16 wide (`gemm6x16`: 12 ymm of accumulators, 2 for B, 1 broadcast), the narrow
 ///   kernel and the Winograd transforms work on `SIMD8`.
 public enum Tiling {
-    /// True when the target has 512-bit vector registers (AVX-512).
+    /// True when the kernels take AVX-512's tile shapes: the target has 512-bit vector registers,
+    /// or it is `make test-wide`'s build.
     @inlinable public static var wideVectors: Bool { ARTWORKER_VECTOR_BITS >= 512 }
+
+    /// True in `make test-wide`'s build: AVX-512's tile shapes on an AVX2 target, each SIMD16
+    /// split into two ymm registers by LLVM (same results, not the same speed).
+    @inlinable public static var emulatedWideVectors: Bool { ARTWORKER_WIDE_TILES_EMULATED != 0 }
 
     /// Output channels per packed weight tile (the micro-kernel's NR).
     @inlinable static var channelTile: Int { wideVectors ? 32 : 16 }
 
     /// What this build's kernels were compiled for, for benchmarks and logs.
     public static var description: String {
-        wideVectors ? "AVX-512 tiles (6×32 GEMM, 64-pixel narrow kernel)"
+        emulatedWideVectors
+            ? "AVX-512 tiles on 256-bit registers (6×32 GEMM, 64-pixel narrow kernel; a test build, slow)"
+            : wideVectors ? "AVX-512 tiles (6×32 GEMM, 64-pixel narrow kernel)"
             : "\(ARTWORKER_VECTOR_BITS)-bit tiles (6×16 GEMM, 32-pixel narrow kernel)"
     }
 }
