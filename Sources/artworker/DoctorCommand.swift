@@ -4,6 +4,7 @@ import CTurboJPEG
 import CXCrypt
 import CZlib
 import Foundation
+import Kernels
 
 /// Checks that the system libraries Artworker links are present and able to do their jobs, and
 /// reports what a bug report needs: library versions and the CPU's vector extensions.
@@ -41,6 +42,12 @@ struct DoctorCommand: ParsableCommand {
         let simd = ["avx512f", "avx2", "fma"].filter { flags.contains($0) }
         report("cpu", true, simd.isEmpty ? "no AVX2/AVX-512 (kernels will be slow)"
                                          : "vector extensions: " + simd.joined(separator: ", "))
+        // The tile shapes this build's kernels were compiled for: a build for x86-64-v3 runs on an
+        // AVX-512 machine but leaves half of each register idle, and `make test-wide`'s build is
+        // for testing only.
+        let hint = flags.contains("avx512f") && (!Tiling.wideVectors || Tiling.emulatedWideVectors)
+            ? " — this CPU has AVX-512: `make build` (CPU=native) builds for it" : ""
+        report("kernels", true, Tiling.description + hint)
         if failed { throw ExitCode.failure }
     }
 

@@ -99,7 +99,7 @@ struct ImageCommandTests {
     func doctor() throws {
         let result = try CLI.run(["doctor"])
         #expect(result.status == 0, "\(result.stdout)")
-        for library in ["libjpeg-turbo", "libpng", "zlib", "libxcrypt"] {
+        for library in ["libjpeg-turbo", "libpng", "zlib", "libxcrypt", "kernels"] {
             #expect(result.stdout.contains("ok   \(library)"))
         }
     }
