@@ -354,7 +354,7 @@ struct InPlaceConvolution<Kernel: BandKernel> {
                 // them): per part, the parts' overlapping rows took 8 bands at once, 24 MB for
                 // the first stride-2 layer at 1280 px.
                 let stepRows = paddedRows(rows, rowStep: rowStep, kernelRows: kernelRows, paddedHeight: paddedHeight)
-                let band = UnsafeMutablePointer<Float>.allocate(capacity: stepRows.count * rowFloats)
+                let band = HugePages.allocateFloats(stepRows.count * rowFloats)
                 defer { band.deallocate() }
                 copyPaddedRows(block.base, height: height, width: width, channels: channels, padding: padding,
                                rows: stepRows, into: band)

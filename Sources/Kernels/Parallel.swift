@@ -82,7 +82,7 @@ final class ScratchBuffers: @unchecked Sendable {
             return buffer
         }
         lock.unlock()
-        let made = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        let made = HugePages.allocateFloats(floats)
         if zeroed { made.initialize(repeating: 0, count: floats) }
         lock.lock()
         all.append(made)

@@ -33,6 +33,7 @@ public struct TensorStorage: Sendable {
             guard let raw = malloc(Swift.max(count, 1) * MemoryLayout<Float>.stride) else {
                 fatalError("out of memory allocating \(count) floats")
             }
+            HugePages.advise(raw, bytes: count * MemoryLayout<Float>.stride)
             return raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
         }
 
@@ -43,6 +44,8 @@ public struct TensorStorage: Sendable {
             guard let raw = realloc(base, Swift.max(newCount, 1) * MemoryLayout<Float>.stride) else {
                 fatalError("out of memory resizing to \(newCount) floats")
             }
+            // A block grown by mremap keeps its advice; one moved into a new mapping needs it again.
+            if newCount > count { HugePages.advise(raw, bytes: newCount * MemoryLayout<Float>.stride) }
             base = raw.bindMemory(to: Float.self, capacity: Swift.max(newCount, 1))
             count = newCount
         }

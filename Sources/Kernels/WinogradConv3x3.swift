@@ -169,7 +169,7 @@ struct WinogradConv3x3: Sendable {
 
     /// Runs `body` with this layer's transformed filters, made for this call and freed after it.
     func withTransformedFilters<R>(threads: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: planes * transformedFloats)
+        let u = HugePages.allocateFloats(planes * transformedFloats)
         defer { u.deallocate() }
         transformFilters(into: u, threads: threads)
         return body(u)

@@ -253,6 +253,22 @@ struct KernelTests {
         #expect(t.storage == [1, 2, 3, 0] && u.storage == [1, 2, 3, 4] && t != u)
     }
 
+    @Test("huge pages are asked for over the whole 2 MB pages inside blocks of 4 MB or more", arguments: [
+        (address: 0x4000_0010, bytes: 3 << 20, pages: nil),                       // under the threshold
+        (address: 0x4000_0000, bytes: 4 << 20, pages: 0x4000_0000..<0x4040_0000), // aligned: two pages
+        (address: 0x4000_0010, bytes: 4 << 20, pages: 0x4020_0000..<0x4040_0000), // both ends cut
+        (address: 0x4010_0000, bytes: 4 << 20, pages: 0x4020_0000..<0x4040_0000),
+        (address: 0x4000_1000, bytes: 64 << 20, pages: 0x4020_0000..<0x4400_0000),
+    ] as [(address: Int, bytes: Int, pages: Range<Int>?)])
+    func hugePageRange(_ c: (address: Int, bytes: Int, pages: Range<Int>?)) {
+        let range = HugePages.alignedRange(address: c.address, bytes: c.bytes)
+        #expect(range == c.pages)
+        if let range {
+            #expect(range.lowerBound % HugePages.size == 0 && range.upperBound % HugePages.size == 0)
+            #expect(range.lowerBound >= c.address && range.upperBound <= c.address + c.bytes)
+        }
+    }
+
     @Test("parallel loops run every chunk once, with several callers at once", arguments: [1, 2, 3, 8])
     func parallelLoops(threads: Int) {
         // Four callers (as four job workers would), each with its own loops of 1-9 chunks.
