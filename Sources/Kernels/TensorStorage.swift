@@ -44,7 +44,8 @@ public struct TensorStorage: Sendable {
             guard let raw = realloc(base, Swift.max(newCount, 1) * MemoryLayout<Float>.stride) else {
                 fatalError("out of memory resizing to \(newCount) floats")
             }
-            // A block grown by mremap keeps its advice; one moved into a new mapping needs it again.
+            // A block mremap grows (in place or moved) keeps its advice; one realloc copied into a
+            // new heap chunk has none yet. Asking twice is harmless.
             if newCount > count { HugePages.advise(raw, bytes: newCount * MemoryLayout<Float>.stride) }
             base = raw.bindMemory(to: Float.self, capacity: Swift.max(newCount, 1))
             count = newCount
